@@ -59,9 +59,7 @@ class Clock:
 
     def freeze(self, frozen: bool) -> None:
         with self._lock:
-            current = (
-                self._frozen_at if self._frozen_at is not None else time.time() + self._offset
-            )
+            current = self._frozen_at if self._frozen_at is not None else time.time() + self._offset
             if frozen:
                 self._frozen_at = current
             else:

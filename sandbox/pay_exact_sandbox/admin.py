@@ -11,6 +11,7 @@ Admin endpoints live under ``/_admin/`` on each sandbox and are never logged or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -173,10 +174,8 @@ def _drop_connection(environ: WSGIEnviron, start_response: StartResponse) -> lis
     """Close the client's connection so it receives no response at all."""
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     # The server still wants a status; writing it to the closed socket is silently dropped.
     start_response("500 Dropped", [])
     return []

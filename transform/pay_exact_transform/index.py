@@ -1,0 +1,174 @@
+"""Hash indexes over a ledger's open items, built once per run and shared by its clearings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from .errors import InputError
+from .model import OpenItem
+from .money import check_amount, quantum
+from .settings import MatchProfile
+from .tokens import make_key_function
+
+# A posting list: one item index, or several (kept small: a list only on collisions).
+Postings = int | list[int]
+
+
+def normalise_email(email: str | None) -> str | None:
+    """Lower-cased, trimmed e-mail address, or None when it is not an address."""
+    if not email:
+        return None
+    cleaned = email.strip().casefold()
+    return cleaned if "@" in cleaned else None
+
+
+def _add(table: dict, key: object, idx: int) -> None:
+    current = table.get(key)
+    if current is None:
+        table[key] = idx
+    elif current.__class__ is int:
+        if current != idx:
+            table[key] = [current, idx]
+    elif current[-1] != idx:  # items are added in order, so a repeat is always the last one
+        current.append(idx)
+
+
+def postings(table: dict, key: object) -> list[int]:
+    """Item indexes stored under ``key`` (empty when none)."""
+    found = table.get(key)
+    if found is None:
+        return []
+    if found.__class__ is int:
+        return [found]
+    return found
+
+
+class OpenItemIndex:
+    """The open items of one ledger with lazily built hash indexes.
+
+    Building is O(m); each index (references per profile, customers per e-mail, items per
+    customer, items per amount) is built on first use and kept for the next clearing.
+    """
+
+    __slots__ = ("_by_amount", "_by_customer", "_by_email", "_tables", "items")
+
+    def __init__(self, items: tuple[OpenItem, ...]) -> None:
+        self.items = items
+        self._tables: dict[tuple, dict[str, Postings]] = {}
+        self._by_email: dict[str, tuple[str, ...]] | None = None
+        self._by_customer: dict[str, Postings] | None = None
+        self._by_amount: dict[tuple[Decimal, str], Postings] | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def references(self, profile: MatchProfile) -> dict[str, Postings]:
+        """Reference key -> open items, for the ledger fields and key rules of ``profile``."""
+        config = (
+            profile.ledger_fields,
+            profile.strip_leading_zeros,
+            profile.min_length,
+            profile.require_digit,
+        )
+        table = self._tables.get(config)
+        if table is None:
+            table = self._build_references(profile)
+            self._tables[config] = table
+        return table
+
+    def _build_references(self, profile: MatchProfile) -> dict[str, Postings]:
+        keys = make_key_function(
+            strip_leading_zeros=profile.strip_leading_zeros,
+            min_length=profile.min_length,
+            require_digit=profile.require_digit,
+        )
+        fields = profile.ledger_fields
+        table: dict[str, Postings] = {}
+        get = table.get
+        for idx, item in enumerate(self.items):
+            for name in fields:
+                text = getattr(item, name)
+                if not text:
+                    continue
+                for key in keys(text):
+                    current = get(key)
+                    if current is None:
+                        table[key] = idx
+                    elif current.__class__ is int:
+                        if current != idx:
+                            table[key] = [current, idx]
+                    elif current[-1] != idx:
+                        current.append(idx)
+        return table
+
+    def customers_for_email(self, email: str) -> tuple[str, ...]:
+        """Customer ids whose open items carry this (normalised) e-mail, sorted."""
+        if self._by_email is None:
+            grouped: dict[str, set[str]] = {}
+            for item in self.items:
+                address = normalise_email(item.customer_email)
+                if address is not None:
+                    grouped.setdefault(address, set()).add(item.customer_id)
+            self._by_email = {k: tuple(sorted(v)) for k, v in grouped.items()}
+        return self._by_email.get(email, ())
+
+    def items_of_customer(self, customer_id: str) -> list[int]:
+        if self._by_customer is None:
+            table: dict[str, Postings] = {}
+            for idx, item in enumerate(self.items):
+                _add(table, item.customer_id, idx)
+            self._by_customer = table
+        return postings(self._by_customer, customer_id)
+
+    def items_with_amount(self, amount: Decimal, currency: str) -> list[int]:
+        if self._by_amount is None:
+            table: dict[tuple[Decimal, str], Postings] = {}
+            for idx, item in enumerate(self.items):
+                _add(table, (item.amount, item.currency), idx)
+            self._by_amount = table
+        return postings(self._by_amount, (amount, currency))
+
+
+def build_index(open_items: Iterable[OpenItem]) -> OpenItemIndex:
+    """Validate the open items and index them (O(m)).
+
+    Items must have distinct ``item_id``s; an exact repeat of an item is dropped, two
+    different items with one id are an error (the plan would depend on which came first).
+    """
+    items: list[OpenItem] = []
+    seen: dict[str, OpenItem] = {}
+    quanta: dict[str, Decimal] = {}
+    for item in open_items:
+        if not isinstance(item, OpenItem):
+            got = type(item).__name__
+            raise InputError("open items", "item", f"must be an OpenItem, got {got}")
+        item_id = item.item_id
+        previous = seen.get(item_id)
+        if previous is not None:
+            if previous == item:
+                continue
+            raise InputError(f"open item {item_id!r}", "item_id", "is used by two different items")
+        where = f"open item {item_id!r}"
+        if not item_id or not isinstance(item_id, str):
+            raise InputError(where, "item_id", "must be a non-empty string")
+        if not item.customer_id or not isinstance(item.customer_id, str):
+            raise InputError(where, "customer_id", "must be a non-empty string")
+        if not item.invoice_number or not isinstance(item.invoice_number, str):
+            raise InputError(where, "invoice_number", "must be a non-empty string")
+        currency = item.currency
+        q = quanta.get(currency)
+        if q is None:
+            if not currency or not isinstance(currency, str):
+                raise InputError(where, "currency", "must be a currency code")
+            q = quanta[currency] = quantum(currency)
+        amount = item.amount
+        try:
+            valid = amount.__class__ is Decimal and amount.quantize(q) == amount
+        except ArithmeticError:
+            valid = False
+        if not valid:
+            check_amount(amount, currency, where, "amount", allow_negative=True)
+        seen[item_id] = item
+        items.append(item)
+    return OpenItemIndex(tuple(items))

@@ -1,0 +1,130 @@
+"""Input model: a payment provider's clearing (payout) and a ledger's open items.
+
+Nothing here names a particular ledger: an open item is "an amount a customer still owes (or
+is owed) under an invoice number", whichever bookkeeping system it comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    """Direction of a clearing line as the provider reports it: money in or money out."""
+
+    CREDIT = "CREDIT"
+    DEBIT = "DEBIT"
+
+
+class LineKind(StrEnum):
+    """What a clearing line stands for (see ``classify_line``)."""
+
+    PAYMENTS = "payments"
+    REFUNDS = "refunds"
+    CHARGEBACKS = "chargebacks"
+    FEES = "fees"
+    OTHER = "other"
+
+
+class RecordKind(StrEnum):
+    """What a payment record is; the amount is always a positive magnitude."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+
+
+# The clearing-line kind whose lines announce the records of each record kind.
+LINE_KIND_OF: dict[RecordKind, LineKind] = {
+    RecordKind.PAYMENT: LineKind.PAYMENTS,
+    RecordKind.REFUND: LineKind.REFUNDS,
+    RecordKind.CHARGEBACK: LineKind.CHARGEBACKS,
+}
+RECORD_LINE_KINDS = frozenset(LINE_KIND_OF.values())
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueGroup:
+    """The provider's revenue group (Pay. turnover group, ``CT-xxxx-xxxx``)."""
+
+    code: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClearingLine:
+    """One line of a clearing: an aggregate the provider reports (payments, fees, ...)."""
+
+    code: str
+    type_id: int | None
+    type_name: str
+    direction: Direction
+    amount: Decimal
+    kind: LineKind
+    transactions: int | None = None  # records this line announces; None when not reported
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """One transaction in a clearing.
+
+    ``amount`` is a positive magnitude; ``kind`` gives the direction. ``extra1..3``,
+    ``customer_email`` and ``customer_name`` are optional enrichment that clearing records
+    do not carry by themselves.
+    """
+
+    record_id: str
+    kind: RecordKind
+    amount: Decimal
+    currency: str
+    reference: str | None = None
+    description: str | None = None
+    order_id: str | None = None
+    transaction_date: date | None = None
+    extra1: str | None = None
+    extra2: str | None = None
+    extra3: str | None = None
+    customer_email: str | None = None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clearing:
+    """One payout: the unit of booking. ``payout`` is what the provider transferred."""
+
+    clearing_id: str
+    settlement_code: str | None
+    settlement_date: date
+    currency: str
+    revenue_group: RevenueGroup | None
+    lines: Sequence[ClearingLine]
+    records: Sequence[PaymentRecord]
+    payout: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """An outstanding receivable in the ledger.
+
+    ``amount`` is the open amount: positive for an invoice, negative for a credit note.
+    ``item_id`` identifies the item itself (an invoice can have several open terms).
+    """
+
+    item_id: str
+    invoice_number: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    your_ref: str | None = None
+    description: str | None = None
+    payment_reference: str | None = None
+    customer_code: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    journal: str | None = None
+    invoice_date: date | None = None
+    due_date: date | None = None

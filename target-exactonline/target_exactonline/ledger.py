@@ -1,0 +1,446 @@
+"""The booking ledger: what this target has done with each clearing, per Exact division.
+
+One row per (division, clearing id). A clearing moves ``planned`` → ``posting`` → ``posted``
+(with Exact's EntryID and entry number), or ends a run as ``failed`` or ``blocked`` with a reason
+and is tried again on the next run. ``posting`` is written and committed *before* the POST to
+Exact, so a crash between the POST and its answer leaves a row that says "outcome unknown": the
+next run looks the clearing's key up in Exact before it posts anything (DESIGN §6).
+
+The ledger lives in the same database as the OAuth token store (``store_url``): a SQLite file by
+default, or any SQLAlchemy URL (PostgreSQL for shared use between machines). Every state change
+is committed at once; a posted row is never overwritten by a later run.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+REASON_MAX = 2000  # reasons are human text; keep rows small even when Exact sends an essay
+
+
+class Status(enum.StrEnum):
+    PLANNED = "planned"
+    POSTING = "posting"
+    POSTED = "posted"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+metadata = MetaData()
+
+bookings = Table(
+    "pay_exact_bookings",
+    metadata,
+    Column("division", Integer, primary_key=True),
+    Column("clearing_id", String(100), primary_key=True),
+    Column("store_key", String(200), nullable=False),
+    Column("booking_key", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("plan_digest", String(64), nullable=True),
+    Column("settlement_date", Date, nullable=True),
+    Column("entry_id", String(64), nullable=True),
+    Column("entry_number", Integer, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Bumped on every change: a compare-and-set guard so two runs sharing one database cannot
+    # both claim the same clearing for posting.
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+relations = Table(
+    "pay_exact_relations",
+    metadata,
+    Column("division", Integer, primary_key=True),
+    Column("relation_key", String(300), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("account_code", String(40), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    division: int
+    clearing_id: str
+    store_key: str
+    booking_key: str
+    status: Status
+    reason: str | None
+    plan_digest: str | None
+    settlement_date: date | None
+    entry_id: str | None
+    entry_number: int | None
+    attempts: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status is Status.POSTED
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """A POST was started and its answer never recorded (crash or lost response)."""
+        return self.status is Status.POSTING
+
+
+class LedgerConflict(RuntimeError):
+    """Another run changed this clearing's row between our read and our write."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clip(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    return reason if len(reason) <= REASON_MAX else reason[: REASON_MAX - 1] + "…"
+
+
+def make_store_engine(store_url: str) -> Engine:
+    """An engine for ``store_url``; a SQLite file's folder is created when missing."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, future=True)
+
+
+class BookingLedger:
+    """Read and change the booking rows of one Exact division."""
+
+    def __init__(self, engine: Engine, *, division: int, store_key: str, clock=_utcnow) -> None:
+        self.engine = engine
+        self.division = division
+        self.store_key = store_key
+        self._clock = clock
+        metadata.create_all(engine, checkfirst=True)
+
+    @classmethod
+    def from_url(cls, store_url: str, *, division: int, store_key: str) -> BookingLedger:
+        return cls(make_store_engine(store_url), division=division, store_key=store_key)
+
+    def close(self) -> None:
+        """Release the database connections (the ledger owns its engine)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> BookingLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def get(self, clearing_id: str) -> LedgerRow | None:
+        found = self.rows([clearing_id])
+        return found.get(clearing_id)
+
+    def rows(self, clearing_ids: Iterable[str]) -> dict[str, LedgerRow]:
+        """The rows for these clearings (absent ones are simply missing), in few queries."""
+        wanted = sorted(set(clearing_ids))
+        found: dict[str, LedgerRow] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted, 500):
+                query = select(bookings).where(
+                    and_(bookings.c.division == self.division, bookings.c.clearing_id.in_(chunk))
+                )
+                for row in conn.execute(query):
+                    parsed = _to_row(row._mapping)
+                    found[parsed.clearing_id] = parsed
+        return found
+
+    def all_rows(self) -> list[LedgerRow]:
+        with self.engine.connect() as conn:
+            query = (
+                select(bookings)
+                .where(bookings.c.division == self.division)
+                .order_by(bookings.c.clearing_id)
+            )
+            return [_to_row(r._mapping) for r in conn.execute(query)]
+
+    # Changing --------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        clearing_id: str,
+        *,
+        booking_key: str,
+        plan_digest: str | None,
+        settlement_date: date | None,
+    ) -> LedgerRow:
+        """Record that the clearing is about to be booked (unless it is already posted).
+
+        Returns the current row; a posted or posting row is returned unchanged so the caller
+        can see it must not post blindly.
+        """
+        now = self._clock()
+        with self.engine.begin() as conn:
+            current = self._read(conn, clearing_id)
+            if current is None:
+                try:
+                    conn.execute(
+                        insert(bookings).values(
+                            division=self.division,
+                            clearing_id=clearing_id,
+                            store_key=self.store_key,
+                            booking_key=booking_key,
+                            status=Status.PLANNED.value,
+                            reason=None,
+                            plan_digest=plan_digest,
+                            settlement_date=settlement_date,
+                            attempts=0,
+                            version=1,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                except IntegrityError as exc:  # another run inserted it a moment ago
+                    raise LedgerConflict(
+                        f"clearing {clearing_id} is being booked by another run"
+                    ) from exc
+            elif current.status in (Status.FAILED, Status.BLOCKED, Status.PLANNED):
+                self._cas(
+                    conn,
+                    current,
+                    status=Status.PLANNED.value,
+                    reason=None,
+                    plan_digest=plan_digest,
+                    settlement_date=settlement_date,
+                    booking_key=booking_key,
+                    updated_at=now,
+                )
+            found = self._read(conn, clearing_id)
+        assert found is not None
+        return found
+
+    def start_posting(self, clearing_id: str) -> LedgerRow:
+        """planned/failed → posting, committed before the POST leaves this process."""
+        return self._transition(
+            clearing_id,
+            allowed=(Status.PLANNED, Status.FAILED, Status.POSTING),
+            status=Status.POSTING,
+            bump_attempts=True,
+        )
+
+    def mark_posted(
+        self, clearing_id: str, *, entry_id: str, entry_number: int | None
+    ) -> LedgerRow:
+        return self._transition(
+            clearing_id,
+            allowed=(Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED),
+            status=Status.POSTED,
+            entry_id=entry_id,
+            entry_number=entry_number,
+            reason=None,
+        )
+
+    def mark_failed(self, clearing_id: str, reason: str) -> LedgerRow:
+        return self._transition(
+            clearing_id,
+            allowed=(Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED),
+            status=Status.FAILED,
+            reason=reason,
+        )
+
+    def mark_blocked(
+        self,
+        clearing_id: str,
+        reason: str,
+        *,
+        booking_key: str,
+        settlement_date: date | None,
+        plan_digest: str | None = None,
+    ) -> LedgerRow:
+        """The clearing cannot be booked as it is (bad data, inconsistent, invalid plan)."""
+        row = self.get(clearing_id)
+        if row is None:
+            self.plan(
+                clearing_id,
+                booking_key=booking_key,
+                plan_digest=plan_digest,
+                settlement_date=settlement_date,
+            )
+        elif row.is_posted:
+            return row
+        return self._transition(
+            clearing_id,
+            allowed=(Status.PLANNED, Status.FAILED, Status.BLOCKED),
+            status=Status.BLOCKED,
+            reason=reason,
+        )
+
+    def record_posted_elsewhere(
+        self,
+        clearing_id: str,
+        *,
+        booking_key: str,
+        settlement_date: date | None,
+        entry_id: str,
+        entry_number: int | None,
+    ) -> LedgerRow:
+        """Exact already holds this clearing's entry (found by its key): remember that."""
+        row = self.get(clearing_id)
+        if row is None:
+            self.plan(
+                clearing_id,
+                booking_key=booking_key,
+                plan_digest=None,
+                settlement_date=settlement_date,
+            )
+        elif row.is_posted:
+            return row
+        return self.mark_posted(clearing_id, entry_id=entry_id, entry_number=entry_number)
+
+    # Relations created in Exact ---------------------------------------------------------------
+
+    def known_relation(self, relation_key: str) -> tuple[str, str | None] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(relations.c.account_id, relations.c.account_code).where(
+                    and_(
+                        relations.c.division == self.division,
+                        relations.c.relation_key == relation_key,
+                    )
+                )
+            ).first()
+        return (row.account_id, row.account_code) if row else None
+
+    def remember_relation(
+        self, relation_key: str, *, account_id: str, account_code: str | None
+    ) -> None:
+        with self.engine.begin() as conn:
+            if (
+                conn.execute(
+                    select(relations.c.account_id).where(
+                        and_(
+                            relations.c.division == self.division,
+                            relations.c.relation_key == relation_key,
+                        )
+                    )
+                ).first()
+                is None
+            ):
+                conn.execute(
+                    insert(relations).values(
+                        division=self.division,
+                        relation_key=relation_key,
+                        account_id=account_id,
+                        account_code=account_code,
+                        created_at=self._clock(),
+                    )
+                )
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _read(self, conn, clearing_id: str) -> LedgerRow | None:
+        row = conn.execute(
+            select(bookings).where(
+                and_(bookings.c.division == self.division, bookings.c.clearing_id == clearing_id)
+            )
+        ).first()
+        return _to_row(row._mapping) if row else None
+
+    def _cas(self, conn, current: LedgerRow, **values: object) -> None:
+        result = conn.execute(
+            update(bookings)
+            .where(
+                and_(
+                    bookings.c.division == self.division,
+                    bookings.c.clearing_id == current.clearing_id,
+                    bookings.c.version == current.version,
+                )
+            )
+            .values(version=current.version + 1, **values)
+        )
+        if result.rowcount != 1:
+            raise LedgerConflict(
+                f"clearing {current.clearing_id} was changed by another run; not touching it"
+            )
+
+    def _transition(
+        self,
+        clearing_id: str,
+        *,
+        allowed: tuple[Status, ...],
+        status: Status,
+        bump_attempts: bool = False,
+        **values: object,
+    ) -> LedgerRow:
+        with self.engine.begin() as conn:
+            current = self._read(conn, clearing_id)
+            if current is None:
+                raise KeyError(f"clearing {clearing_id} is not in the booking ledger")
+            if current.status not in allowed:
+                raise LedgerConflict(
+                    f"clearing {clearing_id} is {current.status.value}; "
+                    f"it cannot become {status.value}"
+                )
+            if "reason" in values:
+                values["reason"] = _clip(values["reason"])  # type: ignore[arg-type]
+            self._cas(
+                conn,
+                current,
+                status=status.value,
+                attempts=current.attempts + (1 if bump_attempts else 0),
+                updated_at=self._clock(),
+                **values,
+            )
+            found = self._read(conn, clearing_id)
+        assert found is not None
+        return found
+
+
+def _to_row(m) -> LedgerRow:
+    return LedgerRow(
+        division=m["division"],
+        clearing_id=m["clearing_id"],
+        store_key=m["store_key"],
+        booking_key=m["booking_key"],
+        status=Status(m["status"]),
+        reason=m["reason"],
+        plan_digest=m["plan_digest"],
+        settlement_date=m["settlement_date"],
+        entry_id=m["entry_id"],
+        entry_number=m["entry_number"],
+        attempts=m["attempts"],
+        version=m["version"],
+        created_at=_aware(m["created_at"]),
+        updated_at=_aware(m["updated_at"]),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone columns; we only ever store UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,118 @@
+"""The run report: JSON lines that round-trip, and an HTML page with everything escaped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from target_exactonline.report import (
+    ClearingReport,
+    Outcome,
+    ReportLine,
+    RunReport,
+    jsonl_lines,
+    render_html,
+    write_report,
+)
+
+
+def sample() -> RunReport:
+    booked = ClearingReport(
+        clearing_id="CLR-1",
+        key="PX:CLR-1",
+        outcome=Outcome.BOOKED,
+        settlement_date=date(2026, 3, 4),
+        currency="EUR",
+        entry_number=25000007,
+        lines=[
+            ReportLine(
+                "debtors",
+                "1300",
+                Decimal("121.00"),
+                "PX:CLR-1 ORD-1",
+                "matched",
+                "invoice 24700012 open 121.00",
+                customer="Jansen BV",
+                invoice="24700012",
+                record_id="R-1",
+            ),
+            ReportLine(
+                "debtors",
+                "1300",
+                Decimal("50.00"),
+                "PX:CLR-1 ORD-2",
+                "amount_mismatch",
+                "open 60.00, paid 50.00",
+                customer="<script>alert(1)</script>",
+                record_id="R-2",
+                candidates=("24700013",),
+                attention="Partial payment",
+            ),
+            ReportLine("psp_costs", "4390", Decimal("-2.35"), "PX:CLR-1 fees", "fee", "fees"),
+            ReportLine(
+                "payouts", "2150", Decimal("-168.65"), "PX:CLR-1 payout", "payout", "payout"
+            ),
+        ],
+        totals={"payments": Decimal("171.00"), "payout": Decimal("168.65")},
+    )
+    blocked = ClearingReport(
+        clearing_id="CLR-2",
+        key="PX:CLR-2",
+        outcome=Outcome.BLOCKED,
+        reason='GL account "9999" does not exist in division 1 & cannot be used',
+        attention=["Chargeback of 10.00 EUR"],
+    )
+    return RunReport(
+        run_id="r1",
+        started_at=datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
+        finished_at=datetime(2026, 3, 5, 2, 1, tzinfo=UTC),
+        division=1,
+        dry_run=False,
+        clearings=[booked, blocked],
+        problems=["settlements record code=S9: settlementDate is not a date"],
+        api_calls=12,
+        api_remaining_today=4988,
+    )  # fmt: skip
+
+
+def test_jsonl_has_one_object_per_line_with_exact_amounts() -> None:
+    lines = [json.loads(x) for x in jsonl_lines(sample())]
+    assert [x["type"] for x in lines] == ["run", "clearing", "clearing", "problem", "summary"]
+    first = lines[1]
+    assert first["entry_number"] == 25000007
+    assert first["lines"][0]["amount"] == "121.00"
+    assert first["lines"][0]["invoice"] == "24700012"
+    assert lines[2]["outcome"] == "blocked"
+    assert lines[-1]["counts"] == {"blocked": 1, "booked": 1}
+    assert "1 booked, 1 not booked" in lines[-1]["text"]
+
+
+def test_html_escapes_everything_and_shows_what_a_bookkeeper_needs() -> None:
+    page = render_html(sample())
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&quot;9999&quot;" in page
+    assert "&amp; cannot" in page
+    for needed in ("25000007", "24700012", "121.00", "-168.65", "Partial payment",
+                   "Chargeback of 10.00 EUR", "Not booked, and why", "Needs attention",
+                   "settlementDate is not a date", "4,988 left today"):  # fmt: skip
+        assert needed in page, needed
+    assert "Dry run" not in page
+    # the lines of a booked clearing sum to zero, and the page says so
+    assert "Sum of the lines</td><td class=num>0.00" in page
+
+
+def test_dry_run_is_announced() -> None:
+    report = sample()
+    report.dry_run = True
+    assert "nothing was written to Exact Online" in render_html(report)
+
+
+def test_write_report_creates_both_files(tmp_path) -> None:
+    jsonl, page = write_report(sample(), tmp_path / "reports")
+    assert jsonl.suffix == ".jsonl"
+    assert page.suffix == ".html"
+    assert len(jsonl.read_text().splitlines()) == 5
+    assert page.read_text().startswith("<!DOCTYPE html>")
+    assert not list((tmp_path / "reports").glob("*.tmp"))

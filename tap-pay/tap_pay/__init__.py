@@ -1,1 +1,1 @@
-"""pay-exact."""
+"""Singer tap for Pay. (pay.nl): payouts, their clearings and payments, fees and revenue groups."""

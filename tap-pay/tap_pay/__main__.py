@@ -1,0 +1,5 @@
+"""``python -m tap_pay``."""
+
+from tap_pay.tap import TapPay
+
+TapPay.cli()

@@ -1,0 +1,371 @@
+"""The tap's streams.
+
+settlements (GET /clearings/settlements, incremental on settlementDate)
+├── clearings        (embedded in settlements: no call)
+│   └── clearing_records  (GET /clearings/{clearingId}/records)
+│       └── transactions  (GET /transactions/{orderId}, only with enrich_transactions)
+└── clearing_lines   (embedded in settlements: no call)
+invoice_lines   (GET /invoicelines, incremental on date)
+turnover_groups (GET /turnovergroups, full table)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import SchemaDirectory, Stream, StreamSchema
+from singer_sdk.helpers.types import Context
+
+from tap_pay import schemas
+from tap_pay.client import PayStream
+from tap_pay.dates import business_date
+from tap_pay.errors import PayRequestError
+from tap_pay.payload import Node
+from tap_pay.records import (
+    CLEARING_RECORDS,
+    INVOICE_LINES,
+    SETTLEMENTS,
+    TRANSACTION_INFO,
+    TURNOVER_GROUPS,
+    Record,
+    SettlementParts,
+    clearing_record_record,
+    invoice_line_record,
+    settlement_parts,
+    transaction_record,
+    turnover_group_record,
+)
+from tap_pay.settings import Settings
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+
+SCHEMAS = SchemaDirectory(schemas)
+
+
+class LookbackIncremental(PayStream):
+    """Incremental on a business date, re-reading ``lookback_days`` before the bookmark.
+
+    The bookmark never moves backwards. The SDK finalises an unsorted stream's bookmark to the
+    largest value seen in *this* run (singer-meltano.md fact 4), so a run that only re-reads the
+    look-back window would pull it back; records older than the stored bookmark therefore do
+    not count towards it.
+    """
+
+    replication_key: ClassVar[str]
+    date_filter: ClassVar[str]
+    is_sorted = False
+
+    _bookmark_at_start: str | None = None
+
+    def stored_bookmark(self) -> str | None:
+        state = self.stream_state
+        if state.get("replication_key") not in (None, self.replication_key):
+            return None
+        value = state.get("replication_key_value")
+        return business_date(value) if value else None
+
+    def read_from(self) -> dt.date | None:
+        """First date to ask Pay. for: max(start_date, bookmark - lookback_days)."""
+        candidates: list[dt.date] = []
+        if self._bookmark_at_start:
+            bookmark = dt.date.fromisoformat(self._bookmark_at_start)
+            candidates.append(bookmark - dt.timedelta(days=self.settings.lookback_days))
+        if self.settings.start_date:
+            candidates.append(self.settings.start_date)
+        return max(candidates) if candidates else None
+
+    def begin_incremental_read(self) -> None:
+        self._bookmark_at_start = self.stored_bookmark()
+        start = self.read_from()
+        self.logger.info(
+            "Reading %s from %s (bookmark %s, look-back %d days)",
+            self.name,
+            start.isoformat() if start else "the beginning",
+            self._bookmark_at_start or "none",
+            self.settings.lookback_days,
+        )
+
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        # Date keys are not "timestamp" keys to the SDK, which then ignores start_date here.
+        return max(business_date(value), business_date(start_date_value))
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        # The SDK's only per-record bookmark hook; see the class docstring for why.
+        floor = self._bookmark_at_start
+        if floor is not None and str(latest_record[self.replication_key]) < floor:
+            return
+        super()._increment_stream_state(latest_record, context=context)
+
+    def date_params(self) -> dict[str, str]:
+        start = self.read_from()
+        return {f"{self.date_filter}[gte]": start.isoformat()} if start else {}
+
+
+def revenue_group_queries(settings: Settings) -> list[str | None]:
+    """One query per configured revenue group (Pay. filters ``turnoverGroup[eq]``, one value)."""
+    return list(settings.revenue_groups) or [None]
+
+
+class EmbeddedSettlement:
+    """The settlement whose children are being synced, shared with the streams built from it.
+
+    The SDK syncs a parent record's children before it reads the next parent record, so one
+    settlement at a time is all that needs keeping.
+    """
+
+    def __init__(self) -> None:
+        self.current: SettlementParts | None = None
+
+    def parts(self, settlement_code: str) -> SettlementParts:
+        if self.current is None or self.current.record["code"] != settlement_code:
+            raise RuntimeError(f"settlement {settlement_code} is not the one being synced")
+        return self.current
+
+
+class SettlementsStream(LookbackIncremental):
+    name = "settlements"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("code",)
+    replication_key = "settlementDate"
+    date_filter = "settlementDate"
+    path = SETTLEMENTS
+    endpoint = SETTLEMENTS
+    items_key = "settlements"
+    page_limit = 10  # the endpoint's maximum (pay-api.md §4.1)
+    merchant_param = "merchant[eq]"
+
+    def __init__(self, tap: Tap, *, embedded: EmbeddedSettlement | None = None) -> None:
+        super().__init__(tap)
+        self.embedded = embedded or EmbeddedSettlement()
+
+    def filter_params(self, context: Context | None) -> dict[str, Any]:
+        params: dict[str, Any] = self.date_params()
+        if context and context.get("turnoverGroup"):
+            params["turnoverGroup[eq]"] = context["turnoverGroup"]
+        return params
+
+    def records_from(self, item: Node) -> Iterable[Any]:
+        yield settlement_parts(item, self.settings.revenue_group_filter)
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        self.begin_incremental_read()
+        queries = revenue_group_queries(self.settings)
+        if len(queries) == 1:
+            found: Iterable[SettlementParts] = self._unique(queries[0])
+        else:
+            found = self._merged(queries)
+        for parts in found:
+            if not parts.clearings and self.settings.revenue_group_filter is not None:
+                continue  # none of its clearings is in a wanted revenue group
+            self.embedded.current = parts
+            if not self.selected:
+                # Children still need the bookmark to advance when only they are selected.
+                self._increment_stream_state(parts.record, context=context)
+            yield parts.record
+        self.embedded.current = None
+
+    def _fetch(self, group: str | None) -> Iterator[SettlementParts]:
+        yield from self.request_records({"turnoverGroup": group} if group else None)  # type: ignore[misc]
+
+    def _unique(self, group: str | None) -> Iterator[SettlementParts]:
+        seen: set[str] = set()
+        for parts in self._fetch(group):
+            code = parts.record["code"]
+            if code not in seen:  # page boundaries can shift while a run pages through
+                seen.add(code)
+                yield parts
+
+    def _merged(self, queries: list[str | None]) -> list[SettlementParts]:
+        """Several revenue groups: merge each settlement's clearings over the group queries."""
+        merged: dict[str, SettlementParts] = {}
+        for group in queries:
+            for parts in self._fetch(group):
+                code = parts.record["code"]
+                if code not in merged:
+                    merged[code] = parts
+                    continue
+                kept = merged[code]
+                for clearing in parts.clearings:
+                    clearing_id = clearing["clearingId"]
+                    if clearing_id not in kept.lines_by_clearing:
+                        kept.clearings.append(clearing)
+                        kept.lines_by_clearing[clearing_id] = parts.lines_by_clearing[clearing_id]
+                kept.record["clearingIds"] = [c["clearingId"] for c in kept.clearings]
+        return sorted(merged.values(), key=lambda p: (p.record["settlementDate"], p.record["code"]))
+
+    def get_child_context(self, record: Record, context: Context | None) -> Context:
+        return {"settlementCode": record["code"]}
+
+
+class _EmbeddedChild(Stream):
+    """A stream read from the settlement being synced: no API call of its own."""
+
+    parent_stream_type = SettlementsStream
+    state_partitioning_keys: ClassVar[list[str]] = []  # no per-settlement state
+
+    def __init__(self, tap: Tap, *, embedded: EmbeddedSettlement) -> None:
+        super().__init__(tap)
+        self.embedded = embedded
+
+    def settlement(self, context: Context | None) -> SettlementParts:
+        if not context:
+            raise RuntimeError(f"{self.name} is read per settlement")
+        return self.embedded.parts(context["settlementCode"])
+
+
+class ClearingsStream(_EmbeddedChild):
+    name = "clearings"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("clearingId",)
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for clearing in self.settlement(context).clearings:
+            yield dict(clearing)
+
+    def get_child_context(self, record: Record, context: Context | None) -> Context:
+        return {"clearingId": record["clearingId"], "settlementCode": record["settlementCode"]}
+
+
+class ClearingLinesStream(_EmbeddedChild):
+    name = "clearing_lines"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("code",)
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for lines in self.settlement(context).lines_by_clearing.values():
+            for line in lines:
+                yield dict(line)
+
+
+class ClearingRecordsStream(PayStream):
+    name = "clearing_records"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("clearingId", "orderId")
+    parent_stream_type = ClearingsStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+    path = "/clearings/{clearingId}/records"
+    endpoint = CLEARING_RECORDS
+    items_key = "clearingRecords"
+    page_limit = 10_000  # the endpoint's maximum (pay-api.md §4.2)
+
+    def records_from(self, item: Node) -> Iterable[Record]:
+        assert self.context is not None
+        yield clearing_record_record(item, self.context["clearingId"])
+
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        # Without enrichment the transactions stream must cost nothing, not even a call.
+        if self.settings.enrich_transactions:
+            yield {"orderId": record["orderId"], "clearingId": record["clearingId"]}
+
+
+class TransactionsStream(PayStream):
+    """Transaction:Info per clearing record.
+
+    Pay.'s spec says Transaction:Info accepts the order id as well as the EX- id, so the
+    clearing record's orderId is used (pay-api.md §4.9 marks this [?]; the spec text says so).
+    """
+
+    name = "transactions"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("id",)
+    parent_stream_type = ClearingRecordsStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+    selected_by_default = False
+    path = "/transactions/{orderId}"
+    endpoint = TRANSACTION_INFO
+
+    def __init__(self, tap: Tap) -> None:
+        super().__init__(tap)
+        self._done: set[str] = set()
+
+    def records_from(self, item: Node) -> Iterable[Record]:
+        assert self.context is not None
+        yield transaction_record(item, self.context["orderId"])
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        if not self.settings.enrich_transactions or not context:
+            return
+        order_id = context["orderId"]
+        if order_id in self._done:  # a refund shares its payment's order id
+            return
+        self._done.add(order_id)
+        try:
+            yield from self.request_records(context)
+        except PayRequestError as exc:
+            if exc.status != 404:
+                raise
+            self.logger.warning(
+                "Pay. has no Transaction:Info for order %s (clearing %s); its record is left "
+                "without enrichment",
+                order_id,
+                context.get("clearingId"),
+            )
+
+
+class InvoiceLinesStream(LookbackIncremental):
+    name = "invoice_lines"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("code",)
+    replication_key = "date"
+    date_filter = "date"
+    path = "/invoicelines"
+    endpoint = INVOICE_LINES
+    items_key = "invoiceLines"
+    page_limit = 100  # the endpoint's maximum (pay-api.md §4.4)
+    merchant_param = "merchant[eq]"
+
+    def records_from(self, item: Node) -> Iterable[Record]:
+        yield invoice_line_record(item)
+
+    def filter_params(self, context: Context | None) -> dict[str, Any]:
+        params: dict[str, Any] = self.date_params()
+        if context and context.get("turnoverGroup"):
+            params["turnoverGroup[eq]"] = context["turnoverGroup"]
+        return params
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        self.begin_incremental_read()
+        seen: set[str] = set()
+        for group in revenue_group_queries(self.settings):
+            for record in self.request_records({"turnoverGroup": group} if group else None):
+                if record["code"] not in seen:
+                    seen.add(record["code"])
+                    yield record
+
+
+class TurnoverGroupsStream(PayStream):
+    name = "turnover_groups"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("code",)
+    path = "/turnovergroups"
+    endpoint = TURNOVER_GROUPS
+    items_key = "turnoverGroups"
+    page_limit = 100
+    merchant_param = "merchant"  # this endpoint takes ?merchant=M-... (pay-api.md §4.5)
+
+    def records_from(self, item: Node) -> Iterable[Record]:
+        record = turnover_group_record(item)
+        wanted = self.settings.revenue_group_filter
+        # A small lookup table: one call for all groups beats one call per wanted group.
+        if wanted is None or record["code"] in wanted:
+            yield record
+
+
+def build_streams(tap: Tap) -> list[Stream]:
+    embedded = EmbeddedSettlement()
+    return [
+        SettlementsStream(tap, embedded=embedded),
+        ClearingsStream(tap, embedded=embedded),
+        ClearingLinesStream(tap, embedded=embedded),
+        ClearingRecordsStream(tap),
+        TransactionsStream(tap),
+        InvoiceLinesStream(tap),
+        TurnoverGroupsStream(tap),
+    ]

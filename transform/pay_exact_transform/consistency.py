@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .model import LINE_KIND_OF, RECORD_LINE_KINDS, Clearing, Direction, LineKind, RecordKind
+from .model import (
+    LINE_KIND_OF,
+    RECORD_LINE_KINDS,
+    Clearing,
+    Direction,
+    LineKind,
+    PaymentRecord,
+    RecordKind,
+)
 from .money import ZERO, fmt
 from .plan import BlockReason, Totals
 
@@ -23,7 +32,9 @@ def signed_line(direction: Direction, amount: Decimal) -> Decimal:
     return amount if direction is Direction.CREDIT else -amount
 
 
-def check_clearing(clearing: Clearing, currencies: tuple[str, ...]) -> Check:
+def check_clearing(
+    clearing: Clearing, records: Sequence[PaymentRecord], currencies: tuple[str, ...]
+) -> Check:
     """Check currency, completeness and totals of a validated clearing.
 
     Consistent: payments - refunds - chargebacks - fees == payout, and the signed sum of the
@@ -31,12 +42,13 @@ def check_clearing(clearing: Clearing, currencies: tuple[str, ...]) -> Check:
     deductions that have no payment record. Incomplete: fewer records of a kind than its
     lines announce, or record totals that differ from the lines of that kind (per kind when
     every record kind has lines of its own, else over all record lines together).
+    ``records`` are the clearing's records without repeats.
     """
     currency = clearing.currency
     by_kind: dict[RecordKind, Decimal] = dict.fromkeys(RecordKind, ZERO)
     count: dict[RecordKind, int] = dict.fromkeys(RecordKind, 0)
     foreign: str | None = None
-    for record in clearing.records:
+    for record in records:
         by_kind[record.kind] += record.amount
         count[record.kind] += 1
         if foreign is None and record.currency != currency:

@@ -193,7 +193,7 @@ def _prepare(clearing: Clearing, settings: Settings) -> _Context:
         journal = override.journal
         sales_journal = override.sales_journal or sales_journal
 
-    check = check_clearing(clearing, tuple(settings.currencies))
+    check = check_clearing(clearing, records, tuple(settings.currencies))
     books = check.problem is None or (
         settings.book_inconsistent_difference
         and check.problem is not BlockReason.CURRENCY_NOT_SUPPORTED

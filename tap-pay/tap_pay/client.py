@@ -19,7 +19,6 @@ from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseAPIPaginator
-from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_pay.errors import (
     MalformedResponseError,
@@ -169,12 +168,6 @@ class PayStream(RESTStream[int]):
     def filter_params(self, context: Context | None) -> dict[str, Any]:
         """Server-side filters (``field[op]`` parameters) for this request."""
         return {}
-
-    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        request = super().get_http_request(page=page)
-        # Pay. documents its filters as field[op]=value; keep the brackets readable.
-        request.safe_query_chars = "[]"
-        return request
 
     # -- responses ----------------------------------------------------------------------------
 

@@ -12,15 +12,17 @@ from enum import Enum
 
 
 class AmountUnit(Enum):
-    MINOR = "minor units (integer cents)"
-    MAJOR = "major units (decimal euros)"
+    MINOR = "cents"
+    MAJOR = "euros"
 
 
 # Endpoint (as logged, without ids) -> the unit its amounts arrive in.
 UNIT_BY_ENDPOINT: dict[str, AmountUnit] = {
-    # [I] The settlements docs example pairs value 250 with "Funds: 250.00" (pay-api.md §4.1);
-    # the endpoint family sends cents everywhere else, so cents it is until real data says no.
+    # [I] The settlements docs example pairs value 250 with "Funds: 250.00" (pay-api.md §4.1),
+    # so the settlement's own amount may be euros; cents by default, the setting
+    # settlement_amount_unit switches it. Its embedded clearing lines are cents either way.
     "/clearings/settlements": AmountUnit.MINOR,
+    "/clearings/settlements#clearingLines": AmountUnit.MINOR,
     "/clearings/{clearingId}/records": AmountUnit.MINOR,
     "/invoicelines": AmountUnit.MAJOR,
     "/transactions/{transactionId}": AmountUnit.MINOR,
@@ -79,16 +81,17 @@ def to_major(value: object, currency: str, unit: AmountUnit) -> Decimal:
     """
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise AmountError(f"expected a JSON number, got {_kind(value)}")
-    number = Decimal(value)
-    if not number.is_finite():
-        raise AmountError("expected a finite number")
     exponent = minor_unit_exponent(currency)
     if unit is AmountUnit.MINOR:
-        if number != number.to_integral_value():
-            raise AmountError(f"expected a whole number of {currency} minor units")
-        major = number.scaleb(-exponent)
+        # Only an integer literal is cents: 250.00 is euros sent where cents belong, and
+        # reading it as 250 cents would be a silent factor 100.
+        if not isinstance(value, int):
+            raise AmountError(f"expected a whole number of {currency} minor units (cents)")
+        major = Decimal(value).scaleb(-exponent)
     else:
-        major = number
+        major = Decimal(value)
+        if not major.is_finite():
+            raise AmountError("expected a finite number")
     try:
         quantized = major.quantize(quantum(currency))
     except InvalidOperation:

@@ -59,15 +59,26 @@ def signed_line_amount(amount: Decimal, direction: str | None) -> Decimal:
     return -abs(amount) if direction == "DEBIT" else amount
 
 
-def settlement_parts(item: Node, revenue_groups: frozenset[str] | None) -> SettlementParts:
-    """A ``/clearings/settlements`` item, its clearings and lines (only the wanted groups')."""
-    unit = UNIT_BY_ENDPOINT[SETTLEMENTS]
+def settlement_parts(
+    item: Node, revenue_groups: frozenset[str] | None, unit: AmountUnit = AmountUnit.MINOR
+) -> SettlementParts:
+    """A ``/clearings/settlements`` item, its clearings and lines (only the wanted groups').
+
+    ``unit`` is the unit of the settlement's own amount (the setting settlement_amount_unit).
+    """
     item = item.as_object()
     code = item.code("code")
     item = item.about(f"settlement {code}")
     settlement_date = item.date("settlementDate", required=True)
     confirmation_date = item.date("confirmationDate")
+    value = item.get("amount").as_object().get("value")
+    if unit is AmountUnit.MINOR and isinstance(value.value, Decimal):
+        value.fail(
+            "expected whole cents, but this is a decimal: if Pay. sends settlement amounts "
+            "in euros, set settlement_amount_unit to 'euros'"
+        )
     amount, currency = item.money("amount", unit)
+    assert amount is not None
     account = item.get("clearingAccount", required=False)
     iban = account.get("iban", required=False) if account.value is not None else None
     record: Record = {
@@ -84,6 +95,7 @@ def settlement_parts(item: Node, revenue_groups: frozenset[str] | None) -> Settl
         "clearingAccountOwner": iban.text("owner") if iban and iban.value is not None else None,
     }
     parts = SettlementParts(record)
+    every_clearing: list[Record] = []
     for entry in item.items("clearings", required=False):
         clearing_id = entry.as_object().code("clearingId")
         clearing = entry.about(f"settlement {code}, clearing {clearing_id}")
@@ -92,19 +104,43 @@ def settlement_parts(item: Node, revenue_groups: frozenset[str] | None) -> Settl
             for line in clearing.items("clearingLines", required=False)
         ]
         clearing_record = _clearing_record(clearing, clearing_id, record, lines)
+        every_clearing.append(clearing_record)
         groups = clearing_record["turnoverGroupCodes"]
         if revenue_groups is not None and not revenue_groups.intersection(groups):
             continue
         parts.clearings.append(clearing_record)
         parts.lines_by_clearing[clearing_id] = lines
+    _check_amount_unit(item, record, every_clearing, unit)
     record["clearingIds"] = [c["clearingId"] for c in parts.clearings]
     return parts
+
+
+def _check_amount_unit(
+    item: Node, record: Record, clearings: list[Record], unit: AmountUnit
+) -> None:
+    """Catch a settlement amount read in the wrong unit: it would be off by exactly 100.
+
+    The lines are always cents, so their sum is a yardstick for the settlement's own amount.
+    """
+    if not clearings or any(c["currency"] != record["currency"] for c in clearings):
+        return
+    lines_total = sum((c["amount"] for c in clearings), Decimal(0))
+    amount = record["amount"]
+    if lines_total in (amount, 0):
+        return
+    if amount * 100 == lines_total or amount == lines_total * 100:
+        other = "euros" if unit is AmountUnit.MINOR else "cents"
+        item.get("amount").get("value").fail(
+            f"the settlement amount reads as {amount} {record['currency']} but its clearing "
+            f"lines add up to {lines_total}: Pay. sends this amount in {other}, so set "
+            f"settlement_amount_unit to {other!r}"
+        )
 
 
 def clearing_line_record(
     line: Node, clearing_id: str, settlement_code: str, settlement_date: str
 ) -> Record:
-    unit = UNIT_BY_ENDPOINT[SETTLEMENTS]
+    unit = UNIT_BY_ENDPOINT[SETTLEMENTS + "#clearingLines"]
     line = line.as_object()
     code = line.code("code")
     line = line.about(f"settlement {settlement_code}, clearing line {code}")
@@ -174,6 +210,9 @@ def clearing_record_record(item: Node, clearing_id: str) -> Record:
     item = item.as_object()
     order_id = item.code("orderId")
     item = item.about(f"clearing {clearing_id}, order {order_id}")
+    # The primary key: a refund or chargeback keeps its payment's orderId and may share a
+    # clearing with it, so (clearingId, orderId) is not unique; reportingId is per record.
+    reporting_id = item.code("reportingId")
     own_clearing = item.text("clearingId")
     if own_clearing is not None and own_clearing != clearing_id:
         item.get("clearingId").fail(f"expected {clearing_id!r}, the clearing that was asked for")
@@ -184,7 +223,7 @@ def clearing_record_record(item: Node, clearing_id: str) -> Record:
     if has_method:
         method.as_object()
     return {
-        "reportingId": item.text("reportingId"),
+        "reportingId": reporting_id,
         "clearingId": clearing_id,
         "settlementCode": item.text("settlementCode"),
         "orderId": order_id,

@@ -11,6 +11,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from tap_pay.dates import parse_setting_date
+from tap_pay.money import UNIT_BY_ENDPOINT, AmountUnit
 
 DEFAULT_API_URL = "https://rest.pay.nl/v2"
 DEFAULT_LOOKBACK_DAYS = 7
@@ -71,6 +72,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "settlement_amount_unit",
+        th.StringType,
+        default="cents",
+        allowed_values=["cents", "euros"],
+        description=(
+            "Unit of a settlement's own amount in /clearings/settlements. Pay.'s documentation "
+            "is ambiguous (its example reads like euros); every other amount is in a fixed, "
+            "documented unit. A wrong choice is detected and reported, never booked."
+        ),
+    ),
+    th.Property(
         "enrich_transactions",
         th.BooleanType,
         default=False,
@@ -96,10 +108,17 @@ class Settings:
     lookback_days: int
     revenue_groups: tuple[str, ...]
     enrich_transactions: bool
+    settlement_amount_unit: AmountUnit = AmountUnit.MINOR
 
     @property
     def secrets(self) -> list[str]:
         return [self.api_token]
+
+    def unit(self, endpoint: str) -> AmountUnit:
+        """The amount unit of an endpoint, with the settlement amount's setting applied."""
+        if endpoint == "/clearings/settlements":
+            return self.settlement_amount_unit
+        return UNIT_BY_ENDPOINT[endpoint]
 
     @property
     def revenue_group_filter(self) -> frozenset[str] | None:
@@ -120,6 +139,7 @@ class Settings:
             lookback_days=int(config.get("lookback_days", DEFAULT_LOOKBACK_DAYS)),
             revenue_groups=tuple(dict.fromkeys(config.get("revenue_groups") or [])),
             enrich_transactions=bool(config.get("enrich_transactions", False)),
+            settlement_amount_unit=AmountUnit(config.get("settlement_amount_unit") or "cents"),
         )
 
 
@@ -142,6 +162,9 @@ def check(config: Mapping[str, Any]) -> list[str]:
     lookback = config.get("lookback_days", DEFAULT_LOOKBACK_DAYS)
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
         errors.append(f"lookback_days: {lookback!r} is not a whole number of days >= 0")
+    unit = config.get("settlement_amount_unit") or "cents"
+    if unit not in ("cents", "euros"):
+        errors.append(f"settlement_amount_unit: {unit!r} is neither 'cents' nor 'euros'")
     groups = config.get("revenue_groups") or []
     if not isinstance(groups, list | tuple):
         errors.append("revenue_groups: expected a list of CT- codes")

@@ -150,7 +150,9 @@ class SettlementsStream(LookbackIncremental):
         return params
 
     def records_from(self, item: Node) -> Iterable[Any]:
-        yield settlement_parts(item, self.settings.revenue_group_filter)
+        yield settlement_parts(
+            item, self.settings.revenue_group_filter, self.settings.unit(SETTLEMENTS)
+        )
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         self.begin_incremental_read()
@@ -245,7 +247,7 @@ class ClearingLinesStream(_EmbeddedChild):
 class ClearingRecordsStream(PayStream):
     name = "clearing_records"
     schema = StreamSchema(SCHEMAS)
-    primary_keys = ("clearingId", "orderId")
+    primary_keys = ("clearingId", "reportingId")  # why not orderId: see records.py
     parent_stream_type = ClearingsStream
     state_partitioning_keys: ClassVar[list[str]] = []
     path = "/clearings/{clearingId}/records"

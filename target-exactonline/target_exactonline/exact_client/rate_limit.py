@@ -74,15 +74,14 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             st = self.state
+            self._roll_day(now)
             if st.daily_remaining is not None and st.daily_remaining <= 0:
-                if st.daily_reset is None or now < st.daily_reset:
-                    raise ExactBudgetExhausted(
-                        "the daily Exact Online call budget for this division is used up",
-                        remaining=0,
-                        needed=1,
-                        resets_at=st.daily_reset,
-                    )
-                st.daily_remaining = st.daily_limit
+                raise ExactBudgetExhausted(
+                    "the daily Exact Online call budget for this division is used up",
+                    remaining=0,
+                    needed=1,
+                    resets_at=st.daily_reset,
+                )
             wait = 0.0
             if st.minutely_remaining is not None and st.minutely_remaining <= 0:
                 if st.minutely_reset is None:
@@ -158,13 +157,18 @@ class RateLimiter:
             self._sleep(seconds)
             self.slept_s += seconds
 
+    def _roll_day(self, now: float) -> None:
+        st = self.state
+        if st.daily_reset is not None and now >= st.daily_reset:
+            # Past midnight UTC: a full budget, until a response says otherwise.
+            st.daily_remaining = st.daily_limit
+            st.daily_reset = None
+
     def remaining_today(self) -> int | None:
         """Calls left today for this division, or None before any response said."""
         with self._lock:
-            st = self.state
-            if st.daily_reset is not None and self._clock() >= st.daily_reset:
-                return st.daily_limit
-            return st.daily_remaining
+            self._roll_day(self._clock())
+            return self.state.daily_remaining
 
     def can_afford(self, calls: int) -> bool:
         """Whether ``calls`` more calls fit in today's budget (True while it is still unknown)."""

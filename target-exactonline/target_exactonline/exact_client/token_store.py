@@ -5,7 +5,8 @@ single source of truth for a connection and every refresh happens inside :meth:`
 the lock is taken, the row re-read, and the new tokens committed before the lock is released.
 
 - SQLite (the default, a local file created with mode 0600): the lock is a write transaction
-  opened with ``BEGIN IMMEDIATE``, which other processes wait for (up to ``lock_timeout``).
+  opened with ``BEGIN IMMEDIATE``, which other processes wait for (up to ``lock_timeout``). It
+  covers the whole file, so refreshes of different keys in one file also take turns.
 - PostgreSQL: a transaction-scoped advisory lock on the connection key, so the lock also works
   before the row exists; released by commit or rollback.
 - Any other SQLAlchemy database: ``SELECT ... FOR UPDATE`` on the row.
@@ -246,7 +247,7 @@ class SqlTokenStore:
                     raise
                 raise TokenStoreLockTimeout(
                     f"could not lock the token store {self.describe()} for {key!r} within "
-                    f"{self.lock_timeout:.0f} s: {type(exc.orig).__name__}"
+                    f"{self.lock_timeout:g} s: {type(exc.orig).__name__}"
                 ) from exc
             except BaseException:
                 conn.rollback()

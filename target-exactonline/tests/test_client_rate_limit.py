@@ -8,7 +8,7 @@ import math
 import pytest
 import requests_mock
 from target_exactonline.exact_client.client import ExactClient
-from target_exactonline.exact_client.errors import ExactBudgetExhausted
+from target_exactonline.exact_client.errors import ExactBudgetExhausted, ExactRateLimited
 from target_exactonline.exact_client.rate_limit import RateLimiter
 from target_exactonline.exact_client.testing import ManualClock
 
@@ -150,3 +150,12 @@ def test_retry_after_is_honoured_and_a_bare_429_waits_a_minute() -> None:
     # A reset far in the future is clock skew, not a minute: wait at most a minute and a bit.
     far = str(int((clock.now() + 3600) * 1000))
     assert limiter.wait_after_429({"X-RateLimit-Minutely-Reset": far}) <= 62
+
+
+def test_a_long_block_is_reported_not_slept() -> None:
+    clock = ManualClock(1_800_000_000.0)
+    limiter = RateLimiter(clock=clock.now, sleep=clock.sleep)
+    with pytest.raises(ExactRateLimited) as info:
+        limiter.wait_after_429({"Retry-After": "3600", "X-RateLimit-Remaining": "4000"})
+    assert info.value.retry_at == clock.now() + 3600
+    assert clock.slept == []

@@ -299,3 +299,20 @@ def test_authorize_url() -> None:
         "force_login": ["0"],
         "state": ["st4te"],
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"error": "invalid_grant", "error_description": "expired"}, ReauthorizeRequired),
+        ({"error": "access_denied", "error_description": "token calls"}, ExactAuthError),
+        ({"error": "invalid_client", "error_description": "wrong secret"}, ExactAuthError),
+    ],
+)
+def test_refusals_tell_a_dead_grant_from_other_problems(store, clock, server, body, kind) -> None:  # type: ignore[no-untyped-def]
+    _, mock = server
+    mock.post(TOKEN_URL, status_code=400, json=body)
+    clock.advance(590)
+    with pytest.raises(ExactAuthError) as info:
+        _oauth(store, clock).access_token()
+    assert type(info.value) is kind

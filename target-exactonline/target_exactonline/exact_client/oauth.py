@@ -41,6 +41,19 @@ TOO_EARLY_REASON = "TooEarlyToRefreshTokens"
 TOKEN_REQUEST_ATTEMPTS = 3
 
 
+# OAuth error codes (protocol values, not localised texts) that mean the grant itself is dead.
+UNUSABLE_GRANT_ERRORS = frozenset({"unauthorized_client", "invalid_grant"})
+
+
+def _oauth_error_code(response: requests.Response) -> str | None:
+    try:
+        body = parse_json(response.content)
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
+
+
 def authorize_url(
     base_url: str, client_id: str, redirect_uri: str, state: str, *, force_login: bool = False
 ) -> str:
@@ -208,9 +221,9 @@ class ExactOAuth:
                 reason=reason,
                 endpoint=f"POST {TOKEN_PATH}",
             )
-        if response.status_code in (400, 401):
-            # Any other refusal of a refresh grant ("Old refresh token used", an expired or
-            # revoked refresh token) leaves nothing to retry with.
+        if response.status_code == 401 or _oauth_error_code(response) in UNUSABLE_GRANT_ERRORS:
+            # "Old refresh token used" (401 unauthorized_client), or an expired or revoked
+            # refresh token (invalid_grant): nothing is left to refresh with.
             raise ReauthorizeRequired(
                 f"Exact Online no longer accepts the stored refresh token for {self.key!r} "
                 f"({message}). A new consent is needed: {self._hint}",
@@ -220,7 +233,8 @@ class ExactOAuth:
                 endpoint=f"POST {TOKEN_PATH}",
             )
         raise ExactAuthError(
-            "the Exact Online token endpoint failed",
+            "the Exact Online token endpoint refused the refresh (check client_id and "
+            "client_secret; Exact also allows only 200 token requests a day)",
             status=response.status_code,
             message=message,
             reason=reason,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from target_exactonline.exact_client.errors import ExactBudgetExhausted
+from target_exactonline.exact_client.errors import ExactBudgetExhausted, ExactRateLimited
 from target_exactonline.exact_client.redaction import get_logger
 
 log = get_logger(__name__)
@@ -25,6 +25,8 @@ RESET_MARGIN_S = 1.0
 FALLBACK_WAIT_S = 60.0
 # A reset further away than this is clock skew, not a minutely window.
 MAX_MINUTELY_WAIT_S = 61.0 + RESET_MARGIN_S
+# A 429 asking for longer than this is a block, not a rate window.
+MAX_429_WAIT_S = 120.0
 
 
 @dataclass(slots=True)
@@ -145,6 +147,14 @@ class RateLimiter:
             candidates.append(retry_after)
         wait = max(candidates) if candidates else FALLBACK_WAIT_S
         wait = max(wait, 0.0)
+        if wait > MAX_429_WAIT_S:
+            # Not a minute window: the key is blocked (e.g. after too many errors). Waiting that
+            # out inside one call helps nobody; the caller decides.
+            raise ExactRateLimited(
+                f"Exact Online refused calls for the next {wait:.0f} s",
+                status=429,
+                retry_at=now + wait,
+            )
         with self._lock:
             log.info("Exact Online answered 429; waiting %.1f s for the reset", wait)
             self._pause(wait)

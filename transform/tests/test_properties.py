@@ -1,0 +1,334 @@
+"""Properties that hold for every input (hypothesis).
+
+The oracle below re-derives, by brute force over all pairs, which payments rules 3 and 7
+allow to link; the engine must produce exactly those links, whatever the input order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pay_exact_transform import (
+    LINK_REASONS,
+    PROFILES,
+    BookingPlan,
+    Clearing,
+    ClearingLine,
+    Direction,
+    GLAccounts,
+    LineKind,
+    OpenItem,
+    PaymentRecord,
+    Reason,
+    RecordKind,
+    Settings,
+    Status,
+    plan_run,
+)
+from pay_exact_transform.tokens import make_key_function
+
+GL = GLAccounts(debtors="1300", psp_costs="4500", payouts="2200", unassigned="2999")
+REFS = [
+    *("ORD0012", "ORD12", "INV12", "12", "WC-1234", "WC1234", "1234", "#1001", "1001"),
+    *("000000123", "123", "Order:555", "Bestelling:  555", "2025-0042", "A1B2", "XKBKNABJK"),
+]
+AMOUNTS = [Decimal(v) for v in ("10.00", "12.50", "99.99", "0.01", "250.00")]
+EMAILS = [None, "c1@x.nl", "C2@X.NL", "shared@x.nl", "new@x.nl"]
+
+maybe_ref = st.one_of(st.none(), st.sampled_from(REFS))
+
+
+@st.composite
+def open_items(draw: st.DrawFn) -> list[OpenItem]:
+    count = draw(st.integers(0, 12))
+    items = []
+    for n in range(count):
+        amount = draw(st.sampled_from(AMOUNTS))
+        customer = draw(st.sampled_from(["C1", "C2", "C3"]))
+        own = f"ORD{n:04d}"
+        items.append(
+            OpenItem(
+                item_id=f"H{n}",
+                invoice_number=str(24700000 + draw(st.integers(0, 8))),
+                customer_id=customer,
+                amount=-amount if draw(st.booleans()) and n % 3 == 0 else amount,
+                currency=draw(st.sampled_from(["EUR", "EUR", "EUR", "USD"])),
+                your_ref=draw(st.sampled_from([None, own, own, own, own, *REFS[:6]])),
+                description=draw(maybe_ref),
+                payment_reference=draw(maybe_ref),
+                customer_email=draw(st.sampled_from([None, f"{customer}@x.nl", "shared@x.nl"])),
+                journal=draw(st.sampled_from(["70", "71"])),
+            )
+        )
+    return items
+
+
+KINDS = [RecordKind.PAYMENT] * 4 + [RecordKind.REFUND, RecordKind.CHARGEBACK]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[list[Clearing], list[OpenItem]]:
+    """Clearings and open items; many records copy an item's reference, amount and e-mail."""
+    items = draw(open_items())
+    result = []
+    for c in range(draw(st.integers(1, 3))):
+        currency = draw(st.sampled_from(["EUR", "EUR", "USD"]))
+        records = []
+        for n in range(draw(st.integers(0, 8))):
+            kind = draw(st.sampled_from(KINDS))
+            amount = draw(st.sampled_from(AMOUNTS))
+            reference = draw(maybe_ref)
+            email = draw(st.sampled_from(EMAILS))
+            if items and draw(st.booleans()):
+                item = draw(st.sampled_from(items))
+                amount = abs(item.amount) if draw(st.integers(0, 3)) else amount
+                kind = RecordKind.PAYMENT if item.amount > 0 else RecordKind.REFUND
+                reference = item.your_ref or item.description or reference
+                email = item.customer_email if draw(st.integers(0, 3)) else email
+            records.append(
+                PaymentRecord(
+                    record_id=f"R{c}-{n}",
+                    kind=kind,
+                    amount=amount,
+                    currency=currency,
+                    reference=reference,
+                    description=draw(maybe_ref),
+                    extra1=reference if draw(st.booleans()) else draw(maybe_ref),
+                    extra2=draw(maybe_ref),
+                    transaction_date=date(2026, 1, draw(st.integers(28, 30))),
+                    customer_email=email,
+                    customer_name=draw(st.sampled_from([None, "Jan", "Piet"])),
+                )
+            )
+        lines = []
+        for kind, line_kind, direction in (
+            (RecordKind.PAYMENT, LineKind.PAYMENTS, Direction.CREDIT),
+            (RecordKind.REFUND, LineKind.REFUNDS, Direction.DEBIT),
+            (RecordKind.CHARGEBACK, LineKind.CHARGEBACKS, Direction.DEBIT),
+        ):
+            of_kind = [r for r in records if r.kind is kind]
+            if of_kind:
+                total = sum((r.amount for r in of_kind), Decimal(0))
+                lines.append(
+                    ClearingLine(
+                        line_kind.value,
+                        1,
+                        line_kind.value,
+                        direction,
+                        total,
+                        line_kind,
+                        len(of_kind),
+                    )
+                )
+        fee = draw(st.sampled_from([Decimal(0), Decimal("0.29"), Decimal("1.00")]))
+        lines.append(ClearingLine("fee", 2, "Kosten", Direction.DEBIT, fee, LineKind.FEES))
+        net = sum(
+            (x.amount if x.direction is Direction.CREDIT else -x.amount for x in lines), Decimal(0)
+        )
+        error = draw(st.sampled_from([Decimal(0)] * 5 + [Decimal("0.01")]))
+        result.append(
+            Clearing(
+                f"CLR-{c}",
+                f"S{c}",
+                date(2026, 2, 3),
+                currency,
+                None,
+                tuple(lines),
+                tuple(records),
+                net + error,
+            )
+        )
+    return result, items
+
+
+@st.composite
+def merchant_settings(draw: st.DrawFn) -> Settings:
+    return Settings(
+        gl=GL,
+        currencies=draw(st.sampled_from([("EUR",), ("EUR", "USD")])),
+        sales_journal=draw(st.sampled_from([None, "70"])),
+        standard_debtor=draw(st.sampled_from([None, "9999"])),
+        create_relations=draw(st.booleans()),
+        book_inconsistent_difference=draw(st.booleans()),
+        profile=draw(st.sampled_from([*sorted(PROFILES), "shopify", "generic"])),
+    )
+
+
+def _plans(cs, items, s) -> list[BookingPlan]:
+    return plan_run(cs, items, s)
+
+
+def _email(value):
+    return value.strip().casefold() if value and "@" in value else None
+
+
+def expected_links(cs, items, s) -> set[tuple[str, str, str]]:
+    """Brute force: every (clearing, record, item) link rules 3 and 7 allow."""
+    profile = PROFILES[s.profile]
+    pay_keys = make_key_function(
+        strip_leading_zeros=profile.strip_leading_zeros,
+        min_length=profile.min_length,
+        require_digit=profile.require_digit,
+        regex=profile.regex,
+    )
+    ledger_keys = make_key_function(
+        strip_leading_zeros=profile.strip_leading_zeros,
+        min_length=profile.min_length,
+        require_digit=profile.require_digit,
+    )
+
+    def item_keys(item):
+        keys = set()
+        for name in profile.ledger_fields:
+            keys.update(ledger_keys(getattr(item, name) or ""))
+        return keys
+
+    def record_keys(record):
+        keys = set()
+        for name in profile.payment_fields:
+            since = profile.reference_since
+            if name == "reference" and since is not None and record.transaction_date < since:
+                continue
+            keys.update(pay_keys(getattr(record, name) or ""))
+        return keys
+
+    def eligible(item, record):
+        sign_ok = item.amount > 0 if record.kind is RecordKind.PAYMENT else item.amount < 0
+        journal_ok = s.sales_journal is None or item.journal == s.sales_journal
+        return sign_ok and journal_ok and item.currency == record.currency
+
+    chosen = {}
+    claims: dict[str, int] = {}
+    for clearing in cs:
+        for record in clearing.records:
+            signed = record.amount if record.kind is RecordKind.PAYMENT else -record.amount
+            keys = record_keys(record)
+            cands = [i for i in items if eligible(i, record) and keys & item_keys(i)]
+            if not cands and profile.email_amount and _email(record.customer_email):
+                owners = {
+                    i.customer_id
+                    for i in items
+                    if _email(i.customer_email) == _email(record.customer_email)
+                }
+                if len(owners) == 1:
+                    cands = [
+                        i
+                        for i in items
+                        if i.customer_id in owners and eligible(i, record) and i.amount == signed
+                    ]
+            for item in cands:
+                claims[item.item_id] = claims.get(item.item_id, 0) + 1
+            chosen[(clearing.clearing_id, record.record_id)] = (cands, signed)
+    links = set()
+    for (clearing_id, record_id), (cands, signed) in chosen.items():
+        if len(cands) == 1 and claims[cands[0].item_id] == 1 and cands[0].amount == signed:
+            links.add((clearing_id, record_id, cands[0].item_id))
+    return links
+
+
+def _walk(value, seen_floats: list) -> None:
+    if isinstance(value, float):
+        seen_floats.append(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _walk(getattr(value, f.name), seen_floats)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _walk(v, seen_floats)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _walk(k, seen_floats)
+            _walk(v, seen_floats)
+    else:
+        assert isinstance(value, (str, int, Decimal, date, Enum, type(None))), type(value)
+
+
+COMMON = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@COMMON
+@given(scenarios(), merchant_settings())
+def test_every_ready_plan_balances_to_the_cent_and_blocked_plans_book_nothing(scenario, s):
+    cs, items = scenario
+    for plan in _plans(cs, items, s):
+        if plan.status is Status.READY:
+            assert sum((line.amount for line in plan.lines), Decimal(0)) == 0
+            for line in plan.lines:
+                assert line.amount == line.amount.quantize(Decimal("0.01"))
+        else:
+            assert plan.lines == ()
+            assert plan.blocked_reason is not None
+
+
+@COMMON
+@given(scenarios(), merchant_settings())
+def test_no_open_item_is_linked_twice_and_links_point_at_that_item(scenario, s):
+    cs, items = scenario
+    by_id = {i.item_id: i for i in items}
+    linked = []
+    for plan in _plans(cs, items, s):
+        for line in plan.lines:
+            assert (line.link is None) == (line.open_item is None)
+            if line.link is not None:
+                item = by_id[line.open_item]
+                assert item.invoice_number == line.link
+                assert item.amount == line.amount
+                assert item.currency == plan.currency
+                assert line.customer == item.customer_id
+                linked.append(line.open_item)
+    assert len(linked) == len(set(linked))
+
+
+@COMMON
+@given(scenarios(), merchant_settings())
+def test_links_are_exactly_those_rules_3_and_7_allow(scenario, s):
+    cs, items = scenario
+    plans = _plans(cs, items, s)
+    got = set()
+    for plan in plans:
+        for line in plan.lines:
+            assert (line.link is not None) == (line.reason in LINK_REASONS)
+            if line.link is not None:
+                got.add((plan.clearing_id, line.record_id, line.open_item))
+                if line.reason is Reason.SHOPIFY_EMAIL_AMOUNT:
+                    assert PROFILES[s.profile].email_amount
+    booked = {p.clearing_id for p in plans if p.status is Status.READY}
+    want = {link for link in expected_links(cs, items, s) if link[0] in booked}
+    assert got == want
+
+
+@COMMON
+@given(scenarios(), merchant_settings(), st.randoms(use_true_random=False))
+def test_input_order_does_not_change_plans_or_keys(scenario, s, rnd: random.Random):
+    cs, items = scenario
+    first = _plans(cs, items, s)
+    shuffled_cs = [
+        dataclasses.replace(
+            c,
+            records=tuple(rnd.sample(c.records, len(c.records))),
+            lines=tuple(rnd.sample(c.lines, len(c.lines))),
+        )
+        for c in rnd.sample(cs, len(cs))
+    ]
+    second = _plans(shuffled_cs, rnd.sample(items, len(items)), s)
+    assert second == first
+    assert [p.key for p in second] == [p.key for p in first]
+
+
+@COMMON
+@given(scenarios(), merchant_settings())
+def test_no_float_anywhere_and_descriptions_fit(scenario, s):
+    cs, items = scenario
+    floats: list = []
+    for plan in _plans(cs, items, s):
+        _walk(plan, floats)
+        for line in plan.lines:
+            assert len(line.description) <= 60
+            assert line.description.startswith(plan.key + " ")
+    assert floats == []

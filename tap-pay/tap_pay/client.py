@@ -91,17 +91,24 @@ class PayPaginator(BaseAPIPaginator[int]):
         return self.current_value + 1
 
 
+def api_path(response: requests.Response) -> str:
+    """The request's path below the API base (``/clearings/CLEARING-1/records``)."""
+    path = urlparse(response.url or "").path
+    # The base is .../v2 for Pay. and for the sandbox; a bare host keeps the whole path.
+    _, sep, tail = path.partition("/v2/")
+    return "/" + tail if sep else path
+
+
+def page_number(response: requests.Response) -> int | None:
+    page = parse_qs(urlparse(response.url or "").query).get("page", [""])[0]
+    return int(page) if page.isdigit() else None
+
+
 def describe(response: requests.Response) -> str:
-    """``GET /clearings/settlements (page 2)``: the request without host, ids kept, no query."""
+    """``GET /clearings/settlements (page 2)``: method and path, no host, no query."""
     request = response.request
-    url = urlparse(response.url or (request.url if request else "") or "")
-    path = url.path
-    marker = "/v2/"
-    if marker in path:
-        path = "/" + path.split(marker, 1)[1]
-    page = parse_qs(url.query).get("page", [None])[0]
     method = request.method if request is not None and request.method else "GET"
-    return f"{method} {path}" + (f" (page {page})" if page else "")
+    return Origin(api_path(response), page_number(response), method).describe()
 
 
 class PayStream(RESTStream[int]):
@@ -187,8 +194,7 @@ class PayStream(RESTStream[int]):
         return body
 
     def origin(self, response: requests.Response) -> Origin:
-        page = parse_qs(urlparse(response.url or "").query).get("page", [None])[0]
-        return Origin(self.endpoint, int(page) if page and page.isdigit() else None)
+        return Origin(api_path(response), page_number(response))
 
     def page_info(self, response: requests.Response) -> PageInfo:
         root = Node(self.decoded(response), self.origin(response)).as_object()

@@ -80,7 +80,7 @@ def to_major(value: object, currency: str, unit: AmountUnit) -> Decimal:
     rounding: a fraction of a cent in a cents field, or more decimals than the currency has.
     """
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise AmountError(f"expected a JSON number, got {_kind(value)}")
+        raise AmountError("expected a JSON number")
     exponent = minor_unit_exponent(currency)
     if unit is AmountUnit.MINOR:
         # Only an integer literal is cents: 250.00 is euros sent where cents belong, and
@@ -99,7 +99,3 @@ def to_major(value: object, currency: str, unit: AmountUnit) -> Decimal:
     if quantized != major:
         raise AmountError(f"has more decimals than {currency} allows ({exponent})")
     return quantized
-
-
-def _kind(value: object) -> str:
-    return "null" if value is None else type(value).__name__

@@ -25,11 +25,12 @@ _SHOWN_VALUE_CHARS = 40
 class Origin:
     """Where a response came from: the endpoint template and, when paged, the page."""
 
-    endpoint: str
+    path: str
     page: int | None = None
+    method: str = "GET"
 
     def describe(self) -> str:
-        return f"GET {self.endpoint}" + (f" (page {self.page})" if self.page else "")
+        return f"{self.method} {self.path}" + (f" (page {self.page})" if self.page else "")
 
 
 def show(value: object) -> str:

@@ -1,0 +1,375 @@
+"""Pay.'s answers shaped into records, and malformed answers stopped with the endpoint and field.
+
+These use requests-mock: the point is the exact bytes Pay. might send, which no honest sandbox
+would produce.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests_mock
+import simplejson
+from tap_pay.errors import MalformedResponseError
+
+API = "https://pay.test/v2"
+CONFIG = {
+    "api_url": API,
+    "token_code": "AT-1234-5678",
+    "api_token": "t" * 40,
+    "start_date": "2025-03-01",
+}
+
+LINE = {
+    "code": "FT-1111-2222-3333",
+    "clearingDate": "2025-03-04",
+    "settlementDate": "2025-03-04",
+    "valueDate": "2025-03-03",
+    "state": "PROCESSED",
+    "turnoverGroup": {"code": "CT-1234-5678", "name": "Webshop"},
+    "clearingLineType": {"id": 10, "name": "iDEAL", "direction": "CREDIT", "collecting": True},
+    "amount": {"value": 152340, "currency": "EUR"},
+    "merchant": {"code": "M-1234-5678", "name": "Example BV", "contractPackage": "Business"},
+    "transactions": 2,
+    "uniquePayers": 2,
+}
+REFUND_LINE = {
+    **LINE,
+    "code": "FT-1111-2222-4444",
+    "clearingLineType": {"id": 9001, "name": "Refund", "direction": "DEBIT", "collecting": True},
+    "amount": {"value": 12100, "currency": "EUR"},
+    "transactions": 1,
+}
+SETTLEMENT = {
+    "code": "AB12-CD34",
+    "description": "Clearing: CLEARING-20250300123/ Funds: 1402.40",
+    "settlementDate": "2025-03-04",
+    "confirmationDate": "2025-03-04",
+    "amount": {"value": 140240, "currency": "EUR"},
+    "baseAccountIban": "NL00RABO0000000001",
+    "clearingAccount": {
+        "method": "iban",
+        "iban": {"iban": "NL00BANK0000000002", "bic": "BANKNL2A", "owner": "Example BV"},
+    },
+    "clearings": [{"clearingId": "CLEARING-20250300123", "clearingLines": [LINE, REFUND_LINE]}],
+}
+RECORD = {
+    "reportingId": "R-000123",
+    "settlementCode": "AB12-CD34",
+    "clearingId": "CLEARING-20250300123",
+    "orderId": "1234567890X1a2b3",
+    "description": "Factuur 2025-0042",
+    "reference": "INV20250042",
+    "currencyAmount": {"value": 76170, "currency": "EUR"},
+    "amount": {"value": 76170, "currency": "EUR"},
+    "paymentMethod": {"id": 10, "subId": None, "name": "iDEAL"},
+    "turnoverGroup": {"code": "CT-1234-5678", "name": "Webshop"},
+    "merchant": {"code": "M-1234-5678", "name": "Example BV", "contractPackage": "Business"},
+    "transactionDate": "2025-03-02T14:03:11+01:00",
+}
+INVOICE_LINE = {
+    "code": "2025-03-02_CT-1234-5678-706",
+    "merchant": {"code": "M-1234-5678", "contractPackage": "Business"},
+    "turnoverGroup": {"code": "CT-1234-5678", "name": "Webshop"},
+    "billingLineType": {"id": 706, "name": "Visa Mastercard"},
+    "volume": {"amount": Decimal("380.50"), "currency": "EUR"},
+    "totalCosts": {"totalCosts": Decimal("6.23"), "currency": "EUR"},
+    "transactions": 12,
+    "payers": 12,
+    "vatPercentage": 21,
+    "date": "2025-03-02",
+    "valueDate": "2025-03-02",
+    "paymentDate": None,
+    "state": "PAYABLE",
+    "invoiceID": "INVOICE-20250300077",
+    "lines": [
+        {
+            "code": "FT-1234-1234-1234",
+            "unitType": {"id": 12, "name": "percentage"},
+            "amount": Decimal("1.75"),
+            "costs": {"revenue": Decimal("6.23"), "currency": "EUR"},
+            "processedDate": "2025-03-03",
+        }
+    ],
+}
+GROUP = {
+    "code": "CT-1234-5678",
+    "name": "Webshop",
+    "default": True,
+    "merchant": {"code": "M-1234-5678", "status": "ACTIVE", "name": "Example BV"},
+    "createdAt": "2024-01-10T09:00:00+01:00",
+}
+
+
+def as_json(value: Any) -> str:
+    """JSON text with Decimals written as exact numbers, as Pay. sends them."""
+    return simplejson.dumps(value, use_decimal=True)
+
+
+def mock_pay(
+    mocker: requests_mock.Mocker,
+    *,
+    settlements: list[Any] | None = None,
+    records: list[Any] | None = None,
+    invoice_lines: list[Any] | None = None,
+    groups: Any = None,
+) -> None:
+    settlements = [SETTLEMENT] if settlements is None else settlements
+    records = [RECORD] if records is None else records
+    invoice_lines = [INVOICE_LINE] if invoice_lines is None else invoice_lines
+    groups = [GROUP] if groups is None else groups
+
+    def page(key: str, items: list[Any]) -> str:
+        return as_json({"total": len(items), "count": len(items), "pages": 1, key: items})
+
+    mocker.get(f"{API}/clearings/settlements", text=page("settlements", settlements))
+    mocker.get(
+        f"{API}/clearings/CLEARING-20250300123/records", text=page("clearingRecords", records)
+    )
+    mocker.get(f"{API}/invoicelines", text=page("invoiceLines", invoice_lines))
+    count = len(groups) if isinstance(groups, list) else 1
+    mocker.get(
+        f"{API}/turnovergroups",
+        text=as_json({"total": count, "count": count, "turnoverGroups": groups}),
+    )
+
+
+def test_records_carry_exact_major_units_and_utc(run_tap: Callable):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        run = run_tap(CONFIG)
+    (settlement,) = run.records["settlements"]
+    assert settlement["amount"] == Decimal("1402.40")
+    assert settlement["currency"] == "EUR"
+    assert settlement["clearingIds"] == ["CLEARING-20250300123"]
+    (clearing,) = run.records["clearings"]
+    # CREDIT 1523.40 minus a DEBIT line of 121.00 = the payout.
+    assert clearing["amount"] == Decimal("1402.40")
+    assert clearing["announcedTransactions"] == 3
+    assert clearing["turnoverGroupCode"] == "CT-1234-5678"
+    lines = {line["code"]: line for line in run.records["clearing_lines"]}
+    assert lines["FT-1111-2222-4444"]["amount"] == Decimal("-121.00")
+    assert lines["FT-1111-2222-4444"]["direction"] == "DEBIT"
+    (record,) = run.records["clearing_records"]
+    assert record["amount"] == Decimal("761.70")
+    assert record["transactionDate"] == "2025-03-02T13:03:11Z"
+    (fee,) = run.records["invoice_lines"]
+    assert fee["totalCosts"] == Decimal("6.23")
+    assert fee["volume"] == Decimal("380.50")
+    assert fee["lines"][0]["rate"] == Decimal("1.75")
+    (group,) = run.records["turnover_groups"]
+    assert group["createdAt"] == "2024-01-10T08:00:00Z"
+    # Amounts travel as JSON numbers with their cents, never as floats that lost them.
+    assert '"amount":1402.40' in run.stdout
+
+
+def test_a_single_turnover_group_object_is_read_as_a_list(run_tap: Callable):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, groups=GROUP)
+        run = run_tap(CONFIG, streams={"turnover_groups"})
+    assert [g["code"] for g in run.records["turnover_groups"]] == ["CT-1234-5678"]
+
+
+def _settlement_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    settlement = copy.deepcopy(SETTLEMENT)
+    change(settlement)
+    return settlement
+
+
+def _record_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    record = copy.deepcopy(RECORD)
+    change(record)
+    return record
+
+
+def _fee_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    line = copy.deepcopy(INVOICE_LINE)
+    change(line)
+    return line
+
+
+MALFORMED = [
+    pytest.param(
+        {"settlements": [_settlement_with(lambda s: s["amount"].update(value="1402.40"))]},
+        "GET /clearings/settlements (page 1)",
+        "settlements[0].amount.value (settlement AB12-CD34)",
+        id="settlement-amount-string",
+    ),
+    pytest.param(
+        {"settlements": [_settlement_with(lambda s: s["amount"].pop("currency"))]},
+        "GET /clearings/settlements",
+        "settlements[0].amount.currency (settlement AB12-CD34): required field is missing",
+        id="settlement-currency-missing",
+    ),
+    pytest.param(
+        {"settlements": [_settlement_with(lambda s: s.update(settlementDate="04-03-2025"))]},
+        "GET /clearings/settlements",
+        "settlements[0].settlementDate (settlement AB12-CD34): expected a date",
+        id="settlement-date",
+    ),
+    pytest.param(
+        {
+            "settlements": [
+                _settlement_with(
+                    lambda s: s["clearings"][0]["clearingLines"][1]["amount"].update(
+                        value=Decimal("121.5")
+                    )
+                )
+            ]
+        },
+        "GET /clearings/settlements",
+        "settlements[0].clearings[0].clearingLines[1].amount.value "
+        "(settlement AB12-CD34, clearing line FT-1111-2222-4444)",
+        id="line-fraction-of-a-cent",
+    ),
+    pytest.param(
+        {"settlements": [_settlement_with(lambda s: s["clearings"][0].pop("clearingId"))]},
+        "GET /clearings/settlements",
+        "settlements[0].clearings[0].clearingId (settlement AB12-CD34): required field is missing",
+        id="clearing-id-missing",
+    ),
+    pytest.param(
+        {"settlements": [_settlement_with(lambda s: s.update(clearings={"clearingId": 1}))]},
+        "GET /clearings/settlements",
+        "settlements[0].clearings (settlement AB12-CD34): expected an array",
+        id="clearings-not-a-list",
+    ),
+    pytest.param(
+        {"records": [_record_with(lambda r: r.pop("orderId"))]},
+        "GET /clearings/CLEARING-20250300123/records (page 1)",
+        "clearingRecords[0].orderId: required field is missing",
+        id="record-order-id-missing",
+    ),
+    pytest.param(
+        {"records": [_record_with(lambda r: r.update(reportingId=None))]},
+        "GET /clearings/CLEARING-20250300123/records",
+        "clearingRecords[0].reportingId (clearing CLEARING-20250300123, order 1234567890X1a2b3)",
+        id="record-key-null",
+    ),
+    pytest.param(
+        {"records": [_record_with(lambda r: r.update(clearingId="CLEARING-1"))]},
+        "GET /clearings/CLEARING-20250300123/records",
+        "clearingRecords[0].clearingId (clearing CLEARING-20250300123, order 1234567890X1a2b3): "
+        "expected 'CLEARING-20250300123'",
+        id="record-from-another-clearing",
+    ),
+    pytest.param(
+        {"records": [_record_with(lambda r: r.update(transactionDate="gisteren"))]},
+        "GET /clearings/CLEARING-20250300123/records",
+        "clearingRecords[0].transactionDate (clearing CLEARING-20250300123, order "
+        "1234567890X1a2b3): expected an ISO-8601 timestamp, got 'gisteren'",
+        id="record-timestamp",
+    ),
+    pytest.param(
+        {"records": [_record_with(lambda r: r["amount"].update(currency="euro"))]},
+        "GET /clearings/CLEARING-20250300123/records",
+        "clearingRecords[0].amount.currency (clearing CLEARING-20250300123, order "
+        "1234567890X1a2b3): expected an ISO-4217 currency code, got 'euro'",
+        id="record-currency",
+    ),
+    pytest.param(
+        {
+            "invoice_lines": [
+                _fee_with(lambda f: f["totalCosts"].update(totalCosts=Decimal("6.234")))
+            ]
+        },
+        "GET /invoicelines (page 1)",
+        "invoiceLines[0].totalCosts.totalCosts (invoice line 2025-03-02_CT-1234-5678-706): "
+        "has more decimals than EUR allows",
+        id="fee-fraction-of-a-cent",
+    ),
+    pytest.param(
+        {"invoice_lines": [_fee_with(lambda f: f.update(transactions="12"))]},
+        "GET /invoicelines",
+        "invoiceLines[0].transactions (invoice line 2025-03-02_CT-1234-5678-706): "
+        "expected an integer",
+        id="fee-count-string",
+    ),
+    pytest.param(
+        {"groups": [{**GROUP, "default": "yes"}]},
+        "GET /turnovergroups",
+        "turnoverGroups[0].default (turnover group CT-1234-5678): expected true or false",
+        id="group-flag",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "endpoint", "where"), MALFORMED)
+def test_malformed_payloads_name_the_endpoint_record_and_field(
+    run_tap: Callable, data: dict[str, Any], endpoint: str, where: str
+):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, **data)
+        with pytest.raises(MalformedResponseError) as caught:
+            run_tap(CONFIG)
+    message = str(caught.value)
+    assert message.startswith(f"Pay. {endpoint}")
+    assert where in message
+    assert CONFIG["api_token"] not in message
+
+
+def test_a_body_that_is_not_json_is_named(run_tap: Callable):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(f"{API}/turnovergroups", text="<html>Bad gateway</html>", headers={"X": "y"})
+        with pytest.raises(MalformedResponseError) as caught:
+            run_tap(CONFIG, streams={"turnover_groups"})
+    assert "GET /turnovergroups (page 1) returned a body that is not JSON" in str(caught.value)
+
+
+def test_a_broken_paging_envelope_is_named(run_tap: Callable):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/invoicelines",
+            text=as_json({"total": "many", "count": 1, "invoiceLines": [INVOICE_LINE]}),
+        )
+        with pytest.raises(MalformedResponseError) as caught:
+            run_tap(CONFIG, streams={"invoice_lines"})
+    assert "GET /invoicelines (page 1) returned a malformed response at total" in str(caught.value)
+
+
+def test_a_smaller_page_than_asked_stops_the_run_instead_of_skipping(run_tap: Callable):
+    # Only `total`, and 1 item where 100 were asked for: page 2 would start at item 101.
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/invoicelines",
+            text=as_json({"total": 150, "count": 1, "invoiceLines": [INVOICE_LINE]}),
+        )
+        with pytest.raises(MalformedResponseError, match="page size is not the one asked for"):
+            run_tap(CONFIG, streams={"invoice_lines"})
+
+
+def test_settlement_amounts_in_euros_are_caught_and_the_setting_named(run_tap: Callable):
+    in_euros = _settlement_with(lambda s: s["amount"].update(value=Decimal("1402.40")))
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[in_euros])
+        with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
+            run_tap(CONFIG)
+        run = run_tap({**CONFIG, "settlement_amount_unit": "euros"})
+    assert run.records["settlements"][0]["amount"] == Decimal("1402.40")
+
+
+def test_whole_euros_read_as_cents_are_caught_by_the_lines(run_tap: Callable):
+    # 1402 euros sent as the integer 1402 looks like cents; the lines (cents) say otherwise.
+    settlement = _settlement_with(lambda s: s["amount"].update(value=1402))
+    settlement["clearings"][0]["clearingLines"][0]["amount"]["value"] = 152300
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[settlement])
+        with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
+            run_tap(CONFIG)
+
+
+def test_a_clearing_mixing_currencies_is_refused(run_tap: Callable):
+    settlement = _settlement_with(
+        lambda s: s["clearings"][0]["clearingLines"][1]["amount"].update(currency="USD")
+    )
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[settlement])
+        with pytest.raises(MalformedResponseError, match="expected one currency per clearing"):
+            run_tap(CONFIG)

@@ -65,20 +65,21 @@ class IdFactory:
         return f"INVOICE-{self._invoice:011d}"
 
     def finance_line_code(self) -> str:
-        self._ft += self._rng.randrange(1, 9)
+        self._ft += 1 + int(self._rng.random() * 8)
         n = f"{self._ft:012d}"
         return f"FT-{n[:4]}-{n[4:8]}-{n[8:]}"
 
     def transaction_id(self) -> str:
-        self._ex += self._rng.randrange(1, 9)
+        self._ex += 1 + int(self._rng.random() * 8)
         n = f"{self._ex:012d}"
         return f"EX-{n[:4]}-{n[4:8]}-{n[8:]}"
 
     def order_id(self) -> str:
         """Pay.'s own order id: digits, ``X``, 4-5 hex characters (``1661180545X1ca9c``)."""
-        self._order += self._rng.randrange(1, 50)
-        tail = "".join(self._rng.choice(_HEX) for _ in range(self._rng.choice((4, 5))))
-        return f"{self._order}X{tail}"
+        self._order += 1 + int(self._rng.random() * 49)
+        bits = self._rng.getrandbits(21)
+        tail = f"{bits & 0xFFFFF:05x}"
+        return f"{self._order}X{tail if bits >> 20 else tail[1:]}"
 
     def reporting_id(self) -> str:
         # [?] the real reportingId format is unknown (pay-api.md §4.2)
@@ -93,7 +94,8 @@ class IdFactory:
         return self._unique(make)
 
     def manual_transfer_code(self) -> str:
-        return " ".join(f"{self._rng.randrange(10_000):04d}" for _ in range(4))
+        n = f"{self._rng.getrandbits(56) % 10**16:016d}"
+        return f"{n[:4]} {n[4:8]} {n[8:12]} {n[12:]}"
 
     def alnum(self, length: int, alphabet: str = string.ascii_letters + string.digits) -> str:
         return "".join(self._rng.choice(alphabet) for _ in range(length))

@@ -54,7 +54,10 @@ class OrderNumbering:
 
     def _advance(self, gap_max: int = 1) -> int:
         number = self._next
-        self._next += self._rng.randint(1, gap_max)
+        if gap_max > 1:
+            self._next += 1 + int(self._rng.random() * gap_max)
+        else:
+            self._next += 1
         return number
 
     def next_order(self, order_date: date, email: str) -> PlatformOrder:

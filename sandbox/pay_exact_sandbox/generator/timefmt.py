@@ -32,11 +32,21 @@ def amsterdam_offset(day: date, seconds_of_day: int) -> str:
     return "+02:00" if summer else "+01:00"
 
 
+@cache
+def _day_parts(day: date) -> tuple[str, str | None]:
+    """The date text, and the day's offset unless the clocks change that day."""
+    start, end = _summer_bounds(day.year)
+    if day in (start, end):
+        return day.isoformat(), None
+    return day.isoformat(), amsterdam_offset(day, 12 * 3600)
+
+
 def amsterdam_timestamp(day: date, seconds_of_day: int) -> str:
     """ISO-8601 ATOM timestamp of a local Amsterdam time (``2025-03-02T14:03:11+01:00``)."""
+    text, offset = _day_parts(day)
     hours, rest = divmod(seconds_of_day, 3600)
     minutes, seconds = divmod(rest, 60)
     return (
-        f"{day.isoformat()}T{hours:02d}:{minutes:02d}:{seconds:02d}"
-        f"{amsterdam_offset(day, seconds_of_day)}"
+        f"{text}T{hours:02d}:{minutes:02d}:{seconds:02d}"
+        f"{offset or amsterdam_offset(day, seconds_of_day)}"
     )

@@ -92,8 +92,8 @@ class PayStore:
             self._index_settlement(settlement, f"settlements[{index}]", hidden=False)
         for index, settlement in enumerate(pay.get("lateSettlements", [])):
             self._index_settlement(settlement, f"lateSettlements[{index}]", hidden=True)
-        self._index_records(pay.get("clearingRecords", []), "clearingRecords")
-        self._index_transactions(pay.get("transactions", []), "transactions")
+        self._index_records(list(pay.get("clearingRecords", [])), "clearingRecords")
+        self._index_transactions(list(pay.get("transactions", [])), "transactions")
         self._refresh()
 
     # ----- loading ----------------------------------------------------------------------
@@ -103,34 +103,43 @@ class PayStore:
         code = settlement["code"]
         if code in self._visible or code in self._hidden:
             raise FixtureError(f"{where}: settlement code {code!r} appears twice")
+        clearing_ids: list[str] = []
         for c_index, clearing in enumerate(settlement["clearings"]):
             c_where = f"{where}.clearings[{c_index}]"
             _need(clearing, c_where, "clearingId", "clearingLines")
-            if clearing["clearingId"] in self._clearing_to_settlement:
-                raise FixtureError(
-                    f"{c_where}: clearingId {clearing['clearingId']!r} appears twice"
-                )
+            clearing_id = clearing["clearingId"]
+            if clearing_id in self._clearing_to_settlement or clearing_id in clearing_ids:
+                raise FixtureError(f"{c_where}: clearingId {clearing_id!r} appears twice")
             for l_index, line in enumerate(clearing["clearingLines"]):
                 l_where = f"{c_where}.clearingLines[{l_index}]"
                 _need(line, l_where, "code", "clearingLineType", "amount")
                 _amount_value(line, l_where)
-            self._clearing_to_settlement[clearing["clearingId"]] = code
+            clearing_ids.append(clearing_id)
+        # Only a fully checked settlement changes the indexes.
+        for clearing_id in clearing_ids:
+            self._clearing_to_settlement[clearing_id] = code
         (self._hidden if hidden else self._visible)[code] = settlement
 
-    def _index_records(self, records: Iterable[Any], where: str) -> None:
+    def _check_records(
+        self, records: list[Any], where: str, new_clearings: frozenset[str] = frozenset()
+    ) -> None:
         for index, record in enumerate(records):
             r_where = f"{where}[{index}]"
             _need(record, r_where, "clearingId", "orderId", "amount")
             _amount_value(record, r_where)
-            if record["clearingId"] not in self._clearing_to_settlement:
-                raise FixtureError(
-                    f"{r_where}: clearingId {record['clearingId']!r} is in no settlement"
-                )
+            clearing_id = record["clearingId"]
+            if clearing_id not in self._clearing_to_settlement and clearing_id not in new_clearings:
+                raise FixtureError(f"{r_where}: clearingId {clearing_id!r} is in no settlement")
+
+    def _index_records(self, records: list[Any], where: str) -> None:
+        self._check_records(records, where)
+        for record in records:
             self._records.setdefault(record["clearingId"], []).append(record)
 
-    def _index_transactions(self, transactions: Iterable[Any], where: str) -> None:
+    def _index_transactions(self, transactions: list[Any], where: str) -> None:
         for index, transaction in enumerate(transactions):
             _need(transaction, f"{where}[{index}]", "id", "orderId")
+        for transaction in transactions:
             self._transactions[transaction["id"]] = transaction
             self._transactions[transaction["orderId"]] = transaction
 
@@ -247,8 +256,23 @@ class PayStore:
         *,
         hidden: bool = False,
     ) -> str:
-        """Add a settlement (with its records and transactions) after start; returns its code."""
+        """Add a settlement (with its records and transactions) after start; returns its code.
+
+        Everything is checked before anything changes, so a bad addition leaves no trace.
+        """
+        records = list(records)
+        transactions = list(transactions)
         with self._lock:
+            _need(settlement, "added settlement", "clearings")
+            clearings = settlement["clearings"]
+            if not isinstance(clearings, list):
+                raise FixtureError("added settlement: field 'clearings' must be a list")
+            new_clearings = frozenset(
+                c.get("clearingId") for c in clearings if isinstance(c, dict)
+            )
+            self._check_records(records, "added records", new_clearings)
+            for index, transaction in enumerate(transactions):
+                _need(transaction, f"added transactions[{index}]", "id", "orderId")
             self._index_settlement(settlement, "added settlement", hidden=hidden)
             self._index_records(records, "added records")
             self._index_transactions(transactions, "added transactions")

@@ -1,4 +1,5 @@
-"""``target-exactonline``: the Singer target, plus ``authorize`` for a customer's first consent."""
+"""``target-exactonline``: the Singer target, plus ``authorize`` for a customer's first consent
+and ``check`` (also ``--test``) to see whether a configuration can book into Exact Online."""
 
 from __future__ import annotations
 
@@ -7,11 +8,31 @@ import sys
 from target_exactonline.exact_client.authorize import run as run_authorize
 
 
+def _check_args(args: list[str]) -> list[str] | None:
+    """The arguments for ``check`` when asked for, as ``check ...`` or as the Singer ``--test``."""
+    if args[:1] == ["check"]:
+        return args[1:]
+    if "--test" in args:
+        return [a for a in args if a != "--test"]
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["authorize"]:
         raise SystemExit(run_authorize(args[1:]))
+    check_args = _check_args(args)
+    if check_args is not None:
+        from target_exactonline.check import run as run_check  # noqa: PLC0415
+
+        raise SystemExit(run_check(check_args))
     # Imported only here so `authorize` works whatever state the target module is in.
+    from target_exactonline.run import ClearingsNotBooked  # noqa: PLC0415
     from target_exactonline.target import TargetExactOnline  # noqa: PLC0415
 
-    TargetExactOnline.cli(args)
+    try:
+        TargetExactOnline.cli(args)
+    except ClearingsNotBooked as exc:
+        # The booked clearings and their state are already out; this only sets the exit code.
+        print(f"target-exactonline: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -157,10 +157,11 @@ class Collector:
             code = settlement.get("code")
             if isinstance(code, str):
                 settlements_by_code[code] = settlement
-            for nested in settlement.get("clearings") or []:
-                if isinstance(nested, Mapping) and isinstance(nested.get(CLEARING_ID_FIELD), str):
-                    b = bundle(nested[CLEARING_ID_FIELD])
-                    b.settlement = settlement
+            # A settlement lists its clearings; a clearing whose own record never arrived
+            # still shows up (and is then reported incomplete).
+            for clearing_id in settlement.get("clearingIds") or []:
+                if isinstance(clearing_id, str) and clearing_id:
+                    bundle(clearing_id).settlement = settlement
 
         for clearing in self.records(CLEARINGS):
             bundle(str(clearing[CLEARING_ID_FIELD])).clearing = clearing

@@ -17,6 +17,8 @@ from typing import Any
 from pay_exact_transform.profiles import PROFILES
 from singer_sdk import typing as th
 
+from target_exactonline.exact_client.token_store import DEFAULT_TOKEN_STORE_URL
+
 EXACT_HOSTS: dict[str, str] = {
     "nl": "https://start.exactonline.nl",
     "be": "https://start.exactonline.be",
@@ -27,7 +29,8 @@ EXACT_HOSTS: dict[str, str] = {
     "us": "https://start.exactonline.com",
 }
 
-DEFAULT_STORE_URL = "sqlite:///.state/target-exactonline.sqlite"
+# The ledger shares the token store's database by default: one file holds a customer's state.
+DEFAULT_STORE_URL = DEFAULT_TOKEN_STORE_URL
 DEFAULT_REPORT_DIR = "reports"
 GL_ROLES = ("debtors", "psp_costs", "payouts", "unassigned")
 
@@ -264,6 +267,19 @@ def config_jsonschema() -> dict[str, Any]:
                 "Name of this customer in a shared store (tokens are kept per name). Default: "
                 "the Meltano environment, else 'default'."
             ),
+        ),
+        th.Property(
+            "token_store_url",
+            th.StringType,
+            secret=True,
+            description=(
+                "SQLAlchemy URL for the OAuth tokens when they should not live in store_url."
+            ),
+        ),
+        th.Property(
+            "token_store_key",
+            th.StringType,
+            description="Name of the connection in the token store when it differs from store_key.",
         ),
         th.Property(
             "max_rejections",

@@ -9,7 +9,7 @@ from target_exactonline.collector import Collector
 
 def test_records_are_grouped_per_clearing_and_duplicates_collapse() -> None:
     c = Collector()
-    c.add("settlements", {"code": "S1", "clearings": [{"clearingId": "C1"}]}, ["code"])
+    c.add("settlements", {"code": "S1", "clearingIds": ["C1"]}, ["code"])
     c.add("clearings", {"clearingId": "C1", "settlementCode": "S1"}, ["clearingId"])
     c.add("clearings", {"clearingId": "C2", "settlementCode": "S2"}, ["clearingId"])
     c.add("clearing_lines", {"code": "L1", "clearingId": "C1"}, ["code"])

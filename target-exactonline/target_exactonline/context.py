@@ -1,0 +1,347 @@
+"""What a run reads from Exact Online, once: journals, GL accounts, periods, open items, accounts,
+and the clearings already booked.
+
+Every read asks only for the fields it uses (``$select``) and uses the bulk endpoints (1,000 rows
+a page) where Exact has them, so a run costs few calls of the 5,000 a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pay_exact_transform import OpenItem, parse_key
+
+from target_exactonline.exact_client.odata import (
+    datetime_literal,
+    pad_account_code,
+    parse_odata_date,
+    quote_string,
+)
+
+JOURNALS = "financial/Journals"
+GL_ACCOUNTS = "financial/GLAccounts"  # read through its bulk twin
+PERIODS = "financial/FinancialPeriods"
+RECEIVABLES = "cashflow/Receivables"  # read through its bulk twin
+ACCOUNTS = "crm/Accounts"
+TRANSACTION_LINES = "financialtransaction/TransactionLines"  # read through its bulk twin
+
+RECEIVABLE_OPEN = 20
+# Receivables that are invoices (20) or credit notes (21); cash-flow rows (a payment on account)
+# are not something a payment can be linked to.
+INVOICE_TRANSACTION_TYPES = frozenset({20, 21})
+
+
+class ReadClient(Protocol):
+    def get_all(
+        self,
+        entity_path: str,
+        *,
+        select: Iterable[str] | str,
+        filter: str | None = None,
+        orderby: str | None = None,
+        expand: Iterable[str] | str | None = None,
+        top: int | None = None,
+        bulk: bool = False,
+    ) -> Iterable[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    code: str
+    description: str
+    type: int | None
+    currency: str | None
+    allow_variable_currency: bool
+    blocked: bool
+    gl_account_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GLAccount:
+    id: str
+    code: str
+    description: str
+    type: int | None
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    year: int
+    number: int
+    start: date
+    end: date
+
+    def holds(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    code: str | None
+    name: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BookedEntry:
+    clearing_id: str
+    entry_id: str
+    entry_number: int | None
+    journal: str | None
+
+
+@dataclass(slots=True)
+class ExactContext:
+    journals: dict[str, Journal] = field(default_factory=dict)
+    gl_accounts: dict[str, GLAccount] = field(default_factory=dict)  # by code
+    periods: list[Period] = field(default_factory=list)
+    open_items: list[OpenItem] = field(default_factory=list)
+    accounts_by_id: dict[str, Account] = field(default_factory=dict)
+    accounts_by_code: dict[str, Account] = field(default_factory=dict)
+    accounts_by_email: dict[str, list[Account]] = field(default_factory=dict)
+    accounts_read: bool = False
+
+    def period_for(self, day: date) -> Period | None:
+        for period in self.periods:
+            if period.holds(day):
+                return period
+        return None
+
+    def add_accounts(self, accounts: Iterable[Account]) -> None:
+        for account in accounts:
+            self.accounts_by_id[account.id] = account
+            if account.code:
+                self.accounts_by_code[account.code.strip()] = account
+            if account.email:
+                self.accounts_by_email.setdefault(account.email.strip().lower(), []).append(account)
+
+
+def _or(field_name: str, values: Iterable[str]) -> str:
+    terms = [f"{field_name} eq {quote_string(v)}" for v in sorted(set(values))]
+    return terms[0] if len(terms) == 1 else "(" + " or ".join(terms) + ")"
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(str(value))
+
+
+def _day(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    parsed = parse_odata_date(str(value))
+    # Exact sends dates as midnight of the local day, in epoch milliseconds without a zone.
+    return parsed.date() if parsed else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def read_journals(client: ReadClient, codes: Iterable[str]) -> dict[str, Journal]:
+    rows = client.get_all(
+        JOURNALS,
+        select=("Code,Description,Type,Currency,AllowVariableCurrency,IsBlocked,GLAccountCode"),
+        filter=_or("Code", codes),
+    )
+    found: dict[str, Journal] = {}
+    for row in rows:
+        code = _text(row.get("Code"))
+        if code is None:
+            continue
+        found[code] = Journal(
+            code=code,
+            description=_text(row.get("Description")) or "",
+            type=_int(row.get("Type")),
+            currency=_text(row.get("Currency")),
+            allow_variable_currency=bool(row.get("AllowVariableCurrency")),
+            blocked=bool(row.get("IsBlocked")),
+            gl_account_code=_text(row.get("GLAccountCode")),
+        )
+    return found
+
+
+def read_gl_accounts(client: ReadClient, codes: Iterable[str]) -> dict[str, GLAccount]:
+    rows = client.get_all(
+        GL_ACCOUNTS,
+        select="ID,Code,Description,Type,IsBlocked",
+        filter=_or("Code", codes),
+        bulk=True,
+    )
+    found: dict[str, GLAccount] = {}
+    for row in rows:
+        code = _text(row.get("Code"))
+        if code is None or not row.get("ID"):
+            continue
+        found[code] = GLAccount(
+            id=str(row["ID"]),
+            code=code,
+            description=_text(row.get("Description")) or "",
+            type=_int(row.get("Type")),
+            blocked=bool(row.get("IsBlocked")),
+        )
+    return found
+
+
+def read_periods(client: ReadClient, first: date, last: date) -> list[Period]:
+    """The financial periods that overlap the run's booking dates.
+
+    [I] Exact's REST API does not say whether a period is closed; a closed period is refused
+    when the entry is posted, and reported then.
+    """
+    rows = client.get_all(
+        PERIODS,
+        select="FinYear,FinPeriod,StartDate,EndDate",
+        filter=(f"EndDate ge {datetime_literal(first)} and StartDate le {datetime_literal(last)}"),
+    )
+    found = []
+    for row in rows:
+        year, number = _int(row.get("FinYear")), _int(row.get("FinPeriod"))
+        start, end = _day(row.get("StartDate")), _day(row.get("EndDate"))
+        if None in (year, number, start, end):
+            continue
+        found.append(Period(year, number, start, end))  # type: ignore[arg-type]
+    return sorted(found, key=lambda p: (p.start, p.year, p.number))
+
+
+def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list[OpenItem]:
+    """Open sales invoices and credit notes (``bulk/Cashflow/Receivables``, Status 20).
+
+    Exact allows no filter on the journal there, so other journals' items are dropped here when
+    sales journals are configured.
+    """
+    rows = client.get_all(
+        RECEIVABLES,
+        select=(
+            "ID,Account,AccountCode,AccountName,AmountFC,Currency,Description,DueDate,"
+            "InvoiceDate,InvoiceNumber,Journal,PaymentReference,TransactionType,YourRef"
+        ),
+        filter=f"Status eq {RECEIVABLE_OPEN}",
+        bulk=True,
+    )
+    items = []
+    for row in rows:
+        number = _int(row.get("InvoiceNumber"))
+        account = _text(row.get("Account"))
+        amount = _decimal(row.get("AmountFC"))
+        kind = _int(row.get("TransactionType"))
+        if number is None or account is None or amount is None:
+            continue
+        if kind is not None and kind not in INVOICE_TRANSACTION_TYPES:
+            continue
+        journal = _text(row.get("Journal"))
+        if sales_journals and journal not in sales_journals:
+            continue
+        items.append(
+            OpenItem(
+                item_id=str(row.get("ID") or f"{number}"),
+                invoice_number=str(number),
+                customer_id=account,
+                amount=amount,
+                currency=_text(row.get("Currency")) or "EUR",
+                your_ref=_text(row.get("YourRef")),
+                description=_text(row.get("Description")),
+                payment_reference=_text(row.get("PaymentReference")),
+                customer_code=_text(row.get("AccountCode")),
+                customer_name=_text(row.get("AccountName")),
+                journal=journal,
+                invoice_date=_day(row.get("InvoiceDate")),
+                due_date=_day(row.get("DueDate")),
+            )
+        )
+    return items
+
+
+def read_accounts(client: ReadClient) -> list[Account]:
+    rows = client.get_all(ACCOUNTS, select="ID,Code,Name,Email", bulk=True)
+    return [_account(row) for row in rows if row.get("ID")]
+
+
+def read_account_by_code(client: ReadClient, code: str) -> Account | None:
+    rows = client.get_all(
+        ACCOUNTS,
+        select="ID,Code,Name,Email",
+        filter=f"Code eq {quote_string(pad_account_code(code))}",
+        top=1,
+    )
+    for row in rows:
+        return _account(row)
+    return None
+
+
+def _account(row: Mapping[str, Any]) -> Account:
+    return Account(
+        id=str(row["ID"]),
+        code=_text(row.get("Code")),
+        name=_text(row.get("Name")),
+        email=_text(row.get("Email")),
+    )
+
+
+def read_booked(
+    client: ReadClient,
+    journals: Iterable[str],
+    since: date,
+    *,
+    description: str | None = None,
+    on: date | None = None,
+) -> dict[str, BookedEntry]:
+    """Clearings already booked in these bank journals from ``since`` on, found by the key in
+    their line descriptions (one paged read of the ledger lines).
+
+    With ``description`` and ``on`` the read looks for one entry only (after a POST whose
+    outcome is unknown).
+    """
+    terms = [_or("JournalCode", journals)]
+    if on is not None:
+        terms.append(f"Date eq {datetime_literal(on)}")
+    else:
+        terms.append(f"Date ge {datetime_literal(since)}")
+    if description is not None:
+        terms.append(f"Description eq {quote_string(description)}")
+    rows = client.get_all(
+        TRANSACTION_LINES,
+        select="EntryID,EntryNumber,JournalCode,Description",
+        filter=" and ".join(terms),
+        bulk=True,
+    )
+    found: dict[str, BookedEntry] = {}
+    for row in rows:
+        clearing_id = parse_key(_text(row.get("Description")))
+        entry_id = _text(row.get("EntryID"))
+        if clearing_id is None or entry_id is None or clearing_id in found:
+            continue
+        found[clearing_id] = BookedEntry(
+            clearing_id=clearing_id,
+            entry_id=entry_id,
+            entry_number=_int(row.get("EntryNumber")),
+            journal=_text(row.get("JournalCode")),
+        )
+    return found

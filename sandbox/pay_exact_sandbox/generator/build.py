@@ -93,6 +93,7 @@ class _Debit:
     record: dict[str, Any] | None = None
     customer_id: str = ""
     invoice_lines: list[dict[str, Any]] = field(default_factory=list)
+    paid: _Payment | None = None  # the payment a refund or chargeback reverses
 
 
 @dataclass(slots=True)
@@ -344,7 +345,7 @@ class _Builder:
 
     def _reversal(self, paid: _Payment, kind: str, day: date, second: int) -> _Debit:
         """A refund or chargeback of an earlier payment: a negative record [I] on the same
-        Pay. order id, and the transaction's status moves to REFUND / CHARGEBACK."""
+        Pay. order id. It takes effect (order and transaction status) once a clearing holds it."""
         money = {"value": -paid.cents, "currency": self.currency}
         record = {
             **paid.record,
@@ -355,8 +356,21 @@ class _Builder:
             "amount": money,
             "transactionDate": amsterdam_timestamp(day, second),
         }
+        return _Debit(
+            kind,
+            paid.cents,
+            paid.group,
+            record=record,
+            customer_id=paid.order.customer_id,
+            paid=paid,
+        )
+
+    def _apply_reversal(self, item: _Debit) -> None:
+        paid, record = item.paid, item.record
+        assert paid is not None
+        assert record is not None
         order = paid.order
-        if kind == "refund":
+        if item.kind == "refund":
             order.refund_records.append(record["reportingId"])
             order.status = "refunded"
             paid.transaction["amountRefunded"] = {"value": paid.cents, "currency": self.currency}
@@ -366,7 +380,6 @@ class _Builder:
             order.status = "charged_back"
             paid.transaction["status"] = _STATUS["charged_back"]
         paid.transaction["modified"] = record["transactionDate"]
-        return _Debit(kind, paid.cents, paid.group, record=record, customer_id=order.customer_id)
 
     # ----- fees --------------------------------------------------------------------------
     def _invoice(self, keys: list[tuple[date, str, str]], state: str) -> _Debit | None:
@@ -556,6 +569,7 @@ class _Builder:
             else:
                 assert item.record is not None
                 records.append(item.record)
+                self._apply_reversal(item)
         for record in records:
             record["clearingId"] = clearing_id
         self.records.extend(records)

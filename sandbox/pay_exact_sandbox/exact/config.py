@@ -1,0 +1,57 @@
+"""Settings of one Exact Online sandbox: OAuth clients, limits, page sizes and language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...] = ("http://127.0.0.1/callback",)
+
+
+DEFAULT_CLIENT = OAuthClient(
+    client_id="00000000-0000-4000-8000-00000000c11e",
+    client_secret="sandbox-secret",  # noqa: S106 - a fixed test credential of the local sandbox
+    redirect_uris=("http://127.0.0.1/callback",),
+)
+
+
+@dataclass(frozen=True)
+class ExactConfig:
+    clients: tuple[OAuthClient, ...] = (DEFAULT_CLIENT,)
+    # OAuth lifetimes [C]: access 600 s, no refresh before 570 s, code ~3 min, refresh 30 days.
+    access_token_seconds: int = 600
+    min_refresh_seconds: int = 570
+    code_seconds: int = 180
+    refresh_token_days: int = 30
+    token_calls_per_day: int = 200
+    # Rate limits per division [C].
+    minutely_limit: int = 60
+    daily_limit: int = 5000
+    # Error budget [C]: 10 errors per endpoint per hour block the endpoint.
+    error_budget: int = 10
+    error_window_seconds: int = 3600
+    # 400/401/403/404 are documented to count [C]; business 500s count too [I], because
+    # the reference advises validating locally for exactly that reason.
+    error_statuses: frozenset[int] = field(
+        default_factory=lambda: frozenset({400, 401, 403, 404, 500})
+    )
+    # Page sizes [C]: 60 for normal endpoints, 1000 for bulk and sync; /read is configurable.
+    page_size: int = 60
+    bulk_page_size: int = 1000
+    read_page_size: int = 60
+    language: Literal["nl", "en"] = "nl"
+    # Opening balance of a bank entry must equal the journal's current end balance [I].
+    strict_opening_balance: bool = True
+    # Longer line descriptions are cut to this many characters [I] (Invantive shows 60).
+    line_description_max: int = 60
+
+    def client(self, client_id: str | None) -> OAuthClient | None:
+        for client in self.clients:
+            if client.client_id == client_id:
+                return client
+        return None

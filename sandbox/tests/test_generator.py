@@ -17,6 +17,7 @@ from pay_exact_sandbox.generator import (
     RevenueGroup,
     generate,
 )
+from pay_exact_sandbox.pay import PaySandbox
 
 ALL_PLATFORMS = GeneratorParams(
     seed=99,
@@ -269,8 +270,6 @@ def test_fixture_file_round_trip(tmp_path: Path) -> None:
 def test_bad_fixture_file_names_the_problem(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{"pay": {"tokens": [], "settlements": [{"code": "X"}]}}', encoding="utf-8")
-    from pay_exact_sandbox.pay import PaySandbox
-
     with pytest.raises(ValueError, match=r"settlements\[0\]: missing field 'settlementDate'"):
         PaySandbox(path)
     path.write_text("{not json", encoding="utf-8")

@@ -1,0 +1,83 @@
+"""The ``tap-pay`` command as Meltano runs it: a process, a config file, Singer on stdout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pay_exact_sandbox.pay.sandbox import PaySandbox
+
+TAP = Path(sys.executable).parent / "tap-pay"
+
+
+def tap(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TAP), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_about_lists_the_settings_and_marks_the_token_secret():
+    about = json.loads(tap("--about", "--format", "json").stdout)
+    settings = about["settings"]["properties"]
+    for name in (
+        "api_url",
+        "token_code",
+        "api_token",
+        "merchant_code",
+        "start_date",
+        "lookback_days",
+        "revenue_groups",
+        "enrich_transactions",
+    ):
+        assert settings[name]["description"], name
+    assert settings["api_token"]["secret"] is True
+
+
+def test_discovery_describes_every_stream(tmp_path: Path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"token_code": "AT-1234-5678", "api_token": "t" * 40}))
+    catalog = json.loads(tap("--config", str(config), "--discover").stdout)
+    streams = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
+    assert set(streams) == {
+        "settlements",
+        "clearings",
+        "clearing_lines",
+        "clearing_records",
+        "invoice_lines",
+        "turnover_groups",
+        "transactions",
+    }
+    for name, entry in streams.items():
+        properties = entry["schema"]["properties"]
+        undocumented = [p for p, spec in properties.items() if not spec.get("description")]
+        assert not undocumented, f"{name}: {undocumented}"
+    assert streams["clearing_records"]["key_properties"] == ["clearingId", "reportingId"]
+    assert streams["settlements"]["replication_key"] == "settlementDate"
+    assert streams["invoice_lines"]["replication_key"] == "date"
+
+
+def test_a_sync_writes_singer_to_stdout_and_logs_to_stderr(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, tmp_path: Path
+):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(sandbox_config(pay_sandbox)))
+    result = tap("--config", str(config))
+    assert result.returncode == 0, result.stderr[-2000:]
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {m["type"] for m in messages} == {"SCHEMA", "RECORD", "STATE"}
+    assert pay_sandbox.api_token not in result.stdout + result.stderr
+
+
+def test_a_rejected_token_exits_non_zero_with_the_reason(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, tmp_path: Path
+):
+    wrong = "9" * 40
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(sandbox_config(pay_sandbox, api_token=wrong)))
+    result = tap("--config", str(config))
+    assert result.returncode != 0
+    assert "Pay. rejected the credentials (HTTP 401" in result.stderr
+    assert wrong not in result.stdout + result.stderr

@@ -84,7 +84,9 @@ def _clearing_id_of(record: Mapping[str, Any]) -> str | None:
 
 
 def _identity(record: Mapping[str, Any], key_properties: Sequence[str]) -> str:
-    if key_properties and all(k in record for k in key_properties):
+    # A key with a null part (tap-pay's reportingId may be null) identifies nothing: then only
+    # an identical record counts as a repeat.
+    if key_properties and all(record.get(k) is not None for k in key_properties):
         return json.dumps([record[k] for k in key_properties], default=str)
     return json.dumps(record, default=str, sort_keys=True)
 

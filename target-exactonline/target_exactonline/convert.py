@@ -149,14 +149,12 @@ def convert_bundle(
 
     head = bundle.clearing
     if head is None:
-        raise ConversionError(
-            cid,
-            [
-                *problems.items,
+        if not any(p.stream == "clearings" for p in bundle.problems):
+            problems.items.append(
                 "the clearings record for this clearing did not arrive (its lines or records "
-                "did); the clearing is incomplete",
-            ],
-        )
+                "did); the clearing is incomplete"
+            )
+        raise ConversionError(cid, problems.items)
     where = f"clearings record {cid}"
     currency = _currency(head, where, problems) or "EUR"
     settlement_date = _date(head, "settlementDate", where, problems)

@@ -303,14 +303,14 @@ def _clearing_html(c: ClearingReport) -> list[str]:
         out.append(f"<p>Customers created: {_e(', '.join(c.relations_created))}</p>")
     if c.lines:
         out.append(
-            "<table><tr><th>GL</th><th>Customer</th><th>Invoice</th><th class=num>Amount</th>"
-            "<th>Reason</th><th>Explanation</th></tr>"
+            "<table><tr><th>GL</th><th>Description</th><th>Customer</th><th>Invoice</th>"
+            "<th class=num>Amount</th><th>Reason</th><th>Explanation</th></tr>"
         )
         for line in c.lines:
             cls = ' class="attention"' if line.attention else ""
             out.append(
                 f"<tr{cls}><td>{_e(line.gl)} <span class=muted>({_e(line.role)})</span></td>"
-                f"<td>{_e(line.customer)}</td><td>{_e(line.invoice)}</td>"
+                f"<td>{_e(line.description)}</td><td>{_e(line.customer)}</td><td>{_e(line.invoice)}</td>"
                 f"<td class=num>{_e(_money(line.amount))}</td><td>{_e(line.reason)}</td>"
                 f"<td>{_e(line.explanation)}"
                 + (
@@ -322,7 +322,7 @@ def _clearing_html(c: ClearingReport) -> list[str]:
             )
         total = sum((line.amount for line in c.lines), Decimal(0))
         out.append(
-            f"<tr class=total><td colspan=3>Sum of the lines</td>"
+            f"<tr class=total><td colspan=4>Sum of the lines</td>"
             f"<td class=num>{_e(_money(total))}</td><td colspan=2></td></tr></table>"
         )
     if c.totals:

@@ -161,6 +161,7 @@ class BookingRun:
         self._customer_ids: dict[str, str] = {}
         self._customer_names: dict[str, str] = {}
         self._rejections = 0
+        self._problems: list[str] = []
         self.progress: Progress | None = None
 
     # -- public -------------------------------------------------------------------------------
@@ -172,6 +173,7 @@ class BookingRun:
         )
         report.problems.extend(p.describe() for p in collector.unattributed_problems())
         items = self._convert(collector)
+        report.problems.extend(self._problems)
         report.clearings = [item.report for item in items]
 
         todo = self._drop_posted(items)
@@ -202,6 +204,7 @@ class BookingRun:
             for g in collector.records(TURNOVER_GROUPS)
             if g.get("code")
         }
+        self._check_group_settings(names)
         items = []
         for clearing_id, bundle in collector.bundles().items():
             report = ClearingReport(clearing_id=clearing_id, key=None, outcome=Outcome.BLOCKED)
@@ -219,6 +222,12 @@ class BookingRun:
                 report.key = idempotency_key(clearing_id)
             except InputError as exc:
                 report.reason = f"the clearing id cannot be used as a booking key: {exc}"
+                continue
+            if names and group and group not in names:
+                report.reason = (
+                    f"revenue group {group} is not one of the merchant's revenue groups at Pay. "
+                    f"({', '.join(sorted(names))})"
+                )
                 continue
             if bundle.clearing is not None and not self.settings.includes_group(group):
                 report.outcome = Outcome.SKIPPED
@@ -248,6 +257,17 @@ class BookingRun:
             item.journal = self.settings.bank_journal_for(group_code)
             report.journal = item.journal
         return items
+
+    def _check_group_settings(self, names: dict[str, str]) -> None:
+        """Settings that name a revenue group Pay. does not know (when the groups arrived)."""
+        if not names:
+            return
+        s = self.settings
+        for code in sorted((s.revenue_groups | set(s.overrides)) - set(names)):
+            self._problems.append(
+                f"the settings name revenue group {code}, which is not one of the merchant's "
+                f"revenue groups at Pay. ({', '.join(sorted(names))})"
+            )
 
     # -- 2. the ledger ------------------------------------------------------------------------
 
@@ -645,7 +665,16 @@ class BookingRun:
 
     def _rejected(self, item: _Item, exc: ExactError) -> None:
         self._rejections += 1
-        self._fail(item, f"Exact refused the entry: {exc}")
+        plan = item.plan
+        assert plan is not None
+        period = self.context.period_for(plan.entry_date)
+        where = f"dated {plan.entry_date.isoformat()}"
+        if period is not None:
+            where += f" (period {period.year}/{period.number})"
+        journal = item.journal or self.settings.bank_journal
+        # Exact's text is localised and only shown, never interpreted; the date, period and
+        # journal say where to look (a closed period, a blocked account, ...).
+        self._fail(item, f"Exact refused the entry {where} in journal {journal}: {exc}")
         if self._rejections >= self.settings.max_rejections:
             raise _Stop(
                 f"Exact refused {self._rejections} entries in this run; stopping to protect the "

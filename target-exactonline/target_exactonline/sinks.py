@@ -38,7 +38,7 @@ class PaySink(RecordSink):
         return record
 
     def _singer_validate_message(self, record: dict) -> None:
-        missing = [k for k in self.key_properties if record.get(k) in (None, "")]
+        missing = [k for k in self.key_properties if k not in record]
         if missing and self._problem is None:
             self._problem = f"key field(s) {', '.join(missing)} missing"
 

@@ -69,3 +69,13 @@ def test_rejected_and_unkeyed_records_become_problems_of_their_clearing() -> Non
     assert lost.record == "code=L5"
     assert "clearingId" in lost.message
     assert c.has_clearing_data
+
+
+def test_records_with_a_null_key_part_are_kept_apart() -> None:
+    c = Collector()
+    keys = ["clearingId", "reportingId"]
+    c.add("clearing_records", {"clearingId": "C1", "reportingId": None, "orderId": "A"}, keys)
+    c.add("clearing_records", {"clearingId": "C1", "reportingId": None, "orderId": "B"}, keys)
+    c.add("clearing_records", {"clearingId": "C1", "reportingId": None, "orderId": "B"}, keys)
+    assert sorted(r["orderId"] for r in c.bundles()["C1"].records) == ["A", "B"]
+    assert c.duplicates["clearing_records"] == 1

@@ -1,0 +1,450 @@
+"""The target against the Exact sandbox (small hand-written division), fed tap-pay shaped input.
+
+Covers one bank entry per clearing, linking at a 100 % match, the state emitted once after the
+bookings, reruns that book nothing, a lost ledger, lost POST answers, dry runs, and bad input
+that blocks only its own clearing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
+from target_exactonline.exact_client import SqlTokenStore, TokenSet
+from target_exactonline.exact_client.settings import ExactSettings
+from target_exactonline.ledger import BookingLedger, Status
+from target_exactonline.report import Outcome
+from target_exactonline.run import ClearingsNotBooked
+from target_exactonline.target import TargetExactOnline
+
+T0 = 1_795_000_000.0  # 2026-11-18, the sandbox clock while these tests run
+D = Decimal
+
+
+def tap_schema(stream: str) -> dict[str, Any]:
+    text = resources.files("tap_pay.schemas").joinpath(f"{stream}.json").read_text()
+    return json.loads(text)
+
+
+KEYS = {
+    "settlements": ["code"],
+    "clearings": ["clearingId"],
+    "clearing_lines": ["code"],
+    "clearing_records": ["clearingId", "reportingId"],
+    "transactions": ["id"],
+    "turnover_groups": ["code"],
+}
+
+
+@dataclass
+class Pay:
+    """One clearing as tap-pay would send it; amounts in major units, refunds negative."""
+
+    clearing_id: str
+    day: str
+    payments: list[tuple[str, str]] = field(default_factory=list)  # (reference, amount)
+    fees: str = "0.00"
+    currency: str = "EUR"
+    group: str = "CT-1000-0001"
+
+    def messages(self) -> list[dict[str, Any]]:
+        settlement = f"ST-{self.clearing_id}"
+        credits = [D(a) for _, a in self.payments if D(a) > 0]
+        debits = [-D(a) for _, a in self.payments if D(a) < 0]
+        lines = []
+        if credits:
+            lines.append(("CREDIT", 10, "iDEAL", sum(credits), len(credits)))
+        if debits:
+            lines.append(("DEBIT", 9001, "Refund", -sum(debits), len(debits)))
+        if D(self.fees):
+            lines.append(("DEBIT", 9101, "Invoice settlement", -D(self.fees), None))
+        payout = sum((amount for *_, amount, _n in lines), D(0))
+        out: list[dict[str, Any]] = [
+            record(
+                "settlements",
+                code=settlement,
+                settlementDate=self.day,
+                amount=payout,
+                currency=self.currency,
+                clearingIds=[self.clearing_id],
+            ),
+            record(
+                "clearings",
+                clearingId=self.clearing_id,
+                settlementCode=settlement,
+                settlementDate=self.day,
+                turnoverGroupCode=self.group,
+                turnoverGroupCodes=[self.group],
+                amount=payout,
+                currency=self.currency,
+                lineCount=len(lines),
+            ),
+        ]
+        for n, (direction, type_id, name, amount, count) in enumerate(lines, start=1):
+            out.append(
+                record(
+                    "clearing_lines",
+                    code=f"FT-{self.clearing_id}-{n}",
+                    clearingId=self.clearing_id,
+                    settlementCode=settlement,
+                    settlementDate=self.day,
+                    turnoverGroupCode=self.group,
+                    clearingLineTypeId=type_id,
+                    clearingLineTypeName=name,
+                    direction=direction,
+                    amount=amount,
+                    currency=self.currency,
+                    transactions=count,
+                )
+            )
+        for n, (reference, amount) in enumerate(self.payments, start=1):
+            out.append(
+                record(
+                    "clearing_records",
+                    clearingId=self.clearing_id,
+                    reportingId=f"R-{self.clearing_id}-{n}",
+                    orderId=f"{n}00{self.clearing_id[-3:]}X",
+                    reference=reference,
+                    description=f"Order {reference}",
+                    amount=D(amount),
+                    currency=self.currency,
+                    turnoverGroupCode=self.group,
+                    transactionDate=f"{self.day}T10:00:00Z",
+                )
+            )
+        return out
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """JSON with Decimal amounts as plain numbers, as tap-pay writes them."""
+    text = json.dumps(message, default=lambda d: f"__num__{d}__num__")
+    return re.sub(r'"__num__(.*?)__num__"', r"\1", text)
+
+
+def record(stream: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "RECORD", "stream": stream, "record": fields}
+
+
+def singer(*clearings: Pay, state: dict[str, Any] | None = None, extra: list | None = None) -> str:
+    streams = ["settlements", "clearings", "clearing_lines", "clearing_records"]
+    out: list[dict[str, Any]] = [
+        {"type": "SCHEMA", "stream": s, "schema": tap_schema(s), "key_properties": KEYS[s]}
+        for s in streams
+    ]
+    for clearing in clearings:
+        out.extend(clearing.messages())
+    out.extend(extra or [])
+    last = max((c.day for c in clearings), default="2025-10-01")
+    out.append(
+        {
+            "type": "STATE",
+            "value": state
+            or {
+                "bookmarks": {
+                    "settlements": {
+                        "replication_key": "settlementDate",
+                        "replication_key_value": last,
+                    }
+                }
+            },
+        }
+    )
+    return "\n".join(dumps(m) for m in out) + "\n"
+
+
+@pytest.fixture
+def exact(exact_sandbox: ExactSandbox) -> ExactSandbox:
+    exact_sandbox.freeze(at=T0)
+    return exact_sandbox
+
+
+@pytest.fixture
+def config(exact: ExactSandbox, tmp_path: Path) -> dict[str, Any]:
+    store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = SqlTokenStore(store_url)
+    minted = exact.mint_tokens()
+    now = exact.admin.clock.now()
+    store.put(
+        "acme",
+        TokenSet(minted["access_token"], minted["refresh_token"], now + 600, now),
+    )
+    store.close()
+    return {
+        "client_id": exact.client_id,
+        "client_secret": exact.client_secret,
+        "exact_base_url": exact.url,
+        "division": exact.division,
+        "bank_journal": "25",
+        "sales_journal": "70",
+        "gl_debtors": "1300",
+        "gl_psp_costs": "4390",
+        "gl_payouts": "2050",
+        "gl_unassigned": "2090",
+        "store_url": store_url,
+        "store_key": "acme",
+        "report_dir": str(tmp_path / "reports"),
+    }
+
+
+@dataclass
+class Ran:
+    target: TargetExactOnline
+    stdout: str
+    error: ClearingsNotBooked | None
+
+    @property
+    def report(self):
+        assert self.target.result is not None
+        return self.target.result.report
+
+    def outcome(self, clearing_id: str) -> Any:
+        return next(c for c in self.report.clearings if c.clearing_id == clearing_id)
+
+
+@pytest.fixture
+def run(exact: ExactSandbox) -> Callable[..., Ran]:
+    def go(cfg: dict[str, Any], text: str) -> Ran:
+        def factory(_settings: Any) -> Any:
+            return ExactSettings.from_config(cfg).client(
+                clock=exact.admin.clock.now, sleep=exact.advance
+            )
+
+        target = TargetExactOnline(config=cfg, client_factory=factory)
+        buffer = io.StringIO()
+        error = None
+        with redirect_stdout(buffer):
+            try:
+                target.listen(io.StringIO(text))
+            except ClearingsNotBooked as exc:
+                error = exc
+        return Ran(target, buffer.getvalue(), error)
+
+    return go
+
+
+def receivables(exact: ExactSandbox) -> dict[str, Decimal]:
+    """Open items by YourRef (the small division's refs are unique per sign)."""
+    rows = exact.runtime.store.receivables_list()
+    return {f"{r['YourRef']}:{'+' if r['Amount'] > 0 else '-'}": r["Amount"] for r in rows}
+
+
+def bank_entries(exact: ExactSandbox) -> list[dict[str, Any]]:
+    return [e for e in exact.runtime.store.bank_entries.values() if e["JournalCode"] == "25"]
+
+
+PAID = Pay("CLR-2025-001", "2025-10-20", [("ORD00012", "121.00"), ("4711", "50.00")], fees="1.25")
+
+
+# -- booking ---------------------------------------------------------------------------------
+
+
+def test_one_balanced_bank_entry_per_clearing_links_only_the_exact_match(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    second = Pay("CLR-2025-002", "2025-10-21", [("000000123", "242.00")], fees="0.80")
+    ran = run(config, singer(PAID, second))
+    assert ran.error is None
+    entries = bank_entries(exact)
+    assert len(entries) == 2
+    for entry in entries:
+        assert sum(line["AmountFC"] for line in entry["BankEntryLines"]) == 0
+    first = next(e for e in entries if "CLR-2025-001" in e["BankEntryLines"][0]["Description"])
+    linked = [line for line in first["BankEntryLines"] if line["OurRef"] is not None]
+    assert len(linked) == 1  # ORD00012 paid in full; 4711 paid 50.00 of 60.50
+    open_now = receivables(exact)
+    assert "ORD00012:+" not in open_now
+    assert open_now["4711:+"] == D("60.50")  # a partial payment links nothing
+    assert "000000123:+" not in open_now
+    assert all(
+        line["Description"].startswith("PX:CLR-2025-00")
+        for e in entries
+        for line in e["BankEntryLines"]
+    )
+    # one state line, after the bookings, unchanged because nothing is unbooked
+    assert ran.stdout.splitlines() == [
+        '{"bookmarks": {"settlements": {"replication_key": "settlementDate", '
+        '"replication_key_value": "2025-10-21"}}}'
+    ]
+    outcome = ran.outcome("CLR-2025-001")
+    assert outcome.outcome is Outcome.BOOKED
+    assert outcome.entry_number == first["EntryNumber"]
+    reasons = {line.reason for line in outcome.lines}
+    assert {"matched", "amount_mismatch", "fee", "payout"} <= reasons
+    assert any(line.attention and "Partial" in line.attention for line in outcome.lines)
+
+
+def test_a_rerun_books_nothing_and_calls_exact_not_at_all(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    run(config, singer(PAID))
+    exact.admin.log.clear()
+    ran = run(config, singer(PAID))
+    assert ran.error is None
+    assert len(bank_entries(exact)) == 1
+    assert exact.requests("/api/") == []
+    assert ran.outcome("CLR-2025-001").outcome is Outcome.ALREADY_BOOKED
+
+
+def test_with_the_ledger_lost_the_key_in_exact_prevents_a_second_entry(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran], tmp_path: Path
+) -> None:
+    run(config, singer(PAID))
+    ledger = BookingLedger.from_url(config["store_url"], division=exact.division, store_key="x")
+    with ledger, ledger.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM pay_exact_bookings")
+    exact.admin.log.clear()
+    ran = run(config, singer(PAID))
+    assert len(bank_entries(exact)) == 1
+    assert [e.method for e in exact.requests("/api/v1/") if e.method == "POST"] == []
+    outcome = ran.outcome("CLR-2025-001")
+    assert outcome.outcome is Outcome.ALREADY_BOOKED
+    with BookingLedger.from_url(config["store_url"], division=exact.division, store_key="x") as led:
+        row = led.get("CLR-2025-001")
+        assert row is not None
+        assert row.status is Status.POSTED
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "drop"])
+def test_a_post_without_answer_is_looked_up_before_it_is_sent_again(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran], fault: str
+) -> None:
+    exact.inject(action=fault, path="/financialtransaction/BankEntries$", method="POST")
+    ran = run(config, singer(PAID))
+    assert ran.error is None
+    assert len(bank_entries(exact)) == 1  # never twice
+    posts = [e for e in exact.requests("/api/v1/") if e.method == "POST"]
+    assert len(posts) == (1 if fault == "commit_then_drop" else 2)
+    lookups = [e for e in exact.requests("/api/v1/") if "Description%20eq" in e.query]
+    assert len(lookups) == 1
+    assert ran.outcome("CLR-2025-001").outcome is Outcome.BOOKED
+
+
+def test_a_crash_between_post_and_ledger_is_settled_on_the_next_run(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    exact.inject(action="commit_then_drop", path="/financialtransaction/BankEntries$", count=1)
+    # The run's first ledger-line read passes (a no-op delay rule takes it); the look-up after
+    # the lost answer then meets five 503s.
+    exact.inject(action="delay", delay=0.0, path="/bulk/Financial/TransactionLines", count=1)
+    exact.inject(action="status", status=503, path="/bulk/Financial/TransactionLines", count=5)
+    ran = run(config, singer(PAID))  # posted, the answer lost, and the look-up fails too
+    assert ran.error is not None
+    with BookingLedger.from_url(config["store_url"], division=exact.division, store_key="x") as led:
+        row = led.get("CLR-2025-001")
+        assert row is not None
+        assert row.status is Status.FAILED
+    assert ran.stdout.strip().endswith('"replication_key_value": "2025-10-20"}}}')
+    again = run(config, singer(PAID))
+    assert again.error is None
+    assert len(bank_entries(exact)) == 1
+    assert again.outcome("CLR-2025-001").outcome is Outcome.ALREADY_BOOKED
+
+
+def test_dry_run_writes_nothing_and_shows_the_same_plan(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    dry = run({**config, "dry_run": True}, singer(PAID))
+    assert dry.error is None
+    assert bank_entries(exact) == []
+    assert [e for e in exact.requests("/api/v1/") if e.method != "GET"] == []
+    planned = dry.outcome("CLR-2025-001")
+    assert planned.outcome is Outcome.WOULD_BOOK
+    real = run(config, singer(PAID)).outcome("CLR-2025-001")
+    assert real.outcome is Outcome.BOOKED
+    assert planned.lines == real.lines
+    assert planned.totals == real.totals
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+def test_each_bad_clearing_names_its_problem_and_the_others_are_booked(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    good = Pay("CLR-2025-100", "2025-10-20", [("ORD00012", "121.00")], fees="0.50")
+    closed = Pay("CLR-2025-101", "2025-09-15", [("4711", "60.50")], fees="0.50")
+    usd = Pay("CLR-2025-102", "2025-10-22", [("#1001", "80.00")], currency="USD")
+    bad_gl = Pay("CLR-2025-103", "2025-10-23", [("X1", "5.00")], fees="0.10", group="CT-BADGL")
+    sales = Pay("CLR-2025-104", "2025-10-23", [("X2", "6.00")], group="CT-SALES")
+    malformed = Pay("CLR-2025-105", "2025-10-24", [("ORD00013", "12.10")])
+    messages = malformed.messages()
+    messages[-1]["record"]["amount"] = "twelve"
+    unknown_group = Pay("CLR-2025-106", "2025-10-24", [("X3", "7.00")], group="CT-NOPE")
+    cfg = {
+        **config,
+        "revenue_group_overrides": [
+            {"revenue_group": "CT-BADGL", "gl_psp_costs": "4999"},
+            {"revenue_group": "CT-SALES", "bank_journal": "70"},
+        ],
+    }
+    turnover = [
+        {"type": "SCHEMA", "stream": "turnover_groups", "schema": tap_schema("turnover_groups"),
+         "key_properties": ["code"]},
+        *[record("turnover_groups", code=c, name=c) for c in
+          ("CT-1000-0001", "CT-BADGL", "CT-SALES")],
+    ]  # fmt: skip
+    text = singer(good, closed, usd, bad_gl, sales, unknown_group, extra=turnover)
+    text += "\n".join(dumps(m) for m in messages) + "\n"
+    ran = run(cfg, text)
+
+    assert ran.error is not None
+    assert ran.outcome("CLR-2025-100").outcome is Outcome.BOOKED
+    reasons = {c.clearing_id: (c.outcome, c.reason or "") for c in ran.report.clearings}
+    assert reasons["CLR-2025-101"][0] is Outcome.FAILED
+    assert (
+        "Exact refused the entry dated 2025-09-15 (period 2025/9) in journal 25"
+        in (reasons["CLR-2025-101"][1])
+    )
+    assert reasons["CLR-2025-102"][0] is Outcome.BLOCKED
+    assert "in USD but bank journal '25' only accepts EUR" in reasons["CLR-2025-102"][1]
+    assert "GL account '4999' (PSP costs) does not exist" in reasons["CLR-2025-103"][1]
+    assert "journal '70' is a sales journal (type 20)" in reasons["CLR-2025-104"][1]
+    assert reasons["CLR-2025-105"][1] == (
+        "clearing_records record clearingId=CLR-2025-105, reportingId=R-CLR-2025-105-1: "
+        "field 'amount': 'twelve' is not of type 'number'"
+    )
+    assert "revenue group CT-NOPE is not one of the merchant's" in reasons["CLR-2025-106"][1]
+    # nothing half booked: exactly one entry, for the good clearing
+    entries = bank_entries(exact)
+    assert len(entries) == 1
+    assert entries[0]["BankEntryLines"][0]["Description"].startswith("PX:CLR-2025-100")
+    # state points back at the earliest clearing that still needs booking
+    assert ran.stdout.strip().endswith('"replication_key_value": "2025-09-15"}}}')
+    assert "7 clearings" in str(ran.report.summary())
+    assert "6 of 7 clearings were not booked" in str(ran.error)
+
+
+def test_report_files_are_written(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    run(config, singer(PAID))
+    files = sorted(Path(config["report_dir"]).iterdir())
+    assert [f.suffix for f in files] == [".html", ".jsonl"]
+    page = files[0].read_text()
+    assert "CLR-2025-001" in page
+    assert "ORD00012" in page
+    assert config["client_secret"] not in page
+    assert config["client_secret"] not in files[1].read_text()
+
+
+def test_state_is_held_back_during_mid_run_drains(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every record counts as "too old": the SDK drains and would write state after each one.
+    monkeypatch.setattr(TargetExactOnline, "_MAX_RECORD_AGE_IN_MINUTES", -1.0)
+    lines = singer(PAID).splitlines()
+    early_state = lines.pop()  # the tap's state, sent before the records this time
+    lines.insert(4, early_state)
+    ran = run(config, "\n".join(lines) + "\n")
+    assert ran.outcome("CLR-2025-001").outcome is Outcome.BOOKED
+    assert len(ran.stdout.splitlines()) == 1

@@ -24,6 +24,7 @@ from pay_exact_sandbox.exact.pytest_fixtures import (
 )
 from target_exactonline.exact_client import (
     ExactClient,
+    ExactForbidden,
     ExactOAuth,
     ExactValidationError,
     ReauthorizeRequired,
@@ -203,7 +204,7 @@ def big_sandbox() -> Iterator[ExactSandbox]:
         ref = f"BULK{i:05d}"
         entry.update({"YourRef": ref, "Description": ref, "PaymentReference": ref})
         data.sales_entries.append(entry)
-    sandbox = start_exact_sandbox(data, read_page_size=1000)
+    sandbox = start_exact_sandbox(data)
     sandbox.freeze(at=T0)
     yield sandbox
     sandbox.stop()
@@ -396,3 +397,18 @@ def test_no_secret_in_logs_or_errors(
     assert "refreshed the Exact Online access token" in everything
     for secret in seen:
         assert secret not in everything
+
+
+def test_division_check(sandbox: ExactSandbox, store: SqlTokenStore) -> None:
+    seed_tokens(sandbox, store)
+    client, oauth = make_client(sandbox, store)
+    check = client.check_division()
+    assert check.division == sandbox.division
+    assert check.user_name
+    other = ExactClient(
+        sandbox.url, sandbox.division + 1, auth=oauth, clock=sandbox.admin.clock.now
+    )
+    with pytest.raises(ExactForbidden) as info:
+        other.check_division()
+    assert info.value.status == 403
+    assert info.value.reason == "NoDivisionAccess"

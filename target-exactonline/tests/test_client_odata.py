@@ -16,6 +16,7 @@ from target_exactonline.exact_client.odata import (
     int64_literal,
     int_literal,
     pad_account_code,
+    parse_int64,
     parse_json,
     parse_odata_date,
     query_string,
@@ -153,3 +154,13 @@ def test_query_string_needs_a_select() -> None:
         query_string(select=[])
     with pytest.raises(ValueError, match="top"):
         query_string(select="ID", top=0)
+
+
+def test_parse_int64_accepts_numbers_and_strings() -> None:
+    assert parse_int64("1000001") == 1000001
+    assert parse_int64(1000001) == 1000001
+    assert parse_int64("12345L") == 12345
+    assert parse_int64(None) is None
+    for bad in ["12.5", "", True, "1 or 1"]:
+        with pytest.raises(ValueError, match="Int64"):
+            parse_int64(bad)  # type: ignore[arg-type]

@@ -115,6 +115,18 @@ def parse_odata_date(value: str | None) -> datetime | None:
     return _EPOCH + timedelta(milliseconds=int(match.group(1)))
 
 
+def parse_int64(value: int | str | None) -> int | None:
+    """An Edm.Int64 (``HID``, ``Timestamp``), which may arrive as a number or a string [I]."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"not an Int64: {value!r}")
+    text = str(value).strip().removesuffix("L")
+    if not re.fullmatch(r"-?\d+", text):
+        raise ValueError(f"not an Int64: {value!r}")
+    return _checked_int(int(text), "Int64")
+
+
 def parse_json(body: bytes | str) -> Any:
     """JSON with every non-integer number as ``Decimal`` (amounts never become floats)."""
     return json.loads(body, parse_float=Decimal)

@@ -50,6 +50,8 @@ def update_account(store: ExactStore, key: str, body: Row) -> None:
         if other is not None and other["ID"] != key:
             raise business("already_exists")  # [C] "Gegeven bestaat reeds" (PICQER#416)
         changes["Code"] = padded
+        store.account_codes.pop(account["Code"], None)
+        store.account_codes[padded] = key
     if "Name" in changes and not changes["Name"]:
         raise business("name_required")
     account.update(changes)
@@ -64,4 +66,5 @@ def delete_account(store: ExactStore, key: str) -> None:
         t["Account"] == key for t in store.transaction_lines.values()
     ):
         raise business("in_use")
+    store.account_codes.pop(store.accounts[key]["Code"], None)
     del store.accounts[key]

@@ -58,11 +58,20 @@ def dump(store: ExactStore) -> Row:
         if journal["Type"] in (10, 12, 16):
             row["Balance"] = store.journal_balance(journal["Code"])
         journals.append(row)
+    # Ledger balance per G/L (debit positive). Transaction lines of bank entries hold the
+    # counter side; the bank side (the journal's own G/L) is added here so the ledger balances.
     gl_balances: dict[str, Decimal] = {}
+
+    def add(code: str, amount: Decimal) -> None:
+        gl_balances[code] = gl_balances.get(code, Decimal(0)) + amount
+
     for line in store.transaction_lines.values():
-        gl_balances[line["GLAccountCode"]] = (
-            gl_balances.get(line["GLAccountCode"], Decimal(0)) + line["AmountDC"]
-        )
+        add(line["GLAccountCode"], line["AmountDC"])
+    for entry in store.bank_entries.values():
+        journal = store.journal_by_code(entry["JournalCode"])
+        if journal is not None and journal["GLAccountCode"]:
+            for line in entry["BankEntryLines"]:
+                add(journal["GLAccountCode"], line["AmountDC"])
     return _plain(
         {
             "division": store.division,

@@ -165,11 +165,13 @@ def _entry_number(store: ExactStore, journal: Row, year: int, given: int | None)
     series = int(code) % 100 if code.isdigit() else 99
     # Exact numbers entries per journal and year, e.g. 24700012 = 2024, journal 70, #12 [I].
     base = (year % 100) * 1_000_000 + series * 10_000
-    return max(used | {base}) + 1
+    return max(store.entry_number_max.get((code, year), base), base) + 1
 
 
 def _claim_number(store: ExactStore, journal: Row, year: int, number: int) -> None:
-    store.entry_numbers.setdefault((journal["Code"], year), set()).add(number)
+    key = (journal["Code"], year)
+    store.entry_numbers.setdefault(key, set()).add(number)
+    store.entry_number_max[key] = max(store.entry_number_max.get(key, number), number)
 
 
 def _currency(store: ExactStore, journal: Row, body: Row) -> tuple[str, Decimal]:
@@ -242,7 +244,7 @@ def _new_receivable(store: ExactStore, **fields: Any) -> Row:
             "_payments": [],
         }
     )
-    store.receivables[row["ID"]] = row
+    store.add_receivable(row)
     return row
 
 
@@ -271,7 +273,7 @@ def _apply_to_receivables(
         return effects
     target = None
     if our_ref is not None:
-        for item in store.receivables.values():
+        for item in store.receivables_for_invoice(our_ref):
             if (
                 item["InvoiceNumber"] == our_ref
                 and item["Account"] == account["ID"]
@@ -361,7 +363,7 @@ def _reverse_effects(store: ExactStore, effects: list[Row]) -> None:
         if item is None:
             continue
         if effect["kind"] == "unmatched":
-            del store.receivables[item["ID"]]
+            store.remove_receivable(item["ID"])
             continue
         item["_payments"] = [p for p in item["_payments"] if p["line"] != effect.get("line")]
         item["_open_fc"] = item["_open_fc"] - effect["effect_fc"]
@@ -600,11 +602,13 @@ def delete_sales_entry(store: ExactStore, entry_id: str) -> None:
         raise ExactError(404, "not_found", {"what": f"SalesEntries(guid'{entry_id}')"})
     if entry["Status"] != 20:
         raise business("entry_not_open")
-    items = [r for r in store.receivables.values() if r["EntryID"] == entry_id]
+    items = [
+        r for r in store.receivables_for_invoice(entry["InvoiceNumber"]) if r["EntryID"] == entry_id
+    ]
     if any(r["_payments"] for r in items):
         raise business("in_use")  # payments are linked to it [I]
     for item in items:
-        del store.receivables[item["ID"]]
+        store.remove_receivable(item["ID"])
     _drop_transaction_lines(store, entry_id)
     del store.sales_entries[entry_id]
 

@@ -83,6 +83,9 @@ class ExactStore:
         self.transaction_lines: dict[str, Row] = {}
         self.truth: Row = {}
         self.entry_numbers: dict[tuple[str, int], set[int]] = {}
+        self.entry_number_max: dict[tuple[str, int], int] = {}
+        self.account_codes: dict[str, str] = {}  # padded code -> account ID
+        self.invoice_index: dict[int, list[str]] = {}  # invoice number -> receivable IDs
         self._guid_counter = 0
         self.division = {"Code": 0}
 
@@ -195,6 +198,9 @@ class ExactStore:
             "receivables",
             "transaction_lines",
             "entry_numbers",
+            "entry_number_max",
+            "account_codes",
+            "invoice_index",
         ):
             setattr(self, name, {})
         self._guid_counter = 0
@@ -356,6 +362,7 @@ class ExactStore:
             }
         )
         self.accounts[row["ID"]] = row
+        self.account_codes[padded] = row["ID"]
         return row
 
     def _next_account_code(self) -> str:
@@ -370,10 +377,22 @@ class ExactStore:
         raise ValueError(f"unknown G/L account code {code!r}")
 
     def account_by_padded_code(self, padded: str) -> Row | None:
-        for account in self.accounts.values():
-            if account["Code"] == padded:
-                return account
-        return None
+        account_id = self.account_codes.get(padded)
+        return self.accounts.get(account_id) if account_id else None
+
+    def add_receivable(self, row: Row) -> None:
+        self.receivables[row["ID"]] = row
+        if row.get("InvoiceNumber") is not None:
+            self.invoice_index.setdefault(row["InvoiceNumber"], []).append(row["ID"])
+
+    def remove_receivable(self, receivable_id: str) -> None:
+        row = self.receivables.pop(receivable_id)
+        ids = self.invoice_index.get(row.get("InvoiceNumber"), [])
+        if receivable_id in ids:
+            ids.remove(receivable_id)
+
+    def receivables_for_invoice(self, number: int) -> list[Row]:
+        return [self.receivables[i] for i in self.invoice_index.get(number, [])]
 
     def account_by_code(self, code: object, field: str = "Code") -> Row:
         found = self.account_by_padded_code(pad_account_code(str(code)))

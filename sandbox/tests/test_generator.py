@@ -3,7 +3,10 @@ fee invoicing modes, payout splitting, time zones, fixture files and scale."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -17,6 +20,7 @@ from pay_exact_sandbox.generator import (
     RevenueGroup,
     generate,
 )
+from pay_exact_sandbox.generator.timefmt import amsterdam_timestamp
 from pay_exact_sandbox.pay import PaySandbox
 
 ALL_PLATFORMS = GeneratorParams(
@@ -292,3 +296,41 @@ def test_scale_100000_records_over_37_settlements() -> None:
     assert len(merchant.pay["settlements"]) == 37
     assert len(merchant.pay["clearingRecords"]) >= 100_000
     assert len(merchant.pay["transactions"]) == len(merchant.orders)
+
+
+def test_output_does_not_depend_on_the_process_hash_seed() -> None:
+    script = (
+        "from pay_exact_sandbox.generator import *;"
+        "import sys;"
+        "groups = tuple(RevenueGroup(p, p) for p in PLATFORMS);"
+        "sys.stdout.write(generate(GeneratorParams(days=3, refund_share=0.3,"
+        " revenue_groups=groups)).dumps())"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "offset"),
+    [
+        (date(2025, 3, 30), "01:59:59", "+01:00"),
+        (date(2025, 3, 30), "03:00:00", "+02:00"),
+        (date(2025, 7, 1), "12:00:00", "+02:00"),
+        (date(2025, 10, 26), "02:30:00", "+02:00"),  # the first of the two 02:30s
+        (date(2025, 10, 26), "03:00:00", "+01:00"),
+        (date(2025, 12, 24), "23:59:59", "+01:00"),
+    ],
+)
+def test_amsterdam_offsets_around_the_clock_changes(day: date, clock: str, offset: str) -> None:
+    hours, minutes, seconds = (int(part) for part in clock.split(":"))
+    stamp = amsterdam_timestamp(day, hours * 3600 + minutes * 60 + seconds)
+    assert stamp == f"{day.isoformat()}T{clock}{offset}"

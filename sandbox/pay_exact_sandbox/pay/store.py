@@ -267,9 +267,7 @@ class PayStore:
             clearings = settlement["clearings"]
             if not isinstance(clearings, list):
                 raise FixtureError("added settlement: field 'clearings' must be a list")
-            new_clearings = frozenset(
-                c.get("clearingId") for c in clearings if isinstance(c, dict)
-            )
+            new_clearings = frozenset(c.get("clearingId") for c in clearings if isinstance(c, dict))
             self._check_records(records, "added records", new_clearings)
             for index, transaction in enumerate(transactions):
                 _need(transaction, f"added transactions[{index}]", "id", "orderId")

@@ -8,21 +8,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any
 
 import pytest
 
-from .generator import GeneratorParams, Merchant, generate
+from .generator import GeneratorParams
 from .pay.sandbox import PaySandbox, Source
 
 DEFAULT_PAY_PARAMS = GeneratorParams(seed=20250303, days=5, payments_per_clearing=(4, 12))
-
-
-@cache
-def _generated(params: GeneratorParams) -> Merchant:
-    # The store never mutates the merchant's objects, so one generated merchant can be shared.
-    return generate(params)
 
 
 @pytest.fixture
@@ -30,11 +23,8 @@ def pay_sandbox_factory() -> Iterator[Callable[..., PaySandbox]]:
     started: list[PaySandbox] = []
 
     def start(source: Source = None, **options: Any) -> PaySandbox:
-        if source is None:
-            source = DEFAULT_PAY_PARAMS
-        if isinstance(source, GeneratorParams):
-            source = _generated(source)
-        sandbox = PaySandbox(source, **options).start()
+        # Each sandbox gets a freshly generated merchant, so a test may change its data freely.
+        sandbox = PaySandbox(DEFAULT_PAY_PARAMS if source is None else source, **options).start()
         started.append(sandbox)
         return sandbox
 

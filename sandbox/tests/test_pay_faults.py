@@ -41,10 +41,17 @@ def test_status_fault_answers_the_next_n_matching_requests(pay_sandbox: PaySandb
 
 
 def test_delay_fault_still_answers(pay_sandbox: PaySandbox) -> None:
-    pay_sandbox.inject(action="delay", delay=0.2, path="/clearings/settlements")
+    add_fault(pay_sandbox, action="delay", delay=0.2, path="/clearings/settlements")
     response = settlements(pay_sandbox)
     assert response.status_code == 200
     assert [e.fault for e in pay_sandbox.requests("/v2/clearings")] == ["delay"]
+
+
+def test_inject_helper_adds_the_same_rules(pay_sandbox: PaySandbox) -> None:
+    rule = pay_sandbox.inject(action="status", status=502, path="/clearings/settlements")
+    assert rule.count == 1
+    assert settlements(pay_sandbox).status_code == 502
+    assert settlements(pay_sandbox).status_code == 200
 
 
 def test_drop_fault_closes_the_connection_without_a_response(pay_sandbox: PaySandbox) -> None:

@@ -14,6 +14,7 @@ Order of work (DESIGN §4, §6, §7):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -345,6 +346,17 @@ class BookingRun:
                 self.client, None if not s.sales_journal else sales_journals
             ),
         )
+        if any(r.customer_email for clearing in clearings for r in clearing.records):
+            # Payments carry e-mails (the tap's enrichment): the open items get their
+            # customers' e-mails so e-mail rules can apply, and new relations can be checked
+            # against existing customers. One bulk read of the accounts.
+            self._load_accounts()
+            c.open_items = [
+                dataclasses.replace(item, customer_email=account.email)
+                if (account := c.accounts_by_id.get(item.customer_id)) and account.email
+                else item
+                for item in c.open_items
+            ]
         for item in c.open_items:
             self._customer_ids.setdefault(item.customer_id, item.customer_id)
             self._customer_names.setdefault(
@@ -723,12 +735,15 @@ class BookingRun:
 
     def _existing_account(self, email: str) -> ctx.Account | None:
         """An Exact customer that already has this e-mail (read once, in bulk, when needed)."""
+        self._load_accounts()
+        found = self.context.accounts_by_email.get(email.strip().lower()) or []
+        return found[0] if len(found) == 1 else None
+
+    def _load_accounts(self) -> None:
         c = self.context
         if not c.accounts_read:
             c.add_accounts(self._read("the customers", lambda: ctx.read_accounts(self.client)))
             c.accounts_read = True
-        found = c.accounts_by_email.get(email.strip().lower()) or []
-        return found[0] if len(found) == 1 else None
 
     def _find_account_by_email(self, email: str) -> ctx.Account | None:
         rows = self.client.get_all(

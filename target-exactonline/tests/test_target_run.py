@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
@@ -56,6 +60,8 @@ class Pay:
     fees: str = "0.00"
     currency: str = "EUR"
     group: str = "CT-1000-0001"
+    # reference -> (customer name, e-mail), sent as tap-pay's per-transaction enrichment
+    customers: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def messages(self) -> list[dict[str, Any]]:
         settlement = f"ST-{self.clearing_id}"
@@ -108,6 +114,20 @@ class Pay:
                 )
             )
         for n, (reference, amount) in enumerate(self.payments, start=1):
+            if reference in self.customers:
+                name, email = self.customers[reference]
+                out.append(
+                    record(
+                        "transactions",
+                        id=f"EX-{n}-{self.clearing_id}",
+                        orderId=f"{n}00{self.clearing_id[-3:]}X",
+                        amount=D(amount),
+                        currency=self.currency,
+                        customerEmail=email,
+                        companyName=name,
+                        statusCode=100,
+                    )
+                )
             out.append(
                 record(
                     "clearing_records",
@@ -136,7 +156,7 @@ def record(stream: str, **fields: Any) -> dict[str, Any]:
 
 
 def singer(*clearings: Pay, state: dict[str, Any] | None = None, extra: list | None = None) -> str:
-    streams = ["settlements", "clearings", "clearing_lines", "clearing_records"]
+    streams = ["settlements", "clearings", "clearing_lines", "clearing_records", "transactions"]
     out: list[dict[str, Any]] = [
         {"type": "SCHEMA", "stream": s, "schema": tap_schema(s), "key_properties": KEYS[s]}
         for s in streams
@@ -211,23 +231,58 @@ class Ran:
         return next(c for c in self.report.clearings if c.clearing_id == clearing_id)
 
 
+def execute(exact: ExactSandbox, cfg: dict[str, Any], text: str) -> Ran:
+    """Run the target in-process on the sandbox's clock; stdout is captured, not printed."""
+
+    def factory(_settings: Any) -> Any:
+        return ExactSettings.from_config(cfg).client(
+            clock=exact.admin.clock.now, sleep=exact.advance
+        )
+
+    target = TargetExactOnline(config=cfg, client_factory=factory)
+    buffer = io.StringIO()
+    error = None
+    with redirect_stdout(buffer):
+        try:
+            target.listen(io.StringIO(text))
+        except ClearingsNotBooked as exc:
+            error = exc
+    return Ran(target, buffer.getvalue(), error)
+
+
 @pytest.fixture
 def run(exact: ExactSandbox) -> Callable[..., Ran]:
-    def go(cfg: dict[str, Any], text: str) -> Ran:
-        def factory(_settings: Any) -> Any:
-            return ExactSettings.from_config(cfg).client(
-                clock=exact.admin.clock.now, sleep=exact.advance
-            )
+    return lambda cfg, text: execute(exact, cfg, text)
 
-        target = TargetExactOnline(config=cfg, client_factory=factory)
-        buffer = io.StringIO()
-        error = None
-        with redirect_stdout(buffer):
-            try:
-                target.listen(io.StringIO(text))
-            except ClearingsNotBooked as exc:
-                error = exc
-        return Ran(target, buffer.getvalue(), error)
+
+@pytest.fixture
+def run_on() -> Callable[..., Ran]:
+    """Like ``run``, on a sandbox the test started itself (with its own limits)."""
+
+    def go(exact: ExactSandbox, tmp_path: Path, changes: dict[str, Any], text: str) -> Ran:
+        exact.freeze(at=T0)
+        store_url = f"sqlite:///{tmp_path / 'own-store.sqlite'}"
+        store = SqlTokenStore(store_url)
+        minted = exact.mint_tokens()
+        store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], T0 + 600, T0))
+        store.close()
+        cfg = {
+            "client_id": exact.client_id,
+            "client_secret": exact.client_secret,
+            "exact_base_url": exact.url,
+            "division": exact.division,
+            "bank_journal": "25",
+            "sales_journal": "70",
+            "gl_debtors": "1300",
+            "gl_psp_costs": "4390",
+            "gl_payouts": "2050",
+            "gl_unassigned": "2090",
+            "store_url": store_url,
+            "store_key": "acme",
+            "report_dir": str(tmp_path / "own-reports"),
+            **changes,
+        }
+        return execute(exact, cfg, text)
 
     return go
 
@@ -448,3 +503,169 @@ def test_state_is_held_back_during_mid_run_drains(
     ran = run(config, "\n".join(lines) + "\n")
     assert ran.outcome("CLR-2025-001").outcome is Outcome.BOOKED
     assert len(ran.stdout.splitlines()) == 1
+
+
+# -- customers ------------------------------------------------------------------------------
+
+
+def test_unknown_customers_get_one_new_relation_each(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    who = {"ZZ-1": ("Nieuwe Klant BV", "nieuw@klant.example")}
+    first = Pay("CLR-2025-201", "2025-10-20", [("ZZ-1", "30.00")], customers=who)
+    second = Pay("CLR-2025-202", "2025-10-21", [("ZZ-1", "31.00")], customers=who)
+    cfg = {**config, "create_relations": True}
+    ran = run(cfg, singer(first, second))
+    assert ran.error is None
+    created = [
+        a for a in exact.runtime.store.accounts.values() if a["Email"] == "nieuw@klant.example"
+    ]
+    assert len(created) == 1
+    account_id = created[0]["ID"]
+    debtor_lines = [
+        line
+        for e in bank_entries(exact)
+        for line in e["BankEntryLines"]
+        if line["Account"] is not None
+    ]
+    assert [line["Account"] for line in debtor_lines] == [account_id, account_id]
+    assert ran.outcome("CLR-2025-201").relations_created == [
+        "Nieuwe Klant BV <nieuw@klant.example>"
+    ]
+    assert ran.outcome("CLR-2025-202").relations_created == []
+
+    # The ledger forgets the relation; Exact's customer list still prevents a duplicate.
+    ledger = BookingLedger.from_url(config["store_url"], division=exact.division, store_key="x")
+    with ledger, ledger.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM pay_exact_relations")
+    third = Pay("CLR-2025-203", "2025-10-22", [("ZZ-1", "32.00")], customers=who)
+    assert run(cfg, singer(third)).error is None
+    created = [
+        a for a in exact.runtime.store.accounts.values() if a["Email"] == "nieuw@klant.example"
+    ]
+    assert len(created) == 1
+
+
+def test_standard_debtor_takes_unknown_customers(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    unknown = Pay("CLR-2025-301", "2025-10-20", [("NOPE-1", "9.99")])
+    ran = run({**config, "standard_debtor_code": "10043"}, singer(unknown))
+    assert ran.error is None
+    (entry,) = bank_entries(exact)
+    de_vries = next(
+        a for a in exact.runtime.store.accounts.values() if a["Name"] == "Pieter de Vries"
+    )
+    assert entry["BankEntryLines"][0]["Account"] == de_vries["ID"]
+    assert entry["BankEntryLines"][0]["OurRef"] is None
+    line = ran.outcome("CLR-2025-301").lines[0]
+    assert line.reason == "standard_debtor"
+    assert line.customer == "standard debtor 10043 (Pieter de Vries)"
+
+
+def test_a_standard_debtor_that_does_not_exist_blocks_only_where_used(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    unknown = Pay("CLR-2025-302", "2025-10-20", [("NOPE-2", "9.99")])
+    ran = run({**config, "standard_debtor_code": "55555"}, singer(unknown, PAID))
+    assert ran.outcome("CLR-2025-001").outcome is Outcome.BOOKED
+    blocked = ran.outcome("CLR-2025-302")
+    assert blocked.outcome is Outcome.BLOCKED
+    assert blocked.reason.startswith("standard debtor code '55555' does not exist")
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+
+def test_the_daily_budget_stops_the_run_cleanly(
+    exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path, run_on: Callable[..., Ran]
+) -> None:
+    exact = exact_sandbox_factory(daily_limit=8)
+    clearings = [
+        Pay(f"CLR-2025-40{n}", f"2025-10-2{n}", [("ORD00013", "12.10")] if n == 1 else [])
+        for n in (1, 2, 3)
+    ]
+    for c in clearings[1:]:
+        c.payments = [("NOPE", "1.00")]
+    ran = run_on(exact, tmp_path, {}, singer(*clearings))
+    outcomes = [ran.outcome(c.clearing_id).outcome for c in clearings]
+    assert outcomes == [Outcome.BOOKED, Outcome.BOOKED, Outcome.NOT_ATTEMPTED]
+    assert "daily Exact API budget" in ran.report.stopped
+    assert ran.error is not None
+    assert ran.stdout.strip().endswith('"replication_key_value": "2025-10-23"}}}')
+
+
+def test_repeated_refusals_stop_posting_to_protect_the_error_budget(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    closed = [Pay(f"CLR-2025-50{n}", f"2025-09-1{n}", [("NOPE", "1.00")]) for n in (1, 2)]
+    ran = run({**config, "max_rejections": 1}, singer(*closed))
+    assert ran.outcome("CLR-2025-501").outcome is Outcome.FAILED
+    assert ran.outcome("CLR-2025-502").outcome is Outcome.NOT_ATTEMPTED
+    assert "stopping to protect" in ran.outcome("CLR-2025-502").reason
+    assert len([e for e in exact.requests("/api/v1/") if e.method == "POST"]) == 1
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def test_the_command_prints_only_state_on_stdout_and_exits_1_when_a_clearing_fails(
+    exact_sandbox: ExactSandbox, tmp_path: Path
+) -> None:
+    # A real process on the real clock: tokens are issued now.
+    store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = SqlTokenStore(store_url)
+    minted = exact_sandbox.mint_tokens()
+    now = time.time()
+    store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], now + 600, now))
+    store.close()
+    cfg = {
+        "client_id": exact_sandbox.client_id,
+        "client_secret": exact_sandbox.client_secret,
+        "exact_base_url": exact_sandbox.url,
+        "division": exact_sandbox.division,
+        "bank_journal": "25",
+        "sales_journal": "70",
+        "gl_debtors": "1300",
+        "gl_psp_costs": "4390",
+        "gl_payouts": "2050",
+        "gl_unassigned": "2090",
+        "store_url": store_url,
+        "store_key": "acme",
+        "report_dir": str(tmp_path / "reports"),
+    }
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(cfg))
+    closed = Pay("CLR-2025-601", "2025-09-10", [("NOPE", "1.00")])
+    exe = Path(sys.executable).parent / "target-exactonline"
+
+    def invoke(text: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(exe), "--config", str(config_path)],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "MELTANO_ENVIRONMENT": ""},
+        )
+
+    ok = invoke(singer(PAID))
+    assert ok.returncode == 0, ok.stderr
+    assert [json.loads(line) for line in ok.stdout.splitlines()] == [
+        {"bookmarks": {"settlements": {"replication_key": "settlementDate",
+                                       "replication_key_value": "2025-10-20"}}}
+    ]  # fmt: skip
+    assert "Progress: 1/1 clearings done" in ok.stderr
+    assert "1 clearings: 1 booked" in ok.stderr
+    assert exact_sandbox.client_secret not in ok.stderr
+
+    failed = invoke(singer(PAID, closed))
+    assert failed.returncode == 1
+    state = [json.loads(line) for line in failed.stdout.splitlines()]
+    assert state == [
+        {"bookmarks": {"settlements": {"replication_key": "settlementDate",
+                                       "replication_key_value": "2025-09-10"}}}
+    ]  # fmt: skip
+    assert "1 of 2 clearings were not booked (CLR-2025-601)" in failed.stderr
+    assert len(bank_entries(exact_sandbox)) == 1

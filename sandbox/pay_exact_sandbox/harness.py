@@ -25,8 +25,12 @@ class ServedApp:
         )
         self.host = host
         self.port = self._server.server_port
+        # A short poll interval keeps shutdown fast: tests start and stop many sandboxes.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{self.port}",
+            daemon=True,
         )
 
     @property

@@ -450,10 +450,10 @@ class BookingRun:
             remaining.append(item)
         return remaining
 
-    def _engine_settings(self, clearings: list[Clearing]) -> Settings:
+    def _engine_settings(self, clearings: list[Clearing], profile_name: str) -> Settings:
         s = self.settings
-        profile: str | EngineProfile = s.matching_profile
-        if s.matching_profile == CUSTOM_PROFILE:
+        profile: str | EngineProfile = profile_name
+        if profile_name == CUSTOM_PROFILE:
             profile = EngineProfile(
                 name=CUSTOM_PROFILE, payment_fields=s.matching_fields, regex=s.matching_regex
             )
@@ -482,12 +482,41 @@ class BookingRun:
         )
 
     def _plan(self, todo: list[_Item]) -> None:
-        clearings = [i.clearing for i in todo if i.clearing is not None]
-        settings = self._engine_settings(clearings)
-        index = build_index(self.context.open_items)
+        """Plan the run with the engine, jointly per matching profile.
+
+        Revenue groups may sell through different webshops and so read references with
+        different profiles. The engine plans one profile at a time; an open item linked by one
+        profile's plans is withheld from the next, so no open item is ever linked twice.
+        """
         by_id = {i.clearing_id: i for i in todo}
+        partitions: dict[str, list[Clearing]] = {}
+        for item in todo:
+            clearing = item.clearing
+            if clearing is None:
+                continue
+            group = clearing.revenue_group.code if clearing.revenue_group else None
+            partitions.setdefault(self.settings.profile_for(group), []).append(clearing)
+        open_items = list(self.context.open_items)
+        for profile_name in sorted(partitions):
+            clearings = partitions[profile_name]
+            settings = self._engine_settings(clearings, profile_name)
+            plans = self._plan_partition(clearings, open_items, settings, by_id)
+            linked = {line.open_item for plan in plans for line in plan.linked}
+            if linked:
+                open_items = [i for i in open_items if i.item_id not in linked]
+            for plan in plans:
+                by_id[plan.clearing_id].plan = plan
+
+    def _plan_partition(
+        self,
+        clearings: list[Clearing],
+        open_items: list[Any],
+        settings: Settings,
+        by_id: dict[str, _Item],
+    ) -> list[BookingPlan]:
+        index = build_index(open_items)
         try:
-            plans = plan_run(clearings, index, settings)
+            return plan_run(clearings, index, settings)
         except InputError:
             # One clearing the engine cannot take must not stop the others: find it, block it,
             # and plan the rest together.
@@ -499,9 +528,7 @@ class BookingRun:
                     self._block(by_id[clearing.clearing_id], str(exc))
                 else:
                     good.append(clearing)
-            plans = plan_run(good, index, settings)
-        for plan in plans:
-            by_id[plan.clearing_id].plan = plan
+            return plan_run(good, index, settings)
 
     # -- reporting helpers --------------------------------------------------------------------
 

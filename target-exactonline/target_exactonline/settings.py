@@ -59,6 +59,12 @@ _OVERRIDE = th.ObjectType(
     th.Property("gl_psp_costs", _GL_CODE, description="PSP costs GL code for this group."),
     th.Property("gl_payouts", _GL_CODE, description="Payouts (transit) GL code for this group."),
     th.Property("gl_unassigned", _GL_CODE, description="Unassigned GL code for this group."),
+    th.Property(
+        "matching_profile",
+        th.StringType,
+        allowed_values=[*sorted(PROFILES), "custom"],
+        description="Matching profile for this group's webshop, when it differs from the default.",
+    ),
     additional_properties=False,
 )
 
@@ -303,6 +309,7 @@ class GroupOverride:
     bank_journal: str | None = None
     sales_journal: str | None = None
     gl: Mapping[str, str] = field(default_factory=dict)
+    matching_profile: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,8 +383,17 @@ class TargetSettings:
                 raise SettingsError(
                     f"setting 'revenue_group_overrides' names revenue group {code!r} twice"
                 )
+            group_profile = _opt(item.get("matching_profile"))
+            if group_profile is not None:
+                group_profile = group_profile.lower()
+                if group_profile not in _profile_names():
+                    raise SettingsError(
+                        f"setting 'revenue_group_overrides[{i}].matching_profile' must be one of "
+                        f"{', '.join(_profile_names())}, got {group_profile!r}"
+                    )
             overrides[code] = GroupOverride(
                 revenue_group=code,
+                matching_profile=group_profile,
                 bank_journal=_opt(item.get("bank_journal")),
                 sales_journal=_opt(item.get("sales_journal")),
                 gl={
@@ -396,7 +412,10 @@ class TargetSettings:
         raw_fields = config.get("matching_fields") or []
         fields = tuple(str(f).strip() for f in raw_fields if str(f).strip())
         regex = text("matching_regex")
-        if profile == CUSTOM_PROFILE and not fields:
+        custom_used = profile == CUSTOM_PROFILE or any(
+            o.matching_profile == CUSTOM_PROFILE for o in overrides.values()
+        )
+        if custom_used and not fields:
             raise SettingsError(
                 "setting 'matching_fields' is required with matching_profile 'custom'"
             )
@@ -444,6 +463,10 @@ class TargetSettings:
     def gl_for(self, revenue_group: str | None) -> dict[str, str]:
         override = self.overrides.get(revenue_group or "")
         return {**self.gl, **(override.gl if override else {})}
+
+    def profile_for(self, revenue_group: str | None) -> str:
+        override = self.overrides.get(revenue_group or "")
+        return (override.matching_profile if override else None) or self.matching_profile
 
     def all_bank_journals(self) -> set[str]:
         return {self.bank_journal} | {

@@ -669,3 +669,32 @@ def test_the_command_prints_only_state_on_stdout_and_exits_1_when_a_clearing_fai
     ]  # fmt: skip
     assert "1 of 2 clearings were not booked (CLR-2025-601)" in failed.stderr
     assert len(bank_entries(exact_sandbox)) == 1
+
+
+def test_groups_with_different_profiles_never_link_one_invoice_twice(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    # The Shopify group can only link by e-mail + exact amount (rule 7); the other group's
+    # payment names ORD00013 itself. Both point at the same open item of 12.10.
+    shop = Pay(
+        "CLR-2025-701",
+        "2025-10-20",
+        [("#5001", "12.10")],
+        group="CT-SHOP",
+        customers={"#5001": ("Jansen BV", "info@jansen.example")},
+    )
+    web = Pay("CLR-2025-702", "2025-10-20", [("ORD00013", "12.10")])
+    cfg = {
+        **config,
+        "revenue_group_overrides": [{"revenue_group": "CT-SHOP", "matching_profile": "shopify"}],
+    }
+    alone = run({**cfg, "dry_run": True}, singer(shop))
+    assert alone.outcome("CLR-2025-701").lines[0].reason == "shopify_email_amount"
+    ran = run(cfg, singer(shop, web))
+    assert ran.error is None
+    links = [
+        line.invoice for c in ran.report.clearings for line in c.lines if line.invoice is not None
+    ]
+    assert len(links) == 1
+    assert ran.outcome("CLR-2025-702").lines[0].reason == "matched"
+    assert "ORD00013:+" not in receivables(exact)

@@ -117,3 +117,19 @@ def test_store_key_defaults_to_the_meltano_environment(monkeypatch: pytest.Monke
     assert TargetSettings.from_config({**BASE, "store_key": "other"}).store_key == "other"
     monkeypatch.delenv("MELTANO_ENVIRONMENT")
     assert TargetSettings.from_config(BASE).store_key == "default"
+
+
+def test_a_revenue_group_can_have_its_own_matching_profile() -> None:
+    s = TargetSettings.from_config(
+        {
+            **BASE,
+            "matching_profile": "woocommerce",
+            "revenue_group_overrides": [{"revenue_group": "CT-S", "matching_profile": "shopify"}],
+        }
+    )
+    assert s.profile_for("CT-S") == "shopify"
+    assert s.profile_for("CT-W") == "woocommerce"
+    with pytest.raises(SettingsError, match=r"overrides\[0\]\.matching_profile"):
+        TargetSettings.from_config(
+            {**BASE, "revenue_group_overrides": [{"revenue_group": "A", "matching_profile": "x"}]}
+        )

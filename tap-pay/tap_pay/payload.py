@@ -39,17 +39,39 @@ def show(value: object) -> str:
 
 
 class Node:
-    """One JSON value at a path inside one response."""
+    """One JSON value at a path inside one response.
 
-    __slots__ = ("origin", "path", "record", "value")
+    The path is kept as (parent, key) and spelled out only for an error message: a 10,000-item
+    page makes hundreds of thousands of reads, and nearly all of them succeed.
+    """
+
+    __slots__ = ("key", "origin", "parent", "record", "value")
 
     def __init__(
-        self, value: Any, origin: Origin, path: str = "", record: str | None = None
+        self,
+        value: Any,
+        origin: Origin,
+        parent: Node | None = None,
+        key: str | int | None = None,
+        record: str | None = None,
     ) -> None:
         self.value = value
         self.origin = origin
-        self.path = path
+        self.parent = parent
+        self.key = key
         self.record = record
+
+    @property
+    def path(self) -> str:
+        keys: list[str | int] = []
+        node: Node | None = self
+        while node is not None and node.key is not None:
+            keys.append(node.key)
+            node = node.parent
+        path = ""
+        for key in reversed(keys):
+            path = f"{path}[{key}]" if isinstance(key, int) else _join(path, key)
+        return path
 
     # -- navigation -------------------------------------------------------------------------
 
@@ -67,12 +89,11 @@ class Node:
         raise MalformedResponseError(message)
 
     def _child(self, key: str | int, value: Any) -> Node:
-        path = f"{self.path}[{key}]" if isinstance(key, int) else _join(self.path, key)
-        return Node(value, self.origin, path, self.record)
+        return Node(value, self.origin, self, key, self.record)
 
     def about(self, record: str) -> Node:
         """The same node, with errors below it naming ``record`` (e.g. "settlement AB12-CD34")."""
-        return Node(self.value, self.origin, self.path, record)
+        return Node(self.value, self.origin, self.parent, self.key, record)
 
     def as_object(self) -> Node:
         if not isinstance(self.value, dict):
@@ -113,6 +134,11 @@ class Node:
     # -- scalars ----------------------------------------------------------------------------
 
     def text(self, key: str, *, required: bool = False) -> str | None:
+        found = self.value.get(key) if isinstance(self.value, dict) else None
+        if isinstance(found, str) and (found or not required):
+            return found  # the common case, without building a child node
+        if found is None and not required and isinstance(self.value, dict):
+            return None
         child = self.get(key, required=required)
         if child.value is None:
             return None
@@ -129,6 +155,9 @@ class Node:
         return value
 
     def integer(self, key: str, *, required: bool = False) -> int | None:
+        found = self.value.get(key) if isinstance(self.value, dict) else None
+        if type(found) is int:
+            return found  # the common case, without building a child node
         child = self.get(key, required=required)
         value = child.value
         if value is None:

@@ -9,7 +9,6 @@ import pytest
 from pay_exact_sandbox.generator import GeneratorParams
 from pay_exact_sandbox.pay.sandbox import PaySandbox
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-
 from tap_pay.tap import TapPay
 
 # The suite class is built at import, so its sandbox must be running by then; it is stopped
@@ -23,7 +22,6 @@ CONFIG = {
     "start_date": "2025-03-01",
     "enrich_transactions": True,  # so the optional stream is tested too
 }
-
 
 
 def _catalog_selecting_everything() -> dict[str, Any]:

@@ -83,11 +83,13 @@ def peak_mib(peak_file: Path) -> float:
 
 
 def count_records(stream: IO[bytes]) -> Counter[str]:
-    counts: Counter[str] = Counter()
+    counts: Counter[bytes] = Counter()
+    prefix = b'{"type":"RECORD","stream":"'
+    start = len(prefix)
     for line in stream:
-        if line.startswith(b'{"type":"RECORD"'):
-            counts[json.loads(line)["stream"]] += 1
-    return counts
+        if line.startswith(prefix):  # cheap: this process also serves the sandbox
+            counts[line[start : line.index(b'"', start)]] += 1
+    return Counter({name.decode(): count for name, count in counts.items()})
 
 
 def minimum_calls(pay: dict[str, Any]) -> int:

@@ -212,8 +212,12 @@ class PayStream(RESTStream[int]):
         return root.object_or_items(self.items_key) if root.has(self.items_key) else []
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        for item in self.item_nodes(response):
-            yield from self.records_from(item)
+        try:
+            for item in self.item_nodes(response):
+                yield from self.records_from(item)
+        except MalformedResponseError as exc:
+            # The message quotes a value from Pay.'s answer; make sure it is not the token.
+            raise MalformedResponseError(redact(str(exc), self.settings.secrets)) from None
 
     def records_from(self, item: Node) -> Iterable[dict]:
         """Shape one item into zero or more records (streams override)."""

@@ -373,3 +373,13 @@ def test_a_clearing_mixing_currencies_is_refused(run_tap: Callable):
         mock_pay(mocker, settlements=[settlement])
         with pytest.raises(MalformedResponseError, match="expected one currency per clearing"):
             run_tap(CONFIG)
+
+
+def test_a_malformed_value_that_is_the_token_is_not_quoted(run_tap: Callable):
+    echoed = _record_with(lambda r: r.update(transactionDate=CONFIG["api_token"]))
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, records=[echoed])
+        with pytest.raises(MalformedResponseError) as caught:
+            run_tap(CONFIG)
+    assert "expected an ISO-8601 timestamp, got '***'" in str(caught.value)
+    assert CONFIG["api_token"] not in str(caught.value)

@@ -194,7 +194,9 @@ class PayStream(RESTStream[int]):
         return body
 
     def origin(self, response: requests.Response) -> Origin:
-        return Origin(api_path(response), page_number(response))
+        return Origin(
+            api_path(response), page_number(response), secrets=tuple(self.settings.secrets)
+        )
 
     def page_info(self, response: requests.Response) -> PageInfo:
         root = Node(self.decoded(response), self.origin(response)).as_object()
@@ -212,12 +214,8 @@ class PayStream(RESTStream[int]):
         return root.object_or_items(self.items_key) if root.has(self.items_key) else []
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        try:
-            for item in self.item_nodes(response):
-                yield from self.records_from(item)
-        except MalformedResponseError as exc:
-            # The message quotes a value from Pay.'s answer; make sure it is not the token.
-            raise MalformedResponseError(redact(str(exc), self.settings.secrets)) from None
+        for item in self.item_nodes(response):
+            yield from self.records_from(item)
 
     def records_from(self, item: Node) -> Iterable[dict]:
         """Shape one item into zero or more records (streams override)."""
@@ -270,7 +268,7 @@ class PayStream(RESTStream[int]):
         if response.reason:
             message += f" {response.reason}"
         message += f" on {describe(response)}"
-        detail = _error_detail(response)
+        detail = _error_detail(response, self.settings.secrets)
         if detail:
             message += f": {detail}"
         return redact(message, self.settings.secrets)
@@ -360,7 +358,7 @@ def retry_after_seconds(header: str | None) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
-def _error_detail(response: requests.Response) -> str:
+def _error_detail(response: requests.Response, secrets: list[str]) -> str:
     """Pay.'s ``detail``/``violations`` (pay-api.md §3), or nothing: never a raw body."""
     try:
         body = json.loads(response.content)
@@ -374,5 +372,5 @@ def _error_detail(response: requests.Response) -> str:
             keys = ("propertyPath", "message", "code")
             bits = [str(violation[k]) for k in keys if k in violation]
             parts.append(" ".join(bits))
-    text = "; ".join(p for p in parts if p)
+    text = redact("; ".join(p for p in parts if p), secrets)  # before cutting it short
     return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 3] + "..."

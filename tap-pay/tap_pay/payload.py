@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from tap_pay.dates import DateFormatError, business_date, utc_timestamp
-from tap_pay.errors import MalformedResponseError
+from tap_pay.errors import MalformedResponseError, redact
 from tap_pay.money import AmountError, AmountUnit, is_currency_code, to_major
 
 _SHOWN_VALUE_CHARS = 40
@@ -28,13 +28,16 @@ class Origin:
     path: str
     page: int | None = None
     method: str = "GET"
+    #: Values never to quote (the API token), in case Pay. echoes one back in a bad field.
+    secrets: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return f"{self.method} {self.path}" + (f" (page {self.page})" if self.page else "")
 
 
-def show(value: object) -> str:
-    text = "null" if value is None else repr(value)
+def show(value: object, secrets: tuple[str, ...] = ()) -> str:
+    """A short quote of a value, with any secret replaced before it is cut short."""
+    text = redact("null" if value is None else repr(value), list(secrets))
     return text if len(text) <= _SHOWN_VALUE_CHARS else text[: _SHOWN_VALUE_CHARS - 3] + "..."
 
 
@@ -85,7 +88,7 @@ class Node:
             f"Pay. {self.origin.describe()} returned a malformed response at {where}: {expected}"
         )
         if show_value:
-            message += f", got {show(self.value if got is None else got)}"
+            message += f", got {show(self.value if got is None else got, self.origin.secrets)}"
         raise MalformedResponseError(message)
 
     def _child(self, key: str | int, value: Any) -> Node:

@@ -147,3 +147,21 @@ def test_secrets_appear_in_no_output(
     for text in texts:
         assert secret not in text
         assert basic not in text  # nor the Authorization header that carries it
+
+
+def test_an_error_body_echoing_the_token_is_redacted_before_it_is_cut_short(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, run_tap: Callable
+):
+    secret = pay_sandbox.api_token
+    pay_sandbox.inject(
+        action="status",
+        status=400,
+        path="^/v2/turnovergroups$",
+        # Cut at 300 characters, an unredacted token would show its first 19 characters.
+        body={"title": "x" * 270, "detail": f"token {secret} is not valid"},
+    )
+    with pytest.raises(FatalAPIError) as caught:
+        run_tap(sandbox_config(pay_sandbox), streams={"turnover_groups"})
+    message = str(caught.value)
+    assert "; token *** is not valid" in message
+    assert secret[:12] not in message

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tap_pay.money import UNIT_BY_ENDPOINT, AmountError, AmountUnit, quantum, to_major
 
 
@@ -59,3 +61,15 @@ def test_every_endpoint_has_exactly_one_unit():
     assert UNIT_BY_ENDPOINT["/invoicelines"] is AmountUnit.MAJOR
     assert UNIT_BY_ENDPOINT["/clearings/{clearingId}/records"] is AmountUnit.MINOR
     assert quantum("EUR") == Decimal("0.01")
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_any_cents_round_trip_exactly(cents: int):
+    major = to_major(cents, "EUR", AmountUnit.MINOR)
+    assert major.as_tuple().exponent == -2
+    assert major.scaleb(2) == cents
+
+
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False))
+def test_any_two_decimal_euros_are_kept_as_they_are(euros: Decimal):
+    assert to_major(euros, "EUR", AmountUnit.MAJOR) == euros

@@ -177,7 +177,7 @@ def test_garbage_or_missing_bearer_is_401(exact_sandbox: ExactSandbox) -> None:
 
 def test_token_calls_are_limited_per_day(exact_sandbox_factory) -> None:
     sandbox = exact_sandbox_factory(token_calls_per_day=3)
-    sandbox.freeze()
+    sandbox.freeze(1773136800)  # 2026-03-10T10:00:00Z, far from a UTC day boundary
     tokens = sandbox.mint_tokens()
     statuses = []
     for _ in range(4):

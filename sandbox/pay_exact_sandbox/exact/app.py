@@ -193,7 +193,11 @@ def _register_api(app: Flask, runtime: ExactRuntime) -> None:
             if request.method in ("GET", "POST") and not _wants_json():
                 raise ExactError(406, "not_acceptable")
             with store.lock:
-                response = _dispatch(runtime, int(division), rest)
+                try:
+                    response = _dispatch(runtime, int(division), rest)
+                finally:
+                    if request.method != "GET":
+                        store.touch()
         except ExactError as exc:
             response = Response(
                 jsonout.dumps(exc.body(language)), status=exc.status, content_type=JSON_TYPE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -129,6 +130,21 @@ class Page:
 def run_query(rows: Iterable[Row], query: Query, key: str, page_size: int) -> Page:
     selected = [r for r in rows if query.predicate is None or query.predicate(r)]
     count = len(selected)
+    limit = page_size if query.top is None else min(page_size, query.top)
+    remaining_top = query.top
+    if not query.orderby:
+        # Key order: a page is the next `limit` keys after the token, found without a full sort.
+        if query.skiptoken is not None:
+            after = sort_key(query.skiptoken)
+            selected = [r for r in selected if sort_key(r.get(key)) > after]
+        window = heapq.nsmallest(limit + 1, selected, key=lambda r: sort_key(r.get(key)))
+        page = window[:limit]
+        more = len(window) > limit
+        if remaining_top is not None:
+            remaining_top -= len(page)
+        if not page or not more or remaining_top == 0:
+            return Page(page, None, None, count)
+        return Page(page, page[-1].get(key), remaining_top, count)
     selected.sort(key=lambda r: sort_key(r.get(key)))
     for prop, descending in reversed(query.orderby):
         selected.sort(key=lambda r, p=prop: sort_key(r.get(p)), reverse=descending)
@@ -142,7 +158,6 @@ def run_query(rows: Iterable[Row], query: Query, key: str, page_size: int) -> Pa
                 (i for i, r in enumerate(selected) if sort_key(r.get(key)) > sort_key(token)),
                 len(selected),
             )
-    limit = page_size if query.top is None else min(page_size, query.top)
     page = selected[start : start + limit]
     more = start + len(page) < len(selected)
     remaining_top = None if query.top is None else query.top - len(page)

@@ -25,3 +25,4 @@ def load(store: ExactStore, data: ExactData) -> None:
                 post(store, store.resolve_codes(entry), seeding=True)
             except (ExactError, ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"exact.{section}[{index}]: {exc}") from exc
+    store.touch()

@@ -87,11 +87,19 @@ class ExactStore:
         self.account_codes: dict[str, str] = {}  # padded code -> account ID
         self.invoice_index: dict[int, list[str]] = {}  # invoice number -> receivable IDs
         self._guid_counter = 0
+        self._guid_prefix = ""
+        self.version = 0  # bumped by every write; read views cache on it
+        self._list_cache: tuple[int, list[Row]] = (-1, [])
+        self._stamp: tuple[int, datetime] = (-1, from_epoch_seconds(0))
         self.division = {"Code": 0}
 
     # -- time and counters -------------------------------------------------------------------
     def now(self) -> datetime:
-        return from_epoch_seconds(self._now())
+        raw = self._now()
+        millis = int(raw * 1000)
+        if self._stamp[0] != millis:  # many rows get stamped within one millisecond
+            self._stamp = (millis, from_epoch_seconds(raw))
+        return self._stamp[1]
 
     def today(self) -> datetime:
         current = self.now()
@@ -102,9 +110,14 @@ class ExactStore:
         return self._rowversion
 
     def new_guid(self, kind: str) -> str:
-        """Row ids follow from the order of operations, so a replayed run gets the same ids."""
+        """Row ids follow from the order of operations, so a replayed run gets the same ids.
+
+        A per-division prefix plus a counter: unique, reproducible and cheap to make.
+        """
         self._guid_counter += 1
-        return stable_guid(self.code, kind, self._guid_counter)
+        if not self._guid_prefix:
+            self._guid_prefix = stable_guid(self.code, "rows")[:24]
+        return f"{self._guid_prefix}{self._guid_counter:012x}"
 
     def next_hid(self) -> int:
         self._hid += 1
@@ -129,6 +142,7 @@ class ExactStore:
     def load(self, data: ExactData) -> None:
         """Replace everything with the master data of ``data`` (``seed.load`` posts the entries)."""
         self._reset()
+        self.touch()
         self.truth = dict(data.truth)
         code = int(data.division["Code"])
         self.division = {
@@ -204,6 +218,7 @@ class ExactStore:
         ):
             setattr(self, name, {})
         self._guid_counter = 0
+        self._guid_prefix = ""
 
     def resolve_codes(self, entry: Row) -> Row:
         """Fixture convenience: ``CustomerCode``/``GLAccountCode``/``AccountCode`` -> GUIDs."""
@@ -449,8 +464,13 @@ class ExactStore:
         return money(total)
 
     # -- derived views -----------------------------------------------------------------------
+    def touch(self) -> None:
+        self.version += 1
+
     def receivables_list(self) -> list[Row]:
         """``read/financial/ReceivablesList``: every outstanding term (fully matched ones leave)."""
+        if self._list_cache[0] == self.version:
+            return self._list_cache[1]
         rows = []
         for item in self.receivables.values():
             if item["Status"] != 20 or item["_open_fc"] == 0:
@@ -476,6 +496,7 @@ class ExactStore:
                     "YourRef": item["YourRef"],
                 }
             )
+        self._list_cache = (self.version, rows)
         return rows
 
     def guid_or_none(self, value: object) -> str | None:

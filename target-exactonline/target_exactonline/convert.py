@@ -11,6 +11,7 @@ Field names are tap-pay's (camelCase, flattened): see ``tap-pay/tap_pay/schemas/
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from pay_exact_transform import (
     ClearingLine,
     Direction,
     InputError,
+    LineKind,
     PaymentRecord,
     RevenueGroup,
     classify_line,
@@ -49,6 +51,7 @@ class Converted:
     clearing: Clearing
     settlement_code: str | None
     notes: list[str] = field(default_factory=list)  # facts for the report, not problems
+    mixed_groups: tuple[str, ...] = ()  # the revenue groups of a clearing that mixes several
 
 
 class _Problems:
@@ -165,13 +168,15 @@ def convert_bundle(
     codes = head.get("turnoverGroupCodes") or []
     if group_code is None and isinstance(codes, list) and len(codes) > 1:
         group: RevenueGroup | None = None
-        notes = [f"the clearing mixes revenue groups {', '.join(map(str, codes))}"]
+        mixed = tuple(str(c) for c in codes)
+        notes = [f"the clearing mixes revenue groups {', '.join(mixed)}"]
     else:
         if group_code is None and isinstance(codes, list) and len(codes) == 1:
             group_code = str(codes[0])
         name = _text(head, "turnoverGroupName") or (group_names.get(group_code or "") or None)
         group = RevenueGroup(group_code, name) if group_code else None
         notes = []
+        mixed = ()
 
     expected_lines = head.get("lineCount")
     if isinstance(expected_lines, int) and len(bundle.lines) < expected_lines:
@@ -263,6 +268,8 @@ def convert_bundle(
         except InputError as exc:
             problems.items.append(f"{rw}: {exc}")
 
+    notes.extend(_merge_unknown_chargebacks(lines, records, bundle.records, transactions))
+
     if problems.items or settlement_date is None or payout is None:
         raise ConversionError(cid, problems.items or ["the clearing cannot be read"])
     payout = _money(payout, currency, where, "amount", problems)
@@ -281,7 +288,48 @@ def convert_bundle(
         ),
         settlement_code=settlement_code,
         notes=notes,
+        mixed_groups=mixed,
     )
+
+
+def _merge_unknown_chargebacks(
+    lines: list[ClearingLine],
+    records: list[PaymentRecord],
+    raw_records: list[dict[str, Any]],
+    transactions: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """Count chargeback lines as refund lines when the records cannot say which is which.
+
+    A clearing record carries no status: only the tap's per-transaction enrichment tells a
+    chargeback (-70/-71) from a refund. Without it every negative record reads as a refund,
+    and a clearing with a chargeback line would look incomplete for ever. Then the chargeback
+    lines join the refund lines, so the totals are still checked, and the report says so.
+    """
+    chargeback_lines = [i for i, line in enumerate(lines) if line.kind is LineKind.CHARGEBACKS]
+    if not chargeback_lines:
+        return []
+    negative = [r for r in raw_records if _is_negative(r.get("amount"))]
+    known = all(
+        isinstance((transactions.get(str(r.get("orderId"))) or {}).get("statusCode"), int)
+        for r in negative
+    )
+    if known:
+        return []
+    for i in chargeback_lines:
+        lines[i] = dataclasses.replace(lines[i], kind=LineKind.REFUNDS)
+    count = sum(lines[i].transactions or 0 for i in chargeback_lines) or len(chargeback_lines)
+    del records  # the records stay refunds: nothing tells which of them are chargebacks
+    return [
+        f"the clearing holds {count} chargeback(s) that cannot be told apart from refunds "
+        "without the tap's transaction details (enrich_transactions); booked as refunds"
+    ]
+
+
+def _is_negative(value: object) -> bool:
+    try:
+        return Decimal(str(value)) < 0
+    except InvalidOperation:
+        return False
 
 
 def _customer_name(tx: Mapping[str, Any]) -> str | None:

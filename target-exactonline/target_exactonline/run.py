@@ -247,10 +247,11 @@ class BookingRun:
             clearing = item.converted.clearing
             report.settlement_date = clearing.settlement_date
             report.currency = clearing.currency
-            if item.converted.notes and self.settings.revenue_groups:
+            if item.converted.mixed_groups and self.settings.revenue_groups:
                 report.reason = (
-                    f"{item.converted.notes[0]}; with selected revenue groups each clearing "
-                    "must hold one group (turn on 'payout per revenue group' at Pay.)"
+                    f"the clearing mixes revenue groups {', '.join(item.converted.mixed_groups)}; "
+                    "with selected revenue groups each clearing must hold one group (turn on "
+                    "'payout per revenue group' at Pay.)"
                 )
                 continue
             report.outcome = Outcome.NOT_ATTEMPTED  # until the run decides

@@ -137,9 +137,13 @@ class TargetExactOnline(Target):
         level = logging.ERROR if report.failed else logging.INFO
         mode = "Dry run (nothing written to Exact): " if settings.dry_run else ""
         self.logger.log(level, "%s%s", mode, report.summary())
+        stopped = [c.clearing_id for c in report.failed if c.reason == report.stopped]
         for clearing in report.failed:
-            self.logger.log(
-                level, "Not booked: %s: %s", clearing.clearing_id, clearing.reason or "see report"
-            )
+            if clearing.reason != report.stopped:
+                self.logger.log(
+                    level, "Not booked: %s: %s", clearing.clearing_id, clearing.reason or "-"
+                )
+        if stopped:
+            self.logger.log(level, "Not attempted (%s): %s", report.stopped, ", ".join(stopped))
         self.logger.info("Report: %s (and %s)", html_path, jsonl_path.name)
         return result

@@ -1,0 +1,334 @@
+"""tap-pay piped into target-exactonline against both sandboxes, on a generated merchant.
+
+A merchant with 30 clearings and over 3,000 payments in three revenue groups, each selling
+through another webshop (and so read with another matching profile). Checked against the
+generator's truth: every clearing is one entry with the expected lines, every invoice paid in
+full is settled and nothing else is linked, the Pay. journal nets to zero per clearing, a rerun
+books nothing, a dry run books nothing and reports the same plan, and the Exact API calls stay
+within 1.25 x the lower bound.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pay_exact_sandbox.exact.data import ExactData
+from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
+from pay_exact_sandbox.generator import GeneratorParams, Merchant, generate
+from pay_exact_sandbox.generator.exact_side import ExactSideParams, build_exact_data
+from pay_exact_sandbox.generator.params import RevenueGroup
+from pay_exact_sandbox.pay.sandbox import PaySandbox
+from tap_pay.tap import TapPay
+from target_exactonline.exact_client import SqlTokenStore, TokenSet
+from target_exactonline.exact_client.settings import ExactSettings
+from target_exactonline.report import Outcome
+from target_exactonline.target import TargetExactOnline
+
+pytestmark = pytest.mark.slow
+
+T0 = 1_795_000_000.0
+PROFILES = {"woocommerce": "woocommerce", "lightspeed": "lightspeed", "magento2": "magento2"}
+PARAMS = GeneratorParams(
+    seed=31,
+    start_date=GeneratorParams().start_date,
+    days=10,
+    payments_per_clearing=(95, 110),
+    revenue_groups=(
+        RevenueGroup("Webshop", "woocommerce"),
+        RevenueGroup("Winkel", "lightspeed"),
+        RevenueGroup("Magento", "magento2"),
+    ),
+    split_by_revenue_group=True,
+)
+PAGE = 1000
+CONSTANT_READS = 3  # journals, GL accounts, financial periods
+NOTES_RECORD = re.compile(r"transaction (\S+)")
+
+
+@pytest.fixture(scope="module")
+def merchant() -> Merchant:
+    return generate(PARAMS)
+
+
+@pytest.fixture(scope="module")
+def exact_data(merchant: Merchant) -> ExactData:
+    # One sales journal per webshop, as a merchant with several shops keeps them: a WooCommerce
+    # order 3218 and a Magento order 000003218 are then never candidates for each other.
+    return build_exact_data(merchant, ExactSideParams(sales_journal_per_group=True))
+
+
+@pytest.fixture(scope="module")
+def truth(exact_data: ExactData) -> dict[str, Any]:
+    return exact_data.truth["exact"]
+
+
+def sales_journals(merchant: Merchant, truth: dict[str, Any]) -> dict[str, str]:
+    """Revenue group -> its sales journal: the groups in the order the orders name them."""
+    groups: list[str] = []
+    for order in merchant.orders:
+        if order.revenue_group not in groups:
+            groups.append(order.revenue_group)
+    return dict(zip(groups, truth["journals"]["sales"], strict=True))
+
+
+class Pipeline:
+    """Runs tap-pay and the target in this process; the sandboxes run in threads."""
+
+    def __init__(
+        self,
+        pay: PaySandbox,
+        exact: ExactSandbox,
+        tmp: Path,
+        merchant: Merchant,
+        journals: dict[str, str],
+    ) -> None:
+        self.pay = pay
+        self.exact = exact
+        store_url = f"sqlite:///{tmp / 'store.sqlite'}"
+        store = SqlTokenStore(store_url)
+        minted = exact.mint_tokens()
+        store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], T0 + 600, T0))
+        store.close()
+        platform_of = {g.name: g.platform for g in PARAMS.revenue_groups}
+        self.groups = {g["code"]: platform_of[g["name"]] for g in merchant.pay["turnoverGroups"]}
+        self.tap_config = {
+            "api_url": pay.api_url,
+            "token_code": pay.token_code,
+            "api_token": pay.api_token,
+            "start_date": "2025-01-01",
+        }
+        self.config = {
+            "client_id": exact.client_id,
+            "client_secret": exact.client_secret,
+            "exact_base_url": exact.url,
+            "division": exact.division,
+            "bank_journal": "25",
+            "sales_journal": "70",
+            "gl_debtors": "1300",
+            "gl_psp_costs": "4390",
+            "gl_payouts": "2050",
+            "gl_unassigned": "2090",
+            "matching_profile": "generic",
+            "revenue_group_overrides": [
+                {
+                    "revenue_group": code,
+                    "matching_profile": PROFILES[platform],
+                    "sales_journal": journals[code],
+                }
+                for code, platform in sorted(self.groups.items())
+            ],
+            "store_url": store_url,
+            "store_key": "acme",
+            "report_dir": str(tmp / "reports"),
+        }
+
+    def tap(self, state: dict[str, Any] | None = None) -> str:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            TapPay(config=self.tap_config, state=state).sync_all()
+        return out.getvalue()
+
+    def target(self, text: str, **changes: Any) -> tuple[TargetExactOnline, list[dict]]:
+        config = {**self.config, **changes}
+
+        def factory(_settings: Any) -> Any:
+            return ExactSettings.from_config(config).client(
+                clock=self.exact.admin.clock.now, sleep=self.exact.advance
+            )
+
+        target = TargetExactOnline(config=config, client_factory=factory)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            target.listen(io.StringIO(text))
+        return target, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@pytest.fixture
+def pipeline(
+    pay_sandbox_factory: Callable[..., PaySandbox],
+    exact_sandbox_factory: Callable[..., ExactSandbox],
+    merchant: Merchant,
+    exact_data: ExactData,
+    tmp_path: Path,
+) -> Pipeline:
+    pay = pay_sandbox_factory(merchant)
+    exact = exact_sandbox_factory(exact_data)
+    exact.freeze(at=T0)
+    journals = sales_journals(merchant, exact_data.truth["exact"])
+    return Pipeline(pay, exact, tmp_path, merchant, journals)
+
+
+def tap_messages(text: str) -> dict[str, list[dict[str, Any]]]:
+    records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in text.splitlines():
+        message = json.loads(line, parse_float=Decimal)
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+    return records
+
+
+def pay_entries(exact: ExactSandbox) -> dict[str, dict[str, Any]]:
+    """Bank entries in the Pay. journal, by the clearing id in their key."""
+    found = {}
+    for entry in exact.runtime.store.bank_entries.values():
+        if entry["JournalCode"] != "25":
+            continue
+        key = entry["BankEntryLines"][0]["Description"].split()[0]
+        assert key.startswith("PX:")
+        assert key[3:] not in found, f"{key} booked twice"
+        found[key[3:]] = entry
+    return found
+
+
+def expected_links(truth: dict[str, Any]) -> dict[str, int]:
+    """Record id -> the invoice or credit note it must be linked to (a 100 % match)."""
+    links = {}
+    for order in truth["orders"].values():
+        if order["case"] == "matched":
+            links[order["payment_record"]] = int(order["invoice_numbers"][0])
+    for record_id, reversal in truth["reversals"].items():
+        order = truth["orders"][reversal["order"]]
+        # A credit note in another currency than the refund can never take it.
+        if reversal["case"] == "credit_note" and order["case"] != "currency_mismatch":
+            links[record_id] = int(reversal["credit_note_number"])
+    return links
+
+
+def test_tap_pay_into_target_exactonline_books_every_clearing_exactly_once(
+    pipeline: Pipeline, truth: dict[str, Any], merchant: Merchant
+) -> None:
+    exact = pipeline.exact
+    text = pipeline.tap()
+    records = tap_messages(text)
+    clearings = {c["clearingId"]: c for c in records["clearings"]}
+    assert len(clearings) >= 30
+    assert len(records["clearing_records"]) >= 3000
+    assert len({c["turnoverGroupCode"] for c in clearings.values()}) == 3
+
+    # -- a dry run writes nothing -------------------------------------------------------------
+    exact.admin.log.clear()
+    dry, dry_state = pipeline.target(text, dry_run=True)
+    assert dry.result is not None
+    assert [e for e in exact.requests("/api/v1/") if e.method != "GET"] == []
+    assert pay_entries(exact) == {}
+    assert {c.outcome for c in dry.result.report.clearings} == {Outcome.WOULD_BOOK}
+    assert len(dry_state) == 1
+
+    # -- the real run -------------------------------------------------------------------------
+    open_before = [r for r in exact.runtime.store.receivables.values() if r["Status"] == 20]
+    exact.admin.log.clear()
+    real, real_state = pipeline.target(text)
+    assert real.result is not None
+    report = real.result.report
+    assert {c.outcome for c in report.clearings} == {Outcome.BOOKED}, report.summary()
+    assert len(real_state) == 1
+
+    # the dry run planned exactly this
+    planned = {c.clearing_id: (c.lines, c.totals) for c in dry.result.report.clearings}
+    booked = {c.clearing_id: (c.lines, c.totals) for c in report.clearings}
+    assert planned == booked
+
+    # every clearing is one entry that nets to zero, with the expected lines
+    entries = pay_entries(exact)
+    assert set(entries) == set(clearings)
+    by_clearing: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in records["clearing_records"]:
+        by_clearing[rec["clearingId"]].append(rec)
+    lines_by_clearing: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in records["clearing_lines"]:
+        lines_by_clearing[line["clearingId"]].append(line)
+    linked: dict[str, int] = {}
+    for clearing_id, entry in entries.items():
+        lines = entry["BankEntryLines"]
+        assert sum(line["AmountFC"] for line in lines) == 0, clearing_id
+        assert all(line["Description"].startswith(f"PX:{clearing_id}") for line in lines)
+        record_lines = {}
+        for line in lines:
+            found = NOTES_RECORD.search(line["Notes"] or "")
+            if found:
+                record_lines[found.group(1)] = line
+        expected = {r["reportingId"]: Decimal(str(r["amount"])) for r in by_clearing[clearing_id]}
+        assert {k: v["AmountFC"] for k, v in record_lines.items()} == expected, clearing_id
+        payout = [line for line in lines if line["GLAccountCode"] == "2050"]
+        assert [line["AmountFC"] for line in payout] == [
+            -Decimal(str(clearings[clearing_id]["amount"]))
+        ]
+        fees = sum(
+            (
+                Decimal(str(x["amount"]))
+                for x in lines_by_clearing[clearing_id]
+                if x["direction"] == "DEBIT"
+                and "settlement" in (x["clearingLineTypeName"] or "").lower()
+            ),
+            Decimal(0),
+        )
+        fee_lines = [line["AmountFC"] for line in lines if line["GLAccountCode"] == "4390"]
+        assert sum(fee_lines, Decimal(0)) == fees, clearing_id
+        for record_id, line in record_lines.items():
+            if line["OurRef"] is not None:
+                linked[record_id] = line["OurRef"]
+
+    # exactly the 100 % matches are linked, and those invoices are settled
+    expected = expected_links(truth)
+    assert linked == expected
+    open_after = {row["InvoiceNumber"] for row in exact.runtime.store.receivables_list()}
+    assert not set(expected.values()) & open_after
+    settled = {
+        r["InvoiceNumber"]
+        for r in open_before
+        if exact.runtime.store.receivables[r["ID"]]["Status"] == 50
+    }
+    assert settled == set(expected.values())
+
+    # what needs attention is in the report
+    cases = Counter(o["case"] for o in truth["orders"].values())
+    attention = Counter(line.reason for c in report.clearings for line in c.lines if line.attention)
+    assert attention["ambiguous"] + attention["claimed_twice"] >= cases["ambiguous"]
+    assert attention["amount_mismatch"] >= cases["partial"]
+    page = next(Path(pipeline.config["report_dir"]).glob("*.html")).read_text()
+    assert "Needs attention" in page
+
+    # API calls: at most 1.25 x the lower bound
+    calls = [e for e in exact.requests("/api/v1/")]
+    lower = (
+        math.ceil(len(open_before) / PAGE)  # the open receivables, 1,000 a page
+        + 1  # the ledger lines already in the Pay. journal (none yet: one empty page)
+        + CONSTANT_READS
+        + len(clearings)  # one POST per clearing
+        + sum(len(c.relations_created) for c in report.clearings)  # one POST per relation
+    )
+    assert len(calls) <= 1.25 * lower, (len(calls), lower)
+    payments = len(records["clearing_records"])
+    print(
+        f"\nExact API calls: {len(calls)} for a lower bound of {lower} "
+        f"({len(calls) / lower:.2f}x); {len(clearings)} clearings, {payments} payments, "
+        f"{len(open_before)} open items"
+    )
+
+    # -- a second run books nothing -----------------------------------------------------------
+    exact.admin.log.clear()
+    again, _ = pipeline.target(pipeline.tap(real_state[-1]))
+    assert again.result is not None
+    assert {c.outcome for c in again.result.report.clearings} <= {Outcome.ALREADY_BOOKED}
+    assert exact.requests("/api/v1/") == []
+    assert len(pay_entries(exact)) == len(clearings)
+    # and a full re-read without state, with the ledger gone, still books nothing
+    exact.admin.log.clear()
+    fresh = Path(pipeline.config["report_dir"]).parent / "fresh.sqlite"
+    once_more, _ = pipeline.target(
+        text, store_url=f"sqlite:///{fresh}", token_store_url=pipeline.config["store_url"]
+    )
+    assert once_more.result is not None
+    assert {c.outcome for c in once_more.result.report.clearings} == {Outcome.ALREADY_BOOKED}
+    assert [e for e in exact.requests("/api/v1/") if e.method == "POST"] == []
+    assert len(pay_entries(exact)) == len(clearings)

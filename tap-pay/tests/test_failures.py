@@ -165,3 +165,17 @@ def test_an_error_body_echoing_the_token_is_redacted_before_it_is_cut_short(
     message = str(caught.value)
     assert "; token *** is not valid" in message
     assert secret[:12] not in message
+
+
+def test_a_payment_without_transaction_info_is_left_unenriched(
+    pay_sandbox: PaySandbox,
+    sandbox_config: Callable,
+    run_tap: Callable,
+    log_capture: io.StringIO,
+):
+    pay_sandbox.inject(action="status", status=404, path="^/v2/transactions/", count=1)
+    config = sandbox_config(pay_sandbox, enrich_transactions=True)
+    run = run_tap(config, streams={"clearing_records", "transactions"})
+    orders = {r["orderId"] for r in run.records["clearing_records"]}
+    assert len(run.records["transactions"]) == len(orders) - 1
+    assert "has no Transaction:Info for order" in log_capture.getvalue()

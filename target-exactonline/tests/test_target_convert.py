@@ -155,3 +155,28 @@ def test_mixed_revenue_groups_are_noted() -> None:
     result = convert(b)
     assert result.clearing.revenue_group is None
     assert result.notes == ["the clearing mixes revenue groups CT-1, CT-2"]
+
+
+def chargeback_bundle() -> ClearingBundle:
+    b = bundle()
+    b.lines[1].update(clearingLineTypeName="Chargeback")  # L2: -1.00, one transaction
+    return b
+
+
+def test_chargebacks_without_transaction_details_count_as_refunds() -> None:
+    result = convert(chargeback_bundle())
+    kinds = {line.code: line.kind for line in result.clearing.lines}
+    assert kinds["L2"] is LineKind.REFUNDS
+    assert result.notes == [
+        "the clearing holds 1 chargeback(s) that cannot be told apart from refunds without the "
+        "tap's transaction details (enrich_transactions); booked as refunds"
+    ]
+
+
+def test_chargebacks_with_transaction_details_stay_chargebacks() -> None:
+    tx = transactions_by_order([{"orderId": "O1", "statusCode": -71}])
+    result = convert(chargeback_bundle(), tx)
+    kinds = {line.code: line.kind for line in result.clearing.lines}
+    assert kinds["L2"] is LineKind.CHARGEBACKS
+    assert result.notes == []
+    assert {r.kind for r in result.clearing.records} == {RecordKind.PAYMENT, RecordKind.CHARGEBACK}

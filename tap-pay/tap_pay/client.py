@@ -200,9 +200,10 @@ class PayStream(RESTStream[int]):
 
     def page_info(self, response: requests.Response) -> PageInfo:
         root = Node(self.decoded(response), self.origin(response)).as_object()
-        return PageInfo(
-            total=root.integer("total"), count=root.integer("count"), pages=root.integer("pages")
-        )
+        count = root.integer("count")
+        if count is None and self.items_key and isinstance(root.value.get(self.items_key), list):
+            count = len(root.value[self.items_key])
+        return PageInfo(total=root.integer("total"), count=count, pages=root.integer("pages"))
 
     def item_nodes(self, response: requests.Response) -> list[Node]:
         root = Node(self.decoded(response), self.origin(response))

@@ -383,3 +383,20 @@ def test_a_malformed_value_that_is_the_token_is_not_quoted(run_tap: Callable):
             run_tap(CONFIG)
     assert "expected an ISO-8601 timestamp, got '***'" in str(caught.value)
     assert CONFIG["api_token"] not in str(caught.value)
+
+
+def test_without_any_envelope_only_a_full_page_asks_for_the_next(run_tap: Callable):
+    full = [{**INVOICE_LINE, "code": f"line-{n}"} for n in range(100)]
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/invoicelines",
+            [
+                {"text": as_json({"invoiceLines": full})},
+                {"text": as_json({"invoiceLines": [INVOICE_LINE]})},
+            ],
+        )
+        run = run_tap(CONFIG, streams={"invoice_lines"})
+        pages = [r.qs["page"] for r in mocker.request_history if "invoicelines" in r.path]
+    assert pages == [["1"], ["2"]]
+    assert len(run.records["invoice_lines"]) == 101

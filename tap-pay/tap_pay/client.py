@@ -303,12 +303,12 @@ class PayStream(RESTStream[int]):
         exception = details.get("exception")
         response = getattr(exception, "response", None)
         reason = (
-            f"HTTP {response.status_code} on {describe(response)}"
+            f"Pay. answered HTTP {response.status_code} on {describe(response)}"
             if response is not None
-            else f"{type(exception).__name__} on {self.endpoint}"
+            else f"Pay. could not be reached ({type(exception).__name__}) for {self.endpoint}"
         )
         self.logger.warning(
-            "Pay. answered %s (attempt %d of %d); retrying in %.1f s",
+            "%s (attempt %d of %d); retrying in %.1f s",
             reason,
             details.get("tries", 0),
             self.max_tries,

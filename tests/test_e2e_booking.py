@@ -37,7 +37,12 @@ from target_exactonline.target import TargetExactOnline
 pytestmark = pytest.mark.slow
 
 T0 = 1_795_000_000.0
-PROFILES = {"woocommerce": "woocommerce", "lightspeed": "lightspeed", "magento2": "magento2"}
+PROFILES = {
+    "woocommerce": "woocommerce",
+    "lightspeed": "lightspeed",
+    "magento2": "magento2",
+    "shopify": "shopify",
+}
 PARAMS = GeneratorParams(
     seed=31,
     start_date=GeneratorParams().start_date,
@@ -91,21 +96,26 @@ class Pipeline:
         tmp: Path,
         merchant: Merchant,
         journals: dict[str, str],
+        *,
+        params: GeneratorParams = PARAMS,
+        enrich: bool = False,
     ) -> None:
         self.pay = pay
+        self.enrich = enrich
         self.exact = exact
         store_url = f"sqlite:///{tmp / 'store.sqlite'}"
         store = SqlTokenStore(store_url)
         minted = exact.mint_tokens()
         store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], T0 + 600, T0))
         store.close()
-        platform_of = {g.name: g.platform for g in PARAMS.revenue_groups}
+        platform_of = {g.name: g.platform for g in params.revenue_groups}
         self.groups = {g["code"]: platform_of[g["name"]] for g in merchant.pay["turnoverGroups"]}
         self.tap_config = {
             "api_url": pay.api_url,
             "token_code": pay.token_code,
             "api_token": pay.api_token,
             "start_date": "2025-01-01",
+            "enrich_transactions": enrich,
         }
         self.config = {
             "client_id": exact.client_id,
@@ -133,9 +143,14 @@ class Pipeline:
         }
 
     def tap(self, state: dict[str, Any] | None = None) -> str:
+        catalog = TapPay(config=self.tap_config, validate_config=False).catalog_dict
+        for entry in catalog["streams"]:
+            for meta in entry["metadata"]:
+                if meta["breadcrumb"] == [] and entry["tap_stream_id"] == "transactions":
+                    meta["metadata"]["selected"] = self.enrich
         out = io.StringIO()
         with redirect_stdout(out):
-            TapPay(config=self.tap_config, state=state).sync_all()
+            TapPay(config=self.tap_config, state=state, catalog=catalog).sync_all()
         return out.getvalue()
 
     def target(self, text: str, **changes: Any) -> tuple[TargetExactOnline, list[dict]]:
@@ -332,3 +347,99 @@ def test_tap_pay_into_target_exactonline_books_every_clearing_exactly_once(
     assert {c.outcome for c in once_more.result.report.clearings} == {Outcome.ALREADY_BOOKED}
     assert [e for e in exact.requests("/api/v1/") if e.method == "POST"] == []
     assert len(pay_entries(exact)) == len(clearings)
+
+
+ENRICHED = GeneratorParams(
+    seed=32,
+    days=4,
+    payments_per_clearing=(60, 80),
+    revenue_groups=(RevenueGroup("Shop", "shopify"), RevenueGroup("Webshop", "woocommerce")),
+    split_by_revenue_group=True,
+    chargeback_share=0.03,
+)
+
+
+def test_with_transaction_details_chargebacks_emails_and_new_customers(
+    pay_sandbox_factory: Callable[..., PaySandbox],
+    exact_sandbox_factory: Callable[..., ExactSandbox],
+    tmp_path: Path,
+) -> None:
+    """The tap's per-transaction enrichment on: Shopify links by e-mail and amount, chargebacks
+    are told apart from refunds, and unknown customers become new relations (once each)."""
+    merchant = generate(ENRICHED)
+    data = build_exact_data(merchant, ExactSideParams(sales_journal_per_group=True))
+    truth = data.truth["exact"]
+    pay = pay_sandbox_factory(merchant)
+    exact = exact_sandbox_factory(data)
+    exact.freeze(at=T0)
+    pipeline = Pipeline(
+        pay,
+        exact,
+        tmp_path,
+        merchant,
+        sales_journals(merchant, truth),
+        params=ENRICHED,
+        enrich=True,
+    )
+    text = pipeline.tap()
+    records = tap_messages(text)
+    clearings = {c["clearingId"] for c in records["clearings"]}
+    accounts_before = len(exact.runtime.store.accounts)
+    open_before = [r for r in exact.runtime.store.receivables.values() if r["Status"] == 20]
+    exact.admin.log.clear()
+    target, _state = pipeline.target(text, create_relations=True)
+    assert target.result is not None
+    report = target.result.report
+    assert {c.outcome for c in report.clearings} == {Outcome.BOOKED}, report.summary()
+
+    lines = [line for c in report.clearings for line in c.lines]
+    reasons = Counter(line.reason for line in lines)
+    assert reasons["shopify_email_amount"] > 0
+    chargebacks = [r for r in truth["reversals"].values() if r["kind"] == "chargeback"]
+    assert chargebacks
+    assert sum(1 for line in lines if line.attention and "Chargeback" in line.attention) == len(
+        chargebacks
+    )
+    # unknown customers: one new relation per e-mail, reused within the run
+    created = [c for r in report.clearings for c in r.relations_created]
+    assert created
+    assert len(created) == len(set(created))
+    assert len(exact.runtime.store.accounts) == accounts_before + len(created)
+    # every line linked in Exact is one the truth calls an exact match
+    linked = {}
+    for entry in pay_entries(exact).values():
+        assert sum(line["AmountFC"] for line in entry["BankEntryLines"]) == 0
+        for line in entry["BankEntryLines"]:
+            found = NOTES_RECORD.search(line["Notes"] or "")
+            if found and line["OurRef"] is not None:
+                linked[found.group(1)] = line["OurRef"]
+    expected = expected_links(truth)
+    # Shopify payments link by e-mail and exact amount (rule 7), never by reference: an order
+    # whose YourRef also sits on another customer's invoice ("ambiguous" by reference) may
+    # still link to its own invoice.
+    allowed = dict(expected)
+    for order in truth["orders"].values():
+        if order["platform"] == "shopify" and order["case"] == "ambiguous":
+            allowed[order["payment_record"]] = int(order["invoice_numbers"][0])
+    assert set(linked.items()) <= set(allowed.items())
+    found = set(linked.items()) & set(expected.items())
+    assert len(found) >= 0.9 * len(expected)
+    assert set(pay_entries(exact)) == clearings
+
+    accounts_read = math.ceil(accounts_before / PAGE)
+    lower = (
+        math.ceil(len(open_before) / PAGE)
+        + 1
+        + CONSTANT_READS
+        + accounts_read  # the customers' e-mails, read once in bulk
+        + len(clearings)
+        + len(created)
+    )
+    calls = exact.requests("/api/v1/")
+    assert len(calls) <= 1.25 * lower, (len(calls), lower)
+    print(
+        f"\nWith transaction details: {len(calls)} Exact API calls for a lower bound of {lower} "
+        f"({len(calls) / lower:.2f}x); {len(clearings)} clearings, "
+        f"{len(records['clearing_records'])} payments, {len(created)} new customers, "
+        f"{len(found)} of {len(expected)} exact matches linked"
+    )

@@ -71,6 +71,18 @@ def test_daily_limit_resets_at_midnight_utc(exact_sandbox_factory) -> None:
     assert next_day.headers["X-RateLimit-Remaining"] == "2"
 
 
+def test_refusals_before_counting_still_carry_the_headers(exact_sandbox: ExactSandbox) -> None:
+    exact_sandbox.freeze(START)
+    with exact_sandbox.session() as http:
+        other = http.get(f"{exact_sandbox.url}/api/v1/999/crm/Accounts", timeout=10)
+        exact_sandbox.advance(600)
+        expired = http.get(f"{exact_sandbox.api_url}/crm/Accounts", timeout=10)
+    assert other.status_code == 403
+    assert _headers(other) == MINUTELY | DAILY
+    assert expired.status_code == 401
+    assert _headers(expired) == MINUTELY | DAILY
+
+
 def test_me_and_oauth_do_not_count_against_the_division(exact_sandbox: ExactSandbox) -> None:
     exact_sandbox.freeze(START)
     with exact_sandbox.session() as http:

@@ -327,3 +327,28 @@ def test_money_never_passes_through_float() -> None:
     line = data.sales_entries[0]["SalesEntryLines"][0]
     assert isinstance(line["AmountFC"], str)
     assert Decimal(line["AmountFC"]) == Decimal("100.00")
+
+
+def test_sync_pages_by_timestamp_and_only_filters_on_it(exact_sandbox_factory) -> None:
+    sandbox: ExactSandbox = exact_sandbox_factory(_big_division(1100))
+    url = f"{sandbox.api_url}/sync/CRM/Accounts"
+    with sandbox.session() as http:
+        first = http.get(
+            url, params={"$select": "ID,Timestamp", "$filter": "Timestamp gt 1L"}, timeout=10
+        )
+        second = http.get(first.json()["d"]["__next"], timeout=10)
+        wrong = http.get(url, params={"$select": "ID", "$filter": "Name eq 'x'"}, timeout=10)
+        stamps = [int(r["Timestamp"]) for r in first.json()["d"]["results"]]
+        later = http.get(
+            url,
+            params={"$select": "ID,Timestamp", "$filter": f"Timestamp gt {stamps[499]}L"},
+            timeout=10,
+        )
+    assert stamps == sorted(stamps)
+    assert len(stamps) == 1000
+    assert f"$skiptoken={stamps[-1]}L" in first.json()["d"]["__next"]
+    rest = [int(r["Timestamp"]) for r in second.json()["d"]["results"]]
+    assert len(rest) == 104
+    assert min(rest) > stamps[-1]
+    assert wrong.status_code == 400
+    assert [int(r["Timestamp"]) for r in later.json()["d"]["results"]][:1] == [stamps[500]]

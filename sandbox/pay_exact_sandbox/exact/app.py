@@ -161,13 +161,17 @@ def _register_api(app: Flask, runtime: ExactRuntime) -> None:
     def division_api(division: str, rest: str) -> Response:
         connection, problem = runtime.oauth.check_bearer(request.headers.get("Authorization"))
         endpoint = _endpoint(division, rest)
+        division_key = int(division) if division.isdigit() else division
         if problem:
+            headers: dict[str, str] = {}
             if connection is not None:  # an expired token still names the app
                 runtime.budget.record((connection.client_id, endpoint), 401)
-            return _error(runtime, ExactError(401, "unauthorized", headers=_www_auth()))
+                headers = runtime.limiter.peek((connection.client_id, division_key))
+            return _error(runtime, ExactError(401, "unauthorized", headers=_www_auth()), headers)
         assert connection is not None
         budget_key = (connection.client_id, endpoint)
-        if not division.isdigit() or int(division) != store.code:
+        limit_key = (connection.client_id, division_key)
+        if division_key != store.code:
             runtime.budget.record(budget_key, 403)
             return _error(
                 runtime,
@@ -177,8 +181,8 @@ def _register_api(app: Flask, runtime: ExactRuntime) -> None:
                     {"division": division},
                     {"Reason": "NoDivisionAccess"},
                 ),
+                runtime.limiter.peek(limit_key),
             )
-        limit_key = (connection.client_id, store.code)
         wait = runtime.budget.blocked(budget_key)
         if wait is not None:
             headers = {**runtime.limiter.peek(limit_key), "Retry-After": str(wait)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -88,6 +88,7 @@ class ExactStore:
         self.invoice_index: dict[int, list[str]] = {}  # invoice number -> receivable IDs
         self._guid_counter = 0
         self._guid_prefix = ""
+        self._period_cache: dict[date, Row | None] = {}
         self.version = 0  # bumped by every write; read views cache on it
         self._list_cache: tuple[int, list[Row]] = (-1, [])
         self._stamp: tuple[int, datetime] = (-1, from_epoch_seconds(0))
@@ -346,6 +347,7 @@ class ExactStore:
             }
         )
         self.periods[row["ID"]] = row
+        self._period_cache.clear()
 
     def add_account(self, spec: Row) -> Row:
         code = spec.get("Code")
@@ -428,10 +430,16 @@ class ExactStore:
         return None
 
     def period_for(self, moment: datetime) -> Row | None:
+        day = moment.date()
+        if day in self._period_cache:
+            return self._period_cache[day]
+        found = None
         for period in self.periods.values():
             if period["StartDate"] <= moment < period["EndDate"] + timedelta(days=1):
-                return period
-        return None
+                found = period
+                break
+        self._period_cache[day] = found
+        return found
 
     def default_ar_gl(self, account: Row | None = None) -> Row:
         if account is not None and account.get("GLAR"):

@@ -213,6 +213,24 @@ def test_overpayment_or_wrong_customer_leaves_the_invoice_open_and_an_unmatched_
     ]
 
 
+def test_money_out_against_an_invoice_never_raises_its_open_amount(
+    exact_sandbox: ExactSandbox, books: Books
+) -> None:
+    number = books.number("4711")
+    body = _clearing(
+        books,
+        _line(books.gl["1300"], "-10.00", Account=books.account["Pieter de Vries"], OurRef=number),
+    )
+    assert _post(exact_sandbox, body).status_code == 201
+    open_items = _open_items(exact_sandbox)
+    assert open_items[f"4711#{number}"] == Decimal("60.50")
+    dump = exact_sandbox.dump()
+    unmatched = [r for r in dump["receivables"] if r["TransactionType"] == 40]
+    assert [(r["AccountName"], r["OpenAmountFC"]) for r in unmatched] == [
+        ("Pieter de Vries", Decimal("10.00"))
+    ]
+
+
 def test_refund_line_settles_the_credit_note(exact_sandbox: ExactSandbox, books: Books) -> None:
     credit = books.number("ORD00012", 21)
     body = _clearing(

@@ -310,7 +310,8 @@ def _apply_to_receivables(
             )
             target["_payments"].append({"line": line["ID"], "entry": entry["EntryID"]})
             return effects
-        if (remaining > 0) == (target["_open_fc"] > 0) and abs(effect_fc) < abs(target["_open_fc"]):
+        paying = (effect_fc < 0) == (target["_open_fc"] > 0)  # opposite signs: a payment
+        if paying and abs(effect_fc) < abs(target["_open_fc"]):
             # A partial payment lowers the outstanding amount and the item stays open [I].
             effects.append(
                 {

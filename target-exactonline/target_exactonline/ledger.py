@@ -127,9 +127,13 @@ def _clip(reason: str | None) -> str | None:
 def make_store_engine(store_url: str) -> Engine:
     """An engine for ``store_url``; a SQLite file's folder is created when missing."""
     url = make_url(store_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, future=True)
+    if url.get_backend_name() == "sqlite":
+        if url.database not in (None, "", ":memory:"):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # The token store may hold the file's write lock while it refreshes a token (an HTTP
+        # round trip); wait for it rather than fail.
+        return create_engine(url, connect_args={"timeout": 60})
+    return create_engine(url, pool_pre_ping=True)
 
 
 class BookingLedger:

@@ -14,8 +14,8 @@ KIND_WORD = {
 
 def clean(text: str) -> str:
     """Single spaces, printable characters only."""
-    if text.isprintable() and "  " not in text and text == text.strip():
-        return text
+    if text.isprintable():
+        return " ".join(text.split())
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
@@ -41,6 +41,8 @@ def invoice_list(items: list[OpenItem]) -> tuple[tuple[str, ...], int]:
 
 
 def refs_text(keys: list[str]) -> str:
+    if len(keys) == 1:
+        return keys[0]
     if not keys:
         return "none"
     shown = ", ".join(sorted(keys)[:3])

@@ -28,7 +28,7 @@ from .describe import (
     refs_text,
 )
 from .errors import InputError
-from .index import OpenItemIndex, build_index, normalise_email, postings
+from .index import OpenItemIndex, build_index, normalise_email, postings, without_cyclic_gc
 from .keys import idempotency_key
 from .model import (
     Clearing,
@@ -54,8 +54,13 @@ from .profiles import resolve_profile
 from .settings import MatchProfile, Settings
 from .tokens import make_key_function
 
+# Enum members looked up once: attribute access on an Enum class is slow in a hot loop.
 _PAYMENT = RecordKind.PAYMENT
 _CHARGEBACK = RecordKind.CHARGEBACK
+_DEBTORS = Role.DEBTORS
+_UNASSIGNED = Role.UNASSIGNED
+_EXISTING = CustomerKind.EXISTING
+_MATCHED = Reason.MATCHED
 _BY_REFERENCE = 1
 _BY_EMAIL = 2
 MAX_HINTS = 3
@@ -78,6 +83,9 @@ class _Context:
     records: list[PaymentRecord]
     check: Check
     gl: dict[Role, str]
+    gl_debtors: str
+    gl_unassigned: str
+    quantum: Decimal
     journal: str | None
     sales_journal: str | None
     books: bool  # False when blocked: the records still claim open items
@@ -115,6 +123,15 @@ def plan_run(
     An open item that several records of the run point at is linked by none of them, so no
     open item is ever linked twice, within a plan or across plans.
     """
+    with without_cyclic_gc():
+        return _plan_run(clearings, open_items, settings)
+
+
+def _plan_run(
+    clearings: Iterable[Clearing],
+    open_items: OpenItemIndex | Sequence[OpenItem],
+    settings: Settings,
+) -> list[BookingPlan]:
     index = open_items if isinstance(open_items, OpenItemIndex) else build_index(open_items)
     profile = resolve_profile(settings.profile)
     contexts = [_prepare(c, settings) for c in _distinct_clearings(clearings)]
@@ -198,7 +215,19 @@ def _prepare(clearing: Clearing, settings: Settings) -> _Context:
         settings.book_inconsistent_difference
         and check.problem is not BlockReason.CURRENCY_NOT_SUPPORTED
     )
-    return _Context(clearing, key, records, check, gl, journal, sales_journal, books)
+    return _Context(
+        clearing,
+        key,
+        records,
+        check,
+        gl,
+        gl[Role.DEBTORS],
+        gl[Role.UNASSIGNED],
+        quantum(currency),
+        journal,
+        sales_journal,
+        books,
+    )
 
 
 def _validate_line(line: ClearingLine, currency: str, where: str) -> None:
@@ -314,7 +343,9 @@ class _Finder:
         if keys:
             table = self.table
             if len(keys) == 1:
-                hits = postings(table, keys[0])
+                found = table.get(keys[0])
+                if found is not None:
+                    hits = [found] if found.__class__ is int else found
             else:
                 seen: set[int] = set()
                 for key in keys:
@@ -427,55 +458,61 @@ class _Decider:
         record = found.record
         idx = found.candidates[0]
         item = self.items[idx]
-        who = f"invoice {item.invoice_number} ({customer_label(item)})"
-        on_customer = {
-            "customer": item.customer_id,
-            "kind": CustomerKind.EXISTING,
-            "candidates": (item.invoice_number,),
-            "count": 1,
-        }
+        shown = (item.invoice_number,)
         claimed = self.claims[idx]
         if claimed > 1:  # rule 5: several records of the run point at this item
             return self._line(
                 ctx,
                 found,
                 Reason.CLAIMED_TWICE,
-                f"{self._origin(found)} points at {who}, which {claimed} payments of this run "
-                f"claim (a double payment?): booked on the customer, not linked.",
-                **on_customer,
+                f"{self._origin(found)} points at invoice {item.invoice_number} "
+                f"({customer_label(item)}), which {claimed} payments of this run claim "
+                f"(a double payment?): booked on the customer, not linked.",
+                customer=item.customer_id,
+                kind=_EXISTING,
+                candidates=shown,
+                count=1,
             )
         if item.amount == found.signed:  # rule 3 (or rule 7 for an e-mail profile)
             if found.mode == _BY_EMAIL:
                 reason = Reason.SHOPIFY_EMAIL_AMOUNT
                 text = (
                     f"E-mail {normalise_email(record.customer_email)} belongs to one customer, "
-                    f"whose only open item of {fmt(found.signed, record.currency)} is {who}: "
-                    f"linked."
+                    f"whose only open item of {fmt(found.signed, record.currency)} is invoice "
+                    f"{item.invoice_number} ({customer_label(item)}): linked."
                 )
             else:
-                reason = Reason.MATCHED
+                reason = _MATCHED
                 text = (
-                    f"Reference {refs_text(found.keys)} matches only {who}, open for exactly "
-                    f"{fmt(item.amount, item.currency)}: linked."
+                    f"Reference {refs_text(found.keys)} matches only invoice "
+                    f"{item.invoice_number} ({customer_label(item)}), open for exactly "
+                    f"{found.signed.quantize(ctx.quantum)} {item.currency}: linked."
                 )
             return self._line(
                 ctx,
                 found,
                 reason,
                 text,
+                customer=item.customer_id,
+                kind=_EXISTING,
+                candidates=shown,
+                count=1,
                 link=item.invoice_number,
                 open_item=item.item_id,
-                **on_customer,
             )
         kind = "over-payment" if abs(found.signed) > abs(item.amount) else "partial payment"
         return self._line(  # rule 4
             ctx,
             found,
             Reason.AMOUNT_MISMATCH,
-            f"{self._origin(found)} matches only {who}, open for "
-            f"{fmt(item.amount, item.currency)}; the {KIND_WORD[record.kind]} is "
-            f"{fmt(found.signed, record.currency)} ({kind}): booked on the customer, not linked.",
-            **on_customer,
+            f"{self._origin(found)} matches only invoice {item.invoice_number} "
+            f"({customer_label(item)}), open for {fmt(item.amount, item.currency)}; the "
+            f"{KIND_WORD[record.kind]} is {fmt(found.signed, record.currency)} ({kind}): "
+            f"booked on the customer, not linked.",
+            customer=item.customer_id,
+            kind=_EXISTING,
+            candidates=shown,
+            count=1,
         )
 
     def _several_candidates(self, ctx: _Context, found: _Found) -> PlanLine:
@@ -659,17 +696,27 @@ class _Decider:
         return relation
 
     def _hints(self, ctx: _Context, found: _Found, finder: _Finder) -> tuple[str, ...]:
-        """Rule 7: open items with exactly this amount, shown only when they are few."""
+        """Rule 7: open items with exactly this amount, shown only when they are few.
+
+        Without a journal or date filter every item of that amount and currency is eligible,
+        so a long list is dismissed at once; otherwise the scan stops at the first item too
+        many. Either way the answer does not depend on the order of the items.
+        """
         items = self.items
         record = found.record
-        same = [
-            items[i]
-            for i in self.index.items_with_amount(found.signed, record.currency)
-            if finder.eligible(items[i], record, ctx.sales_journal)
-        ]
-        if not same or len(same) > MAX_HINTS:
+        same = self.index.items_with_amount(found.signed, record.currency)
+        if not same or (
+            len(same) > MAX_HINTS and ctx.sales_journal is None and finder.window is None
+        ):
             return ()
-        return tuple(sorted(f"invoice {i.invoice_number}" for i in same))
+        hits = []
+        for idx in same:
+            item = items[idx]
+            if finder.eligible(item, record, ctx.sales_journal):
+                if len(hits) == MAX_HINTS:
+                    return ()
+                hits.append(item)
+        return tuple(sorted(f"invoice {i.invoice_number}" for i in hits))
 
     def _line(
         self,
@@ -688,27 +735,29 @@ class _Decider:
         hints: tuple[str, ...] = (),
     ) -> PlanLine:
         record = found.record
-        role = Role.DEBTORS if customer is not None else Role.UNASSIGNED
+        if customer is not None:
+            role, gl = _DEBTORS, ctx.gl_debtors
+        else:
+            role, gl = _UNASSIGNED, ctx.gl_unassigned
+        # Positional, in field order: this runs once per payment.
         return PlanLine(
-            role=role,
-            gl=ctx.gl[role],
-            amount=found.signed.quantize(quantum(record.currency)),
-            description=line_description(
-                ctx.key, f"{KIND_WORD[record.kind]} {record_label(record)}"
-            ),
-            reason=reason,
-            explanation=explanation,
-            customer=customer,
-            customer_kind=kind,
-            link=link,
-            open_item=open_item,
-            cause=cause,
-            record_id=record.record_id,
-            record_kind=record.kind,
-            candidates=candidates,
-            candidate_count=count,
-            hints=hints,
-            flagged=reason in FLAGGED,
+            role,
+            gl,
+            found.signed.quantize(ctx.quantum),
+            line_description(ctx.key, f"{KIND_WORD[record.kind]} {record_label(record)}"),
+            reason,
+            explanation,
+            customer,
+            kind,
+            link,
+            open_item,
+            cause,
+            record.record_id,
+            record.kind,
+            candidates,
+            count,
+            hints,
+            reason in FLAGGED,
         )
 
 

@@ -285,6 +285,13 @@ class BookingRun:
                 item.report.entry_id = row.entry_id
                 item.report.reason = None
             elif item.report.outcome is Outcome.BLOCKED:
+                if row is not None and row.outcome_unknown:
+                    # Posted once without an answer, and this run's copy cannot be read: only
+                    # a person can tell whether Exact holds it.
+                    item.report.reason = (
+                        f"{item.report.reason}; an earlier attempt to book it had no answer, so "
+                        f"check Exact for lines starting with {row.booking_key} before fixing it"
+                    )
                 if not self.settings.dry_run:
                     self._ledger_blocked(item, item.report.reason or "not bookable")
                 self.log.warning("Clearing %s not booked: %s", item.clearing_id, item.report.reason)

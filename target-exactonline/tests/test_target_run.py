@@ -698,3 +698,21 @@ def test_groups_with_different_profiles_never_link_one_invoice_twice(
     assert len(links) == 1
     assert ran.outcome("CLR-2025-702").lines[0].reason == "matched"
     assert "ORD00013:+" not in receivables(exact)
+
+
+def test_an_unanswered_post_of_a_clearing_that_is_now_unreadable_is_pointed_out(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    ledger = BookingLedger.from_url(config["store_url"], division=exact.division, store_key="x")
+    with ledger:
+        ledger.plan(
+            "CLR-2025-001", booking_key="PX:CLR-2025-001", plan_digest=None, settlement_date=None
+        )
+        ledger.start_posting("CLR-2025-001")  # the previous run crashed after sending
+    messages = PAID.messages()
+    messages[-1]["record"]["amount"] = "oops"
+    text = singer() + "\n".join(dumps(m) for m in messages) + "\n"
+    ran = run(config, text)
+    reason = ran.outcome("CLR-2025-001").reason
+    assert "field 'amount'" in reason
+    assert "check Exact for lines starting with PX:CLR-2025-001" in reason

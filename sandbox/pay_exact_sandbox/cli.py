@@ -1,6 +1,7 @@
 """``pay-exact-sandbox``: run the sandboxes on localhost, or write a generated merchant to a file.
 
-    pay-exact-sandbox serve [--seed N ...] [--fixture FILE] [--pay-port 0] [--urls-file FILE]
+    pay-exact-sandbox serve [--seed N ...] [--fixture FILE] [--pay-port 0] [--exact-port 0]
+                            [--state-dir DIR] [--urls-file FILE]
     pay-exact-sandbox generate --out FILE [--seed N ...]
 
 ``serve`` prints (and writes to ``--urls-file``) one JSON object with each sandbox's base URLs
@@ -56,7 +57,17 @@ def _pay_service(args: argparse.Namespace, merchant: Merchant) -> tuple[str, Ser
     )
 
 
-SERVICE_BUILDERS: list[ServiceBuilder] = [_pay_service]
+def _exact_service(args: argparse.Namespace, merchant: Merchant) -> tuple[str, Service]:
+    # Imported here: the Exact sandbox is only loaded when serve starts it.
+    from pay_exact_sandbox.exact.service import ExactService, exact_data_for  # noqa: PLC0415
+
+    data = exact_data_for(
+        merchant, fixture=args.fixture, seed=args.seed, division=args.exact_division
+    )
+    return "exact", ExactService(data, port=args.exact_port, state_dir=args.state_dir)
+
+
+SERVICE_BUILDERS: list[ServiceBuilder] = [_pay_service, _exact_service]
 
 
 def _payments(raw: str) -> int | tuple[int, int]:
@@ -171,6 +182,19 @@ def _parser() -> argparse.ArgumentParser:
         choices=("cents", "euros"),
         default=None,
         help="unit of settlement amounts (default: the fixture's, normally cents)",
+    )
+    serve.add_argument("--exact-port", type=int, default=0, help="0 picks a free port (default)")
+    serve.add_argument(
+        "--exact-division",
+        type=int,
+        default=None,
+        help="division number of the generated Exact side (default 123456)",
+    )
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="keep the Exact division here between runs (saved at stop, loaded at start)",
     )
     serve.add_argument(
         "--urls-file", type=Path, help="write the URLs and demo credentials here once listening"

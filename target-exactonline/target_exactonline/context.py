@@ -8,7 +8,7 @@ a page) where Exact has them, so a run costs few calls of the 5,000 a day.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -26,6 +26,9 @@ JOURNALS = "financial/Journals"
 GL_ACCOUNTS = "financial/GLAccounts"  # read through its bulk twin
 PERIODS = "financial/FinancialPeriods"
 RECEIVABLES = "cashflow/Receivables"  # read through its bulk twin
+RECEIVABLES_LIST = "read/financial/ReceivablesList"
+# Invoice numbers asked for in one filtered ReceivablesList read (keeps the URL short).
+OUTSTANDING_BATCH = 40
 ACCOUNTS = "crm/Accounts"
 TRANSACTION_LINES = "financialtransaction/TransactionLines"  # read through its bulk twin
 
@@ -241,12 +244,14 @@ def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list
         RECEIVABLES,
         select=(
             "ID,Account,AccountCode,AccountName,AmountFC,Currency,Description,DueDate,"
-            "InvoiceDate,InvoiceNumber,Journal,PaymentReference,TransactionType,YourRef"
+            "InvoiceDate,InvoiceNumber,Journal,LastPaymentDate,PaymentReference,"
+            "TransactionType,YourRef"
         ),
         filter=f"Status eq {RECEIVABLE_OPEN}",
         bulk=True,
     )
     items = []
+    paid_before: set[int] = set()
     for row in rows:
         number = _int(row.get("InvoiceNumber"))
         account = _text(row.get("Account"))
@@ -259,6 +264,8 @@ def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list
         journal = _text(row.get("Journal"))
         if sales_journals and journal not in sales_journals:
             continue
+        if row.get("LastPaymentDate"):
+            paid_before.add(number)
         items.append(
             OpenItem(
                 item_id=str(row.get("ID") or f"{number}"),
@@ -276,7 +283,48 @@ def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list
                 due_date=_day(row.get("DueDate")),
             )
         )
+    if paid_before:
+        items = _with_outstanding(client, items, paid_before)
     return items
+
+
+def _with_outstanding(
+    client: ReadClient, items: list[OpenItem], paid_before: set[int]
+) -> list[OpenItem]:
+    """Replace the amounts of partly paid invoices with what is still outstanding.
+
+    A receivable's AmountFC is the invoice's full amount; after a partial payment only
+    ReceivablesList's ``Amount`` tells what is left (exact-online-api.md §4.5), so those few
+    invoices are read there, by invoice number, in batches. An invoice missing from that list is
+    no longer open and is dropped.
+    """
+    outstanding: dict[tuple[int, str], Decimal] = {}
+    numbers = sorted(paid_before)
+    for start in range(0, len(numbers), OUTSTANDING_BATCH):
+        batch = numbers[start : start + OUTSTANDING_BATCH]
+        rows = client.get_all(
+            RECEIVABLES_LIST,
+            select="HID,AccountId,Amount,InvoiceNumber",
+            filter=" or ".join(f"InvoiceNumber eq {n}" for n in batch),
+        )
+        for row in rows:
+            number, account = _int(row.get("InvoiceNumber")), _text(row.get("AccountId"))
+            amount = _decimal(row.get("Amount"))
+            if number is None or account is None or amount is None:
+                continue
+            key = (number, account)
+            # Several rows per invoice (a split payment) add up to what is outstanding.
+            outstanding[key] = outstanding.get(key, Decimal("0")) + amount
+    result = []
+    for item in items:
+        number = int(item.invoice_number)
+        if number not in paid_before:
+            result.append(item)
+            continue
+        left = outstanding.get((number, item.customer_id))
+        if left:
+            result.append(replace(item, amount=left))
+    return result
 
 
 def read_accounts(client: ReadClient) -> list[Account]:

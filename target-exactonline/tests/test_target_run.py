@@ -338,6 +338,47 @@ def test_one_balanced_bank_entry_per_clearing_links_only_the_exact_match(
     assert any(line.attention and "Partial" in line.attention for line in outcome.lines)
 
 
+def test_the_rest_of_a_partly_paid_invoice_links_and_settles_it(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    store = exact.runtime.store
+    invoice = next(r for r in store.receivables_list() if r["YourRef"] == "4711")
+    customer = invoice["AccountId"]
+    # The bookkeeper links 50.00 of the 60.50 by hand in the real bank journal.
+    http = exact.session()
+    answer = http.post(
+        f"{exact.api_url}/financialtransaction/BankEntries",
+        json={
+            "JournalCode": "20",
+            "BankEntryLines": [
+                {
+                    "Date": "2025-10-10T00:00:00",
+                    "GLAccount": next(
+                        g["ID"] for g in store.gl_accounts.values() if g["Code"] == "1300"
+                    ),
+                    "Account": customer,
+                    "OurRef": invoice["InvoiceNumber"],
+                    "AmountFC": 50.0,
+                    "Description": "Bank transfer",
+                }
+            ],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    assert receivables(exact)["4711:+"] == D("10.50")
+    # Exact's receivable still carries the full 60.50; a payment of that no longer links.
+    full = run(config, singer(Pay("CLR-2025-003", "2025-10-22", [("4711", "60.50")])))
+    assert full.error is None
+    assert [line.invoice for line in full.outcome("CLR-2025-003").lines if line.invoice] == []
+    # The 10.50 that is really outstanding links and settles the invoice.
+    rest = run(config, singer(Pay("CLR-2025-004", "2025-10-23", [("4711", "10.50")])))
+    assert rest.error is None
+    assert "4711:+" not in receivables(exact)
+    assert [line.invoice for line in rest.outcome("CLR-2025-004").lines if line.invoice] == [
+        str(invoice["InvoiceNumber"])
+    ]
+
+
 def test_a_rerun_books_nothing_and_calls_exact_not_at_all(
     exact: ExactSandbox, config: dict, run: Callable[..., Ran]
 ) -> None:

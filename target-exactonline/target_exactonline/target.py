@@ -27,6 +27,7 @@ from singer_sdk.sinks import Sink
 from target_exactonline.collector import PAY_STREAMS, Collector
 from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.ledger import BookingLedger
+from target_exactonline.notify import notifications, with_notification_settings
 from target_exactonline.report import write_report
 from target_exactonline.run import BookingRun, ClearingsNotBooked, RunResult
 from target_exactonline.settings import TargetSettings, config_jsonschema
@@ -42,7 +43,7 @@ class TargetExactOnline(Target):
     """Books Pay. clearings as bank entries in Exact Online and settles matched invoices."""
 
     name = "target-exactonline"
-    config_jsonschema = config_jsonschema()
+    config_jsonschema = with_notification_settings(config_jsonschema())
     default_sink_class = PaySink
 
     def __init__(
@@ -95,6 +96,16 @@ class TargetExactOnline(Target):
         super()._write_state_message(clamped)
 
     # -- the run -------------------------------------------------------------------------------
+
+    def listen(self, file_input: Any = None) -> None:
+        # Every run's outcome is recorded per customer; repeated failures send one e-mail.
+        with notifications(
+            dict(self.config),
+            logger=self.logger,
+            result=lambda: self.result,
+            has_clearings=lambda: self.collector.has_clearing_data,
+        ):
+            super().listen(file_input)
 
     def process_endofpipe(self) -> None:
         result = self._run_bookings()

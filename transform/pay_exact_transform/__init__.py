@@ -21,6 +21,7 @@ from .model import (
     RevenueGroup,
 )
 from .plan import (
+    FLAGGED,
     LINK_REASONS,
     BlockReason,
     BookingPlan,
@@ -37,6 +38,7 @@ from .settings import CustomProfile, GLAccounts, MatchProfile, RevenueGroupOverr
 from .tokens import normalise
 
 __all__ = [
+    "FLAGGED",
     "LINK_REASONS",
     "PROFILES",
     "BlockReason",

@@ -10,6 +10,7 @@ from .model import (
     LINE_KIND_OF,
     RECORD_LINE_KINDS,
     Clearing,
+    ClearingLine,
     Direction,
     LineKind,
     PaymentRecord,
@@ -33,7 +34,10 @@ def signed_line(direction: Direction, amount: Decimal) -> Decimal:
 
 
 def check_clearing(
-    clearing: Clearing, records: Sequence[PaymentRecord], currencies: tuple[str, ...]
+    clearing: Clearing,
+    lines: Sequence[ClearingLine],
+    records: Sequence[PaymentRecord],
+    currencies: tuple[str, ...],
 ) -> Check:
     """Check currency, completeness and totals of a validated clearing.
 
@@ -42,7 +46,7 @@ def check_clearing(
     deductions that have no payment record. Incomplete: fewer records of a kind than its
     lines announce, or record totals that differ from the lines of that kind (per kind when
     every record kind has lines of its own, else over all record lines together).
-    ``records`` are the clearing's records without repeats.
+    ``lines`` and ``records`` are the clearing's own, without repeats.
     """
     currency = clearing.currency
     by_kind: dict[RecordKind, Decimal] = dict.fromkeys(RecordKind, ZERO)
@@ -58,7 +62,7 @@ def check_clearing(
     announced: dict[LineKind, int | None] = dict.fromkeys(LineKind, 0)
     kinds_with_lines: set[LineKind] = set()
     lines_net = ZERO
-    for line in clearing.lines:
+    for line in lines:
         signed = signed_line(line.direction, line.amount)
         lines_net += signed
         line_total[line.kind] += signed
@@ -98,7 +102,7 @@ def check_clearing(
             BlockReason.CURRENCY_NOT_SUPPORTED,
             f"The clearing is in {currency} but {foreign}; mixed currencies are not booked.",
         )
-    if clearing.lines and lines_net != payout:
+    if lines and lines_net != payout:
         return blocked(
             BlockReason.TOTALS_INCONSISTENT,
             f"The clearing lines add up to {fmt(lines_net, currency)} but the payout is "

@@ -105,22 +105,23 @@ class OpenItemIndex:
         )
         fetch = attrgetter(*profile.ledger_fields)
         single = len(profile.ledger_fields) == 1
+        join = " ".join
         table: dict[str, Postings] = {}
         get = table.get
         for idx, item in enumerate(self.items):
-            texts = fetch(item)
-            for text in (texts,) if single else texts:
-                if not text:
-                    continue
-                for key in keys(text):
-                    current = get(key)
-                    if current is None:
-                        table[key] = idx
-                    elif current.__class__ is int:
-                        if current != idx:
-                            table[key] = [current, idx]
-                    elif current[-1] != idx:
-                        current.append(idx)
+            # A space separates references, so one pass over the joined fields finds the
+            # same keys as one pass per field, with a fraction of the calls.
+            text = fetch(item) if single else join(filter(None, fetch(item)))
+            if not text:
+                continue
+            for key in keys(text):  # distinct keys
+                current = get(key)
+                if current is None:
+                    table[key] = idx
+                elif current.__class__ is int:
+                    table[key] = [current, idx]
+                else:
+                    current.append(idx)
         return table
 
     def customers_for_email(self, email: str) -> tuple[str, ...]:

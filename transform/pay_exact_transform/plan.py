@@ -55,6 +55,15 @@ class Reason(StrEnum):
 
 
 LINK_REASONS = frozenset({Reason.MATCHED, Reason.SHOPIFY_EMAIL_AMOUNT})
+# Lines a person should look at: they are booked, but something is off.
+FLAGGED = frozenset(
+    {
+        Reason.CHARGEBACK_UNMATCHED,
+        Reason.CLAIMED_TWICE,
+        Reason.OTHER_LINE,
+        Reason.INCONSISTENT_DIFFERENCE,
+    }
+)
 
 
 class Status(StrEnum):

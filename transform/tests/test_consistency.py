@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from pay_exact_transform import (
@@ -170,3 +171,11 @@ def test_amounts_are_quantized_to_the_currency(kit):
     clearing = kit.clearing([kit.pay("R1", "10")], payout="10")
     plan = _plan(kit, clearing)
     assert [str(line.amount) for line in plan.lines] == ["10.00", "-10.00"]
+
+
+def test_a_clearing_line_delivered_twice_counts_once(kit):
+    clearing = kit.clearing([kit.pay("R1", "10.00")], fees=("0.30",))
+    repeated = replace(clearing, lines=(*clearing.lines, clearing.lines[-1]))
+    plan = _plan(kit, repeated)
+    assert plan.status is Status.READY
+    assert [line.reason for line in plan.lines].count(Reason.FEE) == 1

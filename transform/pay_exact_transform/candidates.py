@@ -1,0 +1,167 @@
+"""Rules 1 and 2: the references of a payment and the open items that are its candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .index import OpenItemIndex, normalise_email, postings
+from .model import OpenItem, PaymentRecord, RecordKind
+from .money import ZERO
+from .plan import Reason
+from .settings import MatchProfile, Settings
+from .tokens import make_key_function
+
+_PAYMENT = RecordKind.PAYMENT
+BY_REFERENCE = 1
+BY_EMAIL = 2
+
+
+@dataclass(slots=True)
+class Found:
+    """Pass-1 result for one record."""
+
+    record: PaymentRecord
+    signed: Decimal
+    keys: list[str]
+    candidates: list[int]
+    mode: int  # BY_REFERENCE or BY_EMAIL (meaningful when candidates exist)
+    cause: Reason | None  # NO_REFERENCE, NO_CANDIDATE or CURRENCY_MISMATCH when none
+    hits: list[int]  # items carrying a reference, before the rule-2 filters
+
+
+class Finder:
+    """Rule 1 (references) and rule 2 (candidates), plus the candidates of rule 7."""
+
+    def __init__(self, index: OpenItemIndex, profile: MatchProfile, settings: Settings) -> None:
+        self.items = index.items
+        self.index = index
+        self.profile = profile
+        self.table = index.references(profile) if profile.payment_fields else {}
+        self.keys = make_key_function(
+            strip_leading_zeros=profile.strip_leading_zeros,
+            min_length=profile.min_length,
+            require_digit=profile.require_digit,
+            regex=profile.regex,
+        )
+        self.fields = profile.payment_fields
+        self.window = settings.date_window_days
+
+    def record_keys(self, record: PaymentRecord) -> list[str]:
+        texts = []
+        since = self.profile.reference_since
+        for name in self.fields:
+            text = getattr(record, name)
+            if not text:
+                continue
+            if name == "reference" and since is not None:
+                when = record.transaction_date
+                if when is None or when < since:
+                    continue
+            texts.append(text)
+        if not texts:
+            return []
+        if self.profile.regex is None:
+            # A space separates references: one pass over the joined fields finds the same
+            # keys as one pass per field. A regex might span fields, so it reads each alone.
+            return self.keys(texts[0] if len(texts) == 1 else " ".join(texts))
+        keys: list[str] = []
+        for text in texts:
+            for key in self.keys(text):
+                if key not in keys:
+                    keys.append(key)
+        return keys
+
+    def eligible(self, item: OpenItem, record: PaymentRecord, sales_journal: str | None) -> bool:
+        amount = item.amount
+        if record.kind is _PAYMENT:
+            if amount <= ZERO:
+                return False
+        elif amount >= ZERO:
+            return False
+        if item.currency != record.currency:
+            return False
+        if sales_journal is not None and item.journal != sales_journal:
+            return False
+        return self.window is None or self.in_window(item, record)
+
+    def in_window(self, item: OpenItem, record: PaymentRecord) -> bool:
+        if item.invoice_date is None or record.transaction_date is None:
+            return True
+        return abs((record.transaction_date - item.invoice_date).days) <= self.window  # type: ignore[operator]
+
+    def find(self, record: PaymentRecord, sales_journal: str | None) -> Found:
+        signed = record.amount if record.kind is _PAYMENT else -record.amount
+        keys = self.record_keys(record) if self.fields else []
+        items = self.items
+        hits: list[int] = []
+        if keys:
+            table = self.table
+            if len(keys) == 1:
+                found = table.get(keys[0])
+                if found is not None:
+                    hits = [found] if found.__class__ is int else found
+            else:
+                seen: set[int] = set()
+                for key in keys:
+                    for idx in postings(table, key):
+                        if idx not in seen:
+                            seen.add(idx)
+                            hits.append(idx)
+            if hits:
+                candidates = [i for i in hits if self.eligible(items[i], record, sales_journal)]
+                if candidates:
+                    return Found(record, signed, keys, candidates, BY_REFERENCE, None, hits)
+                cause = Reason.NO_CANDIDATE
+                for i in hits:
+                    item = items[i]
+                    if item.currency != record.currency and self.eligible(
+                        _with_currency(item, record.currency), record, sales_journal
+                    ):
+                        cause = Reason.CURRENCY_MISMATCH
+                        break
+            else:
+                cause = Reason.NO_CANDIDATE
+        else:
+            cause = Reason.NO_REFERENCE
+        if self.profile.email_amount:
+            email = normalise_email(record.customer_email)
+            if email is not None:
+                customers = self.index.customers_for_email(email)
+                if len(customers) == 1:
+                    candidates = [
+                        i
+                        for i in self.index.items_of_customer(customers[0])
+                        if items[i].amount == signed
+                        and self.eligible(items[i], record, sales_journal)
+                    ]
+                    if candidates:
+                        return Found(record, signed, keys, candidates, BY_EMAIL, None, hits)
+        return Found(record, signed, keys, [], BY_REFERENCE, cause, hits)
+
+    def rejection(self, item: OpenItem, record: PaymentRecord, sales_journal: str | None) -> str:
+        """Why an item carrying the reference is not a candidate, in a few words."""
+        if item.currency != record.currency:
+            return f"in {item.currency}"
+        if record.kind is _PAYMENT and item.amount < ZERO:
+            return "a credit note"
+        if record.kind is not _PAYMENT and item.amount > ZERO:
+            return "an invoice, not a credit note"
+        if item.amount == ZERO:
+            return "nothing open"
+        if sales_journal is not None and item.journal != sales_journal:
+            return f"in journal {item.journal}, not {sales_journal}"
+        return "outside the date window"
+
+
+def _with_currency(item: OpenItem, currency: str) -> OpenItem:
+    """The item as if it were in ``currency``: tells whether only the currency differs."""
+    return OpenItem(
+        item_id=item.item_id,
+        invoice_number=item.invoice_number,
+        customer_id=item.customer_id,
+        amount=item.amount,
+        currency=currency,
+        journal=item.journal,
+        invoice_date=item.invoice_date,
+    )

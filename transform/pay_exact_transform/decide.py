@@ -1,0 +1,393 @@
+"""Rules 3 to 7: what each payment books, on whom, and whether it links an open item."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .candidates import BY_EMAIL, Finder, Found
+from .describe import (
+    KIND_WORD,
+    clean,
+    customer_label,
+    invoice_list,
+    line_description,
+    record_label,
+    refs_text,
+)
+from .index import OpenItemIndex, normalise_email
+from .model import OpenItem, PaymentRecord, RecordKind
+from .money import fmt
+from .plan import FLAGGED, CustomerKind, NewRelation, PlanLine, Reason, Role
+from .prepare import ClearingContext
+from .settings import MatchProfile, Settings
+
+# Enum members looked up once: attribute access on an Enum class is slow in a hot loop.
+_PAYMENT = RecordKind.PAYMENT
+_CHARGEBACK = RecordKind.CHARGEBACK
+_DEBTORS = Role.DEBTORS
+_UNASSIGNED = Role.UNASSIGNED
+_EXISTING = CustomerKind.EXISTING
+_MATCHED = Reason.MATCHED
+MAX_HINTS = 3  # more open items of the same amount than this are no hint at all
+
+
+@dataclass(slots=True)
+class PendingRelation:
+    """A relation to create, while the run is still collecting the records that need it."""
+
+    temp_id: str
+    name: str
+    email: str | None
+    record_ids: list[str]
+
+
+class Decider:
+    """Rules 3 to 7 for one record, given the claims of the whole run."""
+
+    def __init__(
+        self,
+        index: OpenItemIndex,
+        profile: MatchProfile,
+        settings: Settings,
+        claims: dict[int, int],
+    ) -> None:
+        self.index = index
+        self.items = index.items
+        self.profile = profile
+        self.settings = settings
+        self.claims = claims
+        self._relations: dict[str, PendingRelation] = {}
+
+    def relations(self) -> dict[str, NewRelation]:
+        return {
+            temp_id: NewRelation(r.temp_id, r.name, r.email, tuple(sorted(r.record_ids)))
+            for temp_id, r in self._relations.items()
+        }
+
+    def decide(self, ctx: ClearingContext, found: Found, finder: Finder) -> PlanLine:
+        candidates = found.candidates
+        if len(candidates) == 1:
+            return self._one_candidate(ctx, found)
+        if candidates:
+            return self._several_candidates(ctx, found)
+        return self._no_candidate(ctx, found, finder)
+
+    def _one_candidate(self, ctx: ClearingContext, found: Found) -> PlanLine:
+        record = found.record
+        idx = found.candidates[0]
+        item = self.items[idx]
+        shown = (item.invoice_number,)
+        claimed = self.claims[idx]
+        if claimed > 1:  # rule 5: several records of the run point at this item
+            return self._line(
+                ctx,
+                found,
+                Reason.CLAIMED_TWICE,
+                f"{self._origin(found)} points at invoice {item.invoice_number} "
+                f"({customer_label(item)}), which {claimed} payments of this run claim "
+                f"(a double payment?): booked on the customer, not linked.",
+                customer=item.customer_id,
+                kind=_EXISTING,
+                candidates=shown,
+                count=1,
+            )
+        if item.amount == found.signed:  # rule 3 (or rule 7 for an e-mail profile)
+            if found.mode == BY_EMAIL:
+                reason = Reason.SHOPIFY_EMAIL_AMOUNT
+                text = (
+                    f"E-mail {normalise_email(record.customer_email)} belongs to one customer, "
+                    f"whose only open item of {fmt(found.signed, record.currency)} is invoice "
+                    f"{item.invoice_number} ({customer_label(item)}): linked."
+                )
+            else:
+                reason = _MATCHED
+                text = (
+                    f"Reference {refs_text(found.keys)} matches only invoice "
+                    f"{item.invoice_number} ({customer_label(item)}), open for exactly "
+                    f"{found.signed.quantize(ctx.quantum)} {item.currency}: linked."
+                )
+            return self._line(
+                ctx,
+                found,
+                reason,
+                text,
+                customer=item.customer_id,
+                kind=_EXISTING,
+                candidates=shown,
+                count=1,
+                link=item.invoice_number,
+                open_item=item.item_id,
+            )
+        kind = "over-payment" if abs(found.signed) > abs(item.amount) else "partial payment"
+        return self._line(  # rule 4
+            ctx,
+            found,
+            Reason.AMOUNT_MISMATCH,
+            f"{self._origin(found)} matches only invoice {item.invoice_number} "
+            f"({customer_label(item)}), open for {fmt(item.amount, item.currency)}; the "
+            f"{KIND_WORD[record.kind]} is {fmt(found.signed, record.currency)} ({kind}): "
+            f"booked on the customer, not linked.",
+            customer=item.customer_id,
+            kind=_EXISTING,
+            candidates=shown,
+            count=1,
+        )
+
+    def _several_candidates(self, ctx: ClearingContext, found: Found) -> PlanLine:
+        chosen = [self.items[i] for i in found.candidates]
+        shown, count = invoice_list(chosen)
+        customers = {item.customer_id for item in chosen}
+        if len(customers) == 1:
+            item = min(chosen, key=lambda i: i.item_id)
+            return self._line(
+                ctx,
+                found,
+                Reason.AMBIGUOUS,
+                f"{self._origin(found)} matches {count} open items of one customer "
+                f"({customer_label(item)}): booked on the customer, not linked.",
+                customer=item.customer_id,
+                kind=CustomerKind.EXISTING,
+                candidates=shown,
+                count=count,
+            )
+        return self._line(
+            ctx,
+            found,
+            Reason.AMBIGUOUS,
+            f"{self._origin(found)} matches {count} open items of {len(customers)} customers: "
+            f"booked on the unassigned account, not linked.",
+            candidates=shown,
+            count=count,
+        )
+
+    def _origin(self, found: Found) -> str:
+        if found.mode == BY_EMAIL:
+            return f"E-mail {normalise_email(found.record.customer_email)} with this amount"
+        return f"Reference {refs_text(found.keys)}"
+
+    def _why_none(self, ctx: ClearingContext, found: Found, finder: Finder) -> str:
+        record = found.record
+        if found.cause is Reason.NO_REFERENCE:
+            fields = ", ".join(self.profile.payment_fields) or "no fields"
+            return (
+                f"No usable reference in the {KIND_WORD[record.kind]} "
+                f"(profile {self.profile.name} reads: {fields})"
+            )
+        what = "open item" if record.kind is _PAYMENT else "credit note"
+        text = f"No {what} carries reference {refs_text(found.keys)}"
+        if found.hits:
+            items = self.items
+            shown = sorted(found.hits, key=lambda i: (items[i].invoice_number, items[i].item_id))
+            parts = [
+                f"invoice {items[i].invoice_number} is "
+                f"{finder.rejection(items[i], record, ctx.sales_journal)}"
+                for i in shown[:3]
+            ]
+            text += " that can take it (" + "; ".join(parts) + ")"
+        return text
+
+    def _no_candidate(self, ctx: ClearingContext, found: Found, finder: Finder) -> PlanLine:
+        record = found.record
+        why = self._why_none(ctx, found, finder)
+        hints = self._hints(ctx, found, finder)
+        hint_text = _hint_text(hints)
+        email = normalise_email(record.customer_email)
+        email_customers = self.index.customers_for_email(email) if email else ()
+        email_item = None
+        if len(email_customers) == 1:
+            of_customer = self.index.items_of_customer(email_customers[0])
+            email_item = min((self.items[i] for i in of_customer), key=lambda i: i.item_id)
+        unlinked = {"cause": found.cause, "hints": hints}
+
+        if record.kind is _CHARGEBACK:
+            item = self._chargeback_customer(found, ctx)
+            source = "its reference"
+            if item is None and email_item is not None:
+                item, source = email_item, f"e-mail {email}"
+            if item is not None:
+                return self._line(
+                    ctx,
+                    found,
+                    Reason.CHARGEBACK_UNMATCHED,
+                    f"Chargeback: {why}. Customer {customer_label(item)} known from {source}: "
+                    f"booked on the customer, re-opening the debt.{hint_text}",
+                    customer=item.customer_id,
+                    kind=CustomerKind.EXISTING,
+                    **unlinked,
+                )
+            return self._fallback(
+                ctx,
+                found,
+                f"Chargeback: {why}; the customer is unknown",
+                hints,
+                Reason.CHARGEBACK_UNMATCHED,
+            )
+        if email_item is not None:
+            return self._line(
+                ctx,
+                found,
+                Reason.EMAIL_CUSTOMER,
+                f"{why}. E-mail {email} belongs to one customer ({customer_label(email_item)}): "
+                f"booked on that customer, not linked.{hint_text}",
+                customer=email_item.customer_id,
+                kind=CustomerKind.EXISTING,
+                **unlinked,
+            )
+        return self._fallback(ctx, found, why, hints, None)
+
+    def _chargeback_customer(self, found: Found, ctx: ClearingContext) -> OpenItem | None:
+        """The one customer behind the open items (any sign) that carry the reference."""
+        items = self.items
+        record = found.record
+        relevant = [
+            items[i]
+            for i in found.hits
+            if items[i].currency == record.currency
+            and (ctx.sales_journal is None or items[i].journal == ctx.sales_journal)
+        ]
+        if relevant and len({item.customer_id for item in relevant}) == 1:
+            return min(relevant, key=lambda i: i.item_id)
+        return None
+
+    def _fallback(
+        self,
+        ctx: ClearingContext,
+        found: Found,
+        why: str,
+        hints: tuple[str, ...],
+        reason: Reason | None,
+    ) -> PlanLine:
+        """Rule 6: standard debtor, else a new relation, else the unassigned account."""
+        settings = self.settings
+        hint_text = _hint_text(hints)
+        unlinked = {"cause": found.cause, "hints": hints}
+        if settings.standard_debtor is not None:
+            return self._line(
+                ctx,
+                found,
+                reason or Reason.STANDARD_DEBTOR,
+                f"{why}: booked on the standard debtor {settings.standard_debtor}.{hint_text}",
+                customer=settings.standard_debtor,
+                kind=CustomerKind.STANDARD_DEBTOR,
+                **unlinked,
+            )
+        missing = ""
+        if settings.create_relations:
+            relation = self._relation(ctx, found.record)
+            if relation is not None:
+                contact = f" <{relation.email}>" if relation.email else ""
+                return self._line(
+                    ctx,
+                    found,
+                    reason or Reason.NEW_RELATION,
+                    f"{why}: booked on a new relation '{relation.name}'{contact} to be "
+                    f"created.{hint_text}",
+                    customer=relation.temp_id,
+                    kind=CustomerKind.NEW_RELATION,
+                    **unlinked,
+                )
+            missing = " (no name or e-mail to create a relation from)"
+        return self._line(
+            ctx,
+            found,
+            reason or Reason.UNASSIGNED,
+            f"{why}: booked on the unassigned account{missing}.{hint_text}",
+            **unlinked,
+        )
+
+    def _relation(self, ctx: ClearingContext, record: PaymentRecord) -> PendingRelation | None:
+        """The relation to create for a record, shared by all records with its e-mail."""
+        email = normalise_email(record.customer_email)
+        name = clean(record.customer_name) if record.customer_name else ""
+        if email is None and not name:
+            return None
+        source = f"{ctx.clearing.clearing_id}/{record.record_id}"
+        seed = f"email:{email}" if email is not None else f"record:{source}"
+        temp_id = "new:" + hashlib.sha256(seed.encode()).hexdigest()[:16]
+        relation = self._relations.get(temp_id)
+        if relation is None:
+            relation = PendingRelation(temp_id, name or email or "", email, [])
+            self._relations[temp_id] = relation
+        elif name and relation.name == relation.email:
+            relation.name = name  # records come in a fixed order: the first name wins
+        relation.record_ids.append(source)
+        return relation
+
+    def _hints(self, ctx: ClearingContext, found: Found, finder: Finder) -> tuple[str, ...]:
+        """Rule 7: open items with exactly this amount, shown only when they are few.
+
+        Without a journal or date filter every item of that amount and currency is eligible,
+        so a long list is dismissed at once; otherwise the scan stops at the first item too
+        many. Either way the answer does not depend on the order of the items.
+        """
+        items = self.items
+        record = found.record
+        same = self.index.items_with_amount(found.signed, record.currency)
+        if not same or (
+            len(same) > MAX_HINTS and ctx.sales_journal is None and finder.window is None
+        ):
+            return ()
+        hits = []
+        for idx in same:
+            item = items[idx]
+            if finder.eligible(item, record, ctx.sales_journal):
+                if len(hits) == MAX_HINTS:
+                    return ()
+                hits.append(item)
+        return tuple(sorted(f"invoice {i.invoice_number}" for i in hits))
+
+    def _line(
+        self,
+        ctx: ClearingContext,
+        found: Found,
+        reason: Reason,
+        explanation: str,
+        *,
+        customer: str | None = None,
+        kind: CustomerKind | None = None,
+        candidates: tuple[str, ...] = (),
+        count: int = 0,
+        link: str | None = None,
+        open_item: str | None = None,
+        cause: Reason | None = None,
+        hints: tuple[str, ...] = (),
+    ) -> PlanLine:
+        record = found.record
+        if customer is not None:
+            role, gl = _DEBTORS, ctx.gl_debtors
+        else:
+            role, gl = _UNASSIGNED, ctx.gl_unassigned
+        # Positional, in field order: this runs once per payment.
+        return PlanLine(
+            role,
+            gl,
+            found.signed.quantize(ctx.quantum),
+            line_description(ctx.key, f"{KIND_WORD[record.kind]} {record_label(record)}"),
+            reason,
+            explanation,
+            customer,
+            kind,
+            link,
+            open_item,
+            cause,
+            record.record_id,
+            record.kind,
+            candidates,
+            count,
+            hints,
+            reason in FLAGGED,
+        )
+
+
+def _hint_text(hints: tuple[str, ...]) -> str:
+    if not hints:
+        return ""
+    return f" Hint: {', '.join(hints)} open for the same amount (an amount alone never links)."
+
+
+def record_lines(
+    ctx: ClearingContext, found_here: list[Found], decider: Decider, finder: Finder
+) -> list[PlanLine]:
+    decide = decider.decide
+    return [decide(ctx, found, finder) for found in found_here]

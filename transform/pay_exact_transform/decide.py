@@ -85,8 +85,8 @@ class Decider:
                 found,
                 Reason.CLAIMED_TWICE,
                 f"{self._origin(found)} points at invoice {item.invoice_number} "
-                f"({customer_label(item)}), which {claimed} payments of this run claim "
-                f"(a double payment?): booked on the customer, not linked.",
+                f"({customer_label(item)}), which {claimed} records of this run claim "
+                f"(paid twice?): booked on the customer, not linked.",
                 customer=item.customer_id,
                 kind=_EXISTING,
                 candidates=shown,
@@ -119,14 +119,15 @@ class Decider:
                 link=item.invoice_number,
                 open_item=item.item_id,
             )
-        kind = "over-payment" if abs(found.signed) > abs(item.amount) else "partial payment"
+        word = KIND_WORD[record.kind]
+        kind = f"over-{word}" if abs(found.signed) > abs(item.amount) else f"partial {word}"
         return self._line(  # rule 4
             ctx,
             found,
             Reason.AMOUNT_MISMATCH,
             f"{self._origin(found)} matches only invoice {item.invoice_number} "
             f"({customer_label(item)}), open for {fmt(item.amount, item.currency)}; the "
-            f"{KIND_WORD[record.kind]} is {fmt(found.signed, record.currency)} ({kind}): "
+            f"{word} is {fmt(found.signed, record.currency)} ({kind}): "
             f"booked on the customer, not linked.",
             customer=item.customer_id,
             kind=_EXISTING,

@@ -13,7 +13,8 @@ Run it again and the second run books nothing: every clearing is already in Exac
 Run through ``bin/dev demo``, which prepares ``.venv`` first. Options:
   --seed N       which generated merchant the sandbox serves (default 42); another seed starts over
   --reset        forget the earlier demos (Exact administration, ledger, tokens, state, reports)
-  --keep         leave the sandbox running afterwards (Ctrl-C to stop)
+  --keep         leave the sandbox running afterwards (Ctrl-C to stop), with its variables in
+                 .state/demo/sandbox.env for running Meltano by hand
   --verbose      show Meltano's own log lines as well
 """
 
@@ -42,6 +43,7 @@ ENVIRONMENT = "demo"
 STATE = ROOT / ".state" / ENVIRONMENT
 SANDBOX_STATE = STATE / "sandbox"
 MARKER = STATE / "demo.json"
+KEEP_ENV = STATE / "sandbox.env"
 STATE_ID = f"{ENVIRONMENT}:tap-pay-to-target-exactonline"
 # Variables that would outrank the demo environment's settings in every plugin.
 BARE_PREFIXES = ("TAP_PAY_", "TARGET_EXACTONLINE_")
@@ -160,6 +162,13 @@ def authorize(env: dict[str, str], verbose: bool) -> None:
             say("  " + line.split("meltano      ", 1)[-1].strip())
 
 
+def keep_env_file(env: dict[str, str], base_env: dict[str, str]) -> None:
+    """The sandbox's variables in a file only its owner can read, while the sandbox runs."""
+    lines = [f"{k}={v}" for k, v in sorted(env.items()) if base_env.get(k) != v]
+    KEEP_ENV.touch(mode=0o600)
+    KEEP_ENV.write_text("\n".join(lines) + "\n")
+
+
 # -- starting over -----------------------------------------------------------------------------
 
 
@@ -226,6 +235,8 @@ def summarise(reports: Path, since: float, exact: dict[str, Any]) -> Counter[str
 
 
 def main() -> int:
+    # A plain `kill` ends the demo like Ctrl-C: the sandbox is stopped and saves its data.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reset", action="store_true")
@@ -299,10 +310,14 @@ def main() -> int:
             elif outcomes and set(outcomes) == {"already_booked"}:
                 say("Nothing booked this time: every clearing was already in Exact.")
             if args.keep:
-                say("sandbox still running; Ctrl-C to stop")
+                keep_env_file(env, base_env)
+                say("The sandbox keeps running (Ctrl-C stops it). Run Meltano yourself meanwhile:")
+                say(f"  set -a; . {KEEP_ENV.relative_to(ROOT)}; set +a")
+                say("  .venv/bin/meltano --environment=demo run tap-pay target-exactonline")
                 signal.pause()
             return 0 if run.returncode == 0 else 1
         finally:
+            KEEP_ENV.unlink(missing_ok=True)
             stop_sandbox(sandbox)
 
 

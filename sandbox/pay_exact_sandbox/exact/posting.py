@@ -174,6 +174,14 @@ def _claim_number(store: ExactStore, journal: Row, year: int, number: int) -> No
     store.entry_number_max[key] = max(store.entry_number_max.get(key, number), number)
 
 
+def _journal(store: ExactStore, body: Row, prop: str) -> Row | None:
+    """The journal an entry names in ``prop``; it must be given, its existence is checked later."""
+    journal_code = body.get(prop)
+    if journal_code in (None, ""):
+        raise business("journal_required")
+    return store.journal_by_code(journal_code)
+
+
 def _currency(store: ExactStore, journal: Row, body: Row) -> tuple[str, Decimal]:
     currency = str(body.get("Currency") or journal["Currency"] or store.currency)
     if currency != journal["Currency"] and not journal["AllowVariableCurrency"]:
@@ -386,10 +394,7 @@ def _reverse_effects(store: ExactStore, effects: list[Row]) -> None:
 # -- sales entries -----------------------------------------------------------------------------
 def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> Row:
     _check_properties(body, SALES_ENTRY)
-    journal_code = body.get("Journal")
-    if journal_code in (None, ""):
-        raise business("journal_required")
-    journal = store.journal_by_code(journal_code)
+    journal = _journal(store, body, "Journal")
     if journal is None or journal["Type"] not in SALES_JOURNAL_TYPES:
         raise business("invalid_journal")  # [C] "Ongeldig: Dagboek"
     customer = _account(store, body, "Customer", missing="customer_required")
@@ -677,10 +682,7 @@ def _header_period(store: ExactStore, body: Row, *, seeding: bool) -> Row | None
 
 def post_bank_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> Row:
     _check_properties(body, BANK_ENTRY)
-    journal_code = body.get("JournalCode")
-    if journal_code in (None, ""):
-        raise business("journal_required")
-    journal = store.journal_by_code(journal_code)
+    journal = _journal(store, body, "JournalCode")
     if journal is None:
         raise business("invalid_journal")
     if journal["Type"] not in BANK_JOURNAL_TYPES:
@@ -711,82 +713,112 @@ def post_bank_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> R
     number = _entry_number(store, journal, year, _int(body, "EntryNumber"))
 
     # -- validated: write -------------------------------------------------------------------
-    _claim_number(store, journal, year, number)
-    entry_id = store.new_guid("bankentry")
-    entry = store.audit(
+    head = _entry_head(store, journal, "bankentry", number=number, period=period, currency=currency)
+    entry = _stored_row(
+        store,
+        BANK_ENTRY,
         {
-            "EntryID": entry_id,
-            "EntryNumber": number,
-            "JournalCode": journal["Code"],
-            "JournalDescription": journal["Description"],
-            "Currency": currency,
-            "FinancialYear": year,
-            "FinancialPeriod": period["FinPeriod"],
+            **head,
             "OpeningBalanceFC": opening,
             "ClosingBalanceFC": closing,
             "Status": _int(body, "Status") if seeding and body.get("Status") else 20,
-            "StatusDescription": "Open",
             "BankStatementDocument": _guid(body, "BankStatementDocument"),
             "BankEntryLines": [],
             "_journal_type": journal["Type"],
-        }
+        },
     )
-    store.bank_entries[entry_id] = entry
+    store.bank_entries[entry["EntryID"]] = entry
     for index, line in enumerate(lines, start=1):
-        raw, gl, account = line["raw"], line["gl"], line["account"]
-        row = store.audit(
-            {
-                "ID": store.new_guid("bankentryline"),
-                "EntryID": entry_id,
-                "EntryNumber": number,
-                "LineNumber": index,
-                "Date": line["date"],
-                "GLAccount": gl["ID"],
-                "GLAccountCode": gl["Code"],
-                "GLAccountDescription": gl["Description"],
-                "Account": account["ID"] if account else None,
-                "AccountCode": account["Code"] if account else None,
-                "AccountName": account["Name"] if account else None,
-                "AmountFC": line["amount"],
-                "AmountDC": money(line["amount"] * rate),
-                "AmountVATFC": _amount(raw, "AmountVATFC"),
-                "Description": line["description"],
-                "Notes": _text(raw, "Notes"),
-                "OurRef": line["our_ref"],
-                "Document": _guid(raw, "Document"),
-                "CostCenter": _text(raw, "CostCenter"),
-                "CostUnit": _text(raw, "CostUnit"),
-                "Project": _guid(raw, "Project"),
-                "Quantity": _amount(raw, "Quantity"),
-                "VATCode": line["vat_code"] or gl["VATCode"],  # defaults from the G/L [C]
-                "VATPercentage": _amount(raw, "VATPercentage"),
-                "VATType": _text(raw, "VATType"),
-                "ExchangeRate": rate,
-                "OffsetID": None,
-                "_effects": [],
-            }
-        )
+        row = _bank_entry_line(store, entry, line, index, rate)
         entry["BankEntryLines"].append(row)
         _book_line(
-            store,
-            entry=entry,
-            journal=journal,
-            row=row,
-            line=line,
-            rate=rate,
-            effect_fc=-line["amount"],
-            tl_type=40,
+            store, entry, journal, row, line, rate=rate, effect_fc=-line["amount"], tl_type=40
         )
     return entry
 
 
+def _entry_head(
+    store: ExactStore, journal: Row, guid_kind: str, *, number: int, period: Row, currency: str
+) -> Row:
+    """Claims the entry number; the header fields bank and general journal entries share."""
+    year = period["FinYear"]
+    _claim_number(store, journal, year, number)
+    return {
+        "EntryID": store.new_guid(guid_kind),
+        "EntryNumber": number,
+        "JournalCode": journal["Code"],
+        "JournalDescription": journal["Description"],
+        "Currency": currency,
+        "FinancialYear": year,
+        "FinancialPeriod": period["FinPeriod"],
+        "StatusDescription": "Open",
+    }
+
+
+def _entry_line_fields(
+    store: ExactStore, guid_kind: str, entry: Row, line: Row, *, line_number: int, rate: Decimal
+) -> Row:
+    """The fields a bank entry line and a general journal entry line share, read in one order."""
+    raw, gl, account = line["raw"], line["gl"], line["account"]
+    return {
+        "ID": store.new_guid(guid_kind),
+        "EntryID": entry["EntryID"],
+        "EntryNumber": entry["EntryNumber"],
+        "LineNumber": line_number,
+        "Date": line["date"],
+        "GLAccount": gl["ID"],
+        "GLAccountCode": gl["Code"],
+        "GLAccountDescription": gl["Description"],
+        "Account": account["ID"] if account else None,
+        "AccountCode": account["Code"] if account else None,
+        "AccountName": account["Name"] if account else None,
+        "AmountFC": line["amount"],
+        "AmountDC": money(line["amount"] * rate),
+        "AmountVATFC": _amount(raw, "AmountVATFC"),
+        "Description": line["description"],
+        "Notes": _text(raw, "Notes"),
+        "OurRef": line["our_ref"],
+        "Document": _guid(raw, "Document"),
+        "CostCenter": _text(raw, "CostCenter"),
+        "CostUnit": _text(raw, "CostUnit"),
+        "Project": _guid(raw, "Project"),
+        "Quantity": _amount(raw, "Quantity"),
+        "OffsetID": None,
+    }
+
+
+def _bank_entry_line(
+    store: ExactStore, entry: Row, line: Row, line_number: int, rate: Decimal
+) -> Row:
+    fields = _entry_line_fields(
+        store, "bankentryline", entry, line, line_number=line_number, rate=rate
+    )
+    raw = line["raw"]
+    fields.update(
+        {
+            "VATCode": line["vat_code"] or line["gl"]["VATCode"],  # defaults from the G/L [C]
+            "VATPercentage": _amount(raw, "VATPercentage"),
+            "VATType": _text(raw, "VATType"),
+            "ExchangeRate": rate,
+            "_effects": [],
+        }
+    )
+    return _stored_row(store, BANK_ENTRY_LINE, fields)
+
+
+def _stored_row(store: ExactStore, entity: EntityType, values: Row) -> Row:
+    """``values`` audited, in the order of the entity's fields, its line collection, the rest."""
+    ordered = {name: values[name] for name in (*entity.fields, *entity.nav) if name in values}
+    return store.audit(ordered | values)
+
+
 def _book_line(
     store: ExactStore,
-    *,
     entry: Row,
     journal: Row,
     row: Row,
     line: Row,
+    *,
     rate: Decimal,
     effect_fc: Decimal,
     tl_type: int,
@@ -854,52 +886,11 @@ def add_bank_entry_line(store: ExactStore, body: Row) -> Row:
         store, wrapped, "BankEntryLines", BANK_ENTRY_LINE, header, seeding=False
     )
     rate = entry["BankEntryLines"][0]["ExchangeRate"] if entry["BankEntryLines"] else Decimal(1)
-    raw, gl, account = line["raw"], line["gl"], line["account"]
-    row = store.audit(
-        {
-            "ID": store.new_guid("bankentryline"),
-            "EntryID": entry["EntryID"],
-            "EntryNumber": entry["EntryNumber"],
-            "LineNumber": len(entry["BankEntryLines"]) + 1,
-            "Date": line["date"],
-            "GLAccount": gl["ID"],
-            "GLAccountCode": gl["Code"],
-            "GLAccountDescription": gl["Description"],
-            "Account": account["ID"] if account else None,
-            "AccountCode": account["Code"] if account else None,
-            "AccountName": account["Name"] if account else None,
-            "AmountFC": line["amount"],
-            "AmountDC": money(line["amount"] * rate),
-            "AmountVATFC": _amount(raw, "AmountVATFC"),
-            "Description": line["description"],
-            "Notes": _text(raw, "Notes"),
-            "OurRef": line["our_ref"],
-            "Document": _guid(raw, "Document"),
-            "CostCenter": _text(raw, "CostCenter"),
-            "CostUnit": _text(raw, "CostUnit"),
-            "Project": _guid(raw, "Project"),
-            "Quantity": _amount(raw, "Quantity"),
-            "VATCode": line["vat_code"] or gl["VATCode"],
-            "VATPercentage": _amount(raw, "VATPercentage"),
-            "VATType": _text(raw, "VATType"),
-            "ExchangeRate": rate,
-            "OffsetID": None,
-            "_effects": [],
-        }
-    )
+    row = _bank_entry_line(store, entry, line, len(entry["BankEntryLines"]) + 1, rate)
     entry["BankEntryLines"].append(row)
     entry["ClosingBalanceFC"] = entry["ClosingBalanceFC"] + line["amount"]
     entry["Modified"] = store.now()
-    _book_line(
-        store,
-        entry=entry,
-        journal=journal,
-        row=row,
-        line=line,
-        rate=rate,
-        effect_fc=-line["amount"],
-        tl_type=40,
-    )
+    _book_line(store, entry, journal, row, line, rate=rate, effect_fc=-line["amount"], tl_type=40)
     return row
 
 
@@ -922,10 +913,7 @@ def _delete_entry(store: ExactStore, entry: Row, table: dict[str, Row], lines_ke
 
 def post_general_journal_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> Row:
     _check_properties(body, GJ_ENTRY)
-    journal_code = body.get("JournalCode")
-    if journal_code in (None, ""):
-        raise business("journal_required")
-    journal = store.journal_by_code(journal_code)
+    journal = _journal(store, body, "JournalCode")
     if journal is None or journal["Type"] != GENERAL_JOURNAL_TYPE:
         raise business("invalid_journal")  # [C] a sales journal gives "Ongeldig: Dagboek"
     currency, rate = _currency(store, journal, body)
@@ -940,68 +928,32 @@ def post_general_journal_entry(store: ExactStore, body: Row, *, seeding: bool = 
     year = period["FinYear"]
     number = _entry_number(store, journal, year, _int(body, "EntryNumber"))
 
-    _claim_number(store, journal, year, number)
-    entry_id = store.new_guid("generaljournalentry")
-    entry = store.audit(
+    head = _entry_head(
+        store, journal, "generaljournalentry", number=number, period=period, currency=currency
+    )
+    entry = _stored_row(
+        store,
+        GJ_ENTRY,
         {
-            "EntryID": entry_id,
-            "EntryNumber": number,
-            "JournalCode": journal["Code"],
-            "JournalDescription": journal["Description"],
-            "Currency": currency,
+            **head,
             "ExchangeRate": rate,
-            "FinancialYear": year,
-            "FinancialPeriod": period["FinPeriod"],
             "Reversal": bool(body.get("Reversal", False)),
             "Status": 20,
-            "StatusDescription": "Open",
             "Type": 90,  # created entries are type 90 (Other) [C]
             "TypeDescription": "Overige",
             "GeneralJournalEntryLines": [],
-        }
+        },
     )
-    store.gj_entries[entry_id] = entry
+    store.gj_entries[entry["EntryID"]] = entry
     for index, line in enumerate(lines, start=1):
-        raw, gl, account = line["raw"], line["gl"], line["account"]
-        row = store.audit(
-            {
-                "ID": store.new_guid("generaljournalentryline"),
-                "EntryID": entry_id,
-                "EntryNumber": number,
-                "LineNumber": index,
-                "Date": line["date"],
-                "GLAccount": gl["ID"],
-                "GLAccountCode": gl["Code"],
-                "GLAccountDescription": gl["Description"],
-                "Account": account["ID"] if account else None,
-                "AccountCode": account["Code"] if account else None,
-                "AccountName": account["Name"] if account else None,
-                "AmountFC": line["amount"],
-                "AmountDC": money(line["amount"] * rate),
-                "Description": line["description"],
-                "Notes": _text(raw, "Notes"),
-                "OurRef": line["our_ref"],
-                "VATCode": line["vat_code"],
-                "AmountVATFC": _amount(raw, "AmountVATFC"),
-                "Document": _guid(raw, "Document"),
-                "CostCenter": _text(raw, "CostCenter"),
-                "CostUnit": _text(raw, "CostUnit"),
-                "Project": _guid(raw, "Project"),
-                "Quantity": _amount(raw, "Quantity"),
-                "OffsetID": None,
-                "_effects": [],
-            }
+        fields = _entry_line_fields(
+            store, "generaljournalentryline", entry, line, line_number=index, rate=rate
         )
+        fields.update({"VATCode": line["vat_code"], "_effects": []})
+        row = _stored_row(store, GJ_ENTRY_LINE, fields)
         entry["GeneralJournalEntryLines"].append(row)
         _book_line(
-            store,
-            entry=entry,
-            journal=journal,
-            row=row,
-            line=line,
-            rate=rate,
-            effect_fc=line["amount"],
-            tl_type=90,
+            store, entry, journal, row, line, rate=rate, effect_fc=line["amount"], tl_type=90
         )
     return entry
 

@@ -21,6 +21,9 @@ from pay_exact_transform import (
 )
 from pay_exact_transform.tokens import make_key_function
 
+PAYMENT = RecordKind.PAYMENT
+ZERO = Decimal(0)
+
 # Outcome per record: 'linked', 'amount_mismatch', 'ambiguous', 'claimed_twice' or 'none'.
 Outcome = tuple[str, str | None]  # (outcome, linked item id)
 
@@ -35,10 +38,10 @@ def is_candidate(
     """Rule 2: same currency and sign, in the selected journal, sharing a reference."""
     if item.currency != record.currency:
         return False
-    if record.kind is RecordKind.PAYMENT:
-        if item.amount <= 0:
+    if record.kind is PAYMENT:
+        if item.amount <= ZERO:
             return False
-    elif item.amount >= 0:
+    elif item.amount >= ZERO:
         return False
     if journal is not None and item.journal != journal:
         return False

@@ -73,13 +73,19 @@ class Finder:
         return keys
 
     def eligible(self, item: OpenItem, record: PaymentRecord, sales_journal: str | None) -> bool:
+        """Rule 2 for an item that carries one of the record's references."""
+        return item.currency == record.currency and self.fits_apart_from_currency(
+            item, record, sales_journal
+        )
+
+    def fits_apart_from_currency(
+        self, item: OpenItem, record: PaymentRecord, sales_journal: str | None
+    ) -> bool:
         amount = item.amount
         if record.kind is _PAYMENT:
             if amount <= ZERO:
                 return False
         elif amount >= ZERO:
-            return False
-        if item.currency != record.currency:
             return False
         if sales_journal is not None and item.journal != sales_journal:
             return False
@@ -114,11 +120,8 @@ class Finder:
                     return Found(record, signed, keys, candidates, BY_REFERENCE, None, hits)
                 cause = Reason.NO_CANDIDATE
                 for i in hits:
-                    item = items[i]
-                    if item.currency != record.currency and self.eligible(
-                        _with_currency(item, record.currency), record, sales_journal
-                    ):
-                        cause = Reason.CURRENCY_MISMATCH
+                    if self.fits_apart_from_currency(items[i], record, sales_journal):
+                        cause = Reason.CURRENCY_MISMATCH  # eligible but for the currency
                         break
             else:
                 cause = Reason.NO_CANDIDATE
@@ -152,16 +155,3 @@ class Finder:
         if sales_journal is not None and item.journal != sales_journal:
             return f"in journal {item.journal}, not {sales_journal}"
         return "outside the date window"
-
-
-def _with_currency(item: OpenItem, currency: str) -> OpenItem:
-    """The item as if it were in ``currency``: tells whether only the currency differs."""
-    return OpenItem(
-        item_id=item.item_id,
-        invoice_number=item.invoice_number,
-        customer_id=item.customer_id,
-        amount=item.amount,
-        currency=currency,
-        journal=item.journal,
-        invoice_date=item.invoice_date,
-    )

@@ -18,6 +18,7 @@ from .candidates import Finder, Found
 from .decide import Decider, record_lines
 from .index import OpenItemIndex, build_index, without_cyclic_gc
 from .model import Clearing, OpenItem
+from .money import exact_decimals
 from .plan import BookingPlan
 from .prepare import distinct_clearings, prepare
 from .profiles import resolve_profile
@@ -43,7 +44,7 @@ def plan_run(
     An open item that several records of the run point at is linked by none of them, so no
     open item is ever linked twice, within a plan or across plans.
     """
-    with without_cyclic_gc():
+    with without_cyclic_gc(), exact_decimals():
         return _plan_run(clearings, open_items, settings)
 
 
@@ -70,10 +71,9 @@ def _plan_run(
 
     decider = Decider(index, profile, settings, claims)
     drafts = []
-    for ctx, found_here in zip(contexts, found_per_clearing, strict=True):
-        if ctx.books:
-            drafts.append((ctx, record_lines(ctx, found_here, decider, finder)))
-        else:
-            drafts.append((ctx, []))
+    for n, ctx in enumerate(contexts):
+        found_here = found_per_clearing[n]
+        found_per_clearing[n] = []  # free pass-1 results as their lines appear (peak memory)
+        drafts.append((ctx, record_lines(ctx, found_here, decider, finder) if ctx.books else []))
     relations = decider.relations()
     return [assemble(ctx, lines, relations) for ctx, lines in drafts]

@@ -10,7 +10,7 @@ from operator import attrgetter
 
 from .errors import InputError
 from .model import OpenItem
-from .money import check_amount, quantum
+from .money import amount_ok, check_amount, exact_decimals, quantum
 from .settings import MatchProfile
 from .tokens import make_key_function
 
@@ -163,7 +163,7 @@ def build_index(open_items: Iterable[OpenItem]) -> OpenItemIndex:
     Items must have distinct ``item_id``s; an exact repeat of an item is dropped, two
     different items with one id are an error (the plan would depend on which came first).
     """
-    with without_cyclic_gc():
+    with without_cyclic_gc(), exact_decimals():
         return _build_index(open_items)
 
 
@@ -194,13 +194,8 @@ def _build_index(open_items: Iterable[OpenItem]) -> OpenItemIndex:
             if not currency or not isinstance(currency, str):
                 raise InputError(where, "currency", "must be a currency code")
             q = quanta[currency] = quantum(currency)
-        amount = item.amount
-        try:
-            valid = amount.__class__ is Decimal and amount.quantize(q) == amount
-        except ArithmeticError:
-            valid = False
-        if not valid:
-            check_amount(amount, currency, where, "amount", allow_negative=True)
+        if not amount_ok(item.amount, q, allow_negative=True):
+            check_amount(item.amount, currency, where, "amount", allow_negative=True)
         seen[item_id] = item
         items.append(item)
     return OpenItemIndex(tuple(items))

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 from .errors import InputError
 
@@ -14,6 +24,22 @@ _MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 ZERO = Decimal(0)
+# No single amount reaches a thousand trillion; the bound keeps every sum of a run (even of
+# millions of amounts) well inside the exact context below.
+MAX_AMOUNT = Decimal(10) ** 15
+# Sums and comparisons are exact in this context whatever context the caller has set.
+_EXACT = Context(
+    prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
+
+
+@contextmanager
+def exact_decimals() -> Iterator[None]:
+    """Run the enclosed code with 60 significant digits, so no sum is ever rounded."""
+    with localcontext(_EXACT):
+        yield
+
+
 _QUANTUM: dict[int, Decimal] = {places: Decimal(1).scaleb(-places) for places in range(4)}
 
 
@@ -40,6 +66,8 @@ def check_amount(
         raise InputError(where, field, f"must be a Decimal, got {type(value).__name__}")
     if not value.is_finite():  # type: ignore[union-attr]
         raise InputError(where, field, f"must be a finite amount, got {value}")
+    if abs(value) >= MAX_AMOUNT:  # type: ignore[arg-type]
+        raise InputError(where, field, f"is too large to be an amount: {value}")
     if not allow_negative and value < ZERO:  # type: ignore[operator]
         raise InputError(where, field, f"must not be negative, got {value}")
     q = quantum(currency)
@@ -47,6 +75,19 @@ def check_amount(
     if rounded != value:
         raise InputError(where, field, f"has more decimals than {currency} allows: {value}")
     return rounded
+
+
+def amount_ok(value: object, q: Decimal, *, allow_negative: bool) -> bool:
+    """The fast test behind ``check_amount``, for loops over a million amounts."""
+    try:
+        return (
+            value.__class__ is Decimal
+            and -MAX_AMOUNT < value < MAX_AMOUNT  # type: ignore[operator]
+            and (allow_negative or value >= ZERO)  # type: ignore[operator]
+            and value.quantize(q) == value  # type: ignore[union-attr]
+        )
+    except ArithmeticError:  # NaN in a comparison
+        return False
 
 
 def fmt(amount: Decimal, currency: str) -> str:

@@ -11,7 +11,7 @@ from .consistency import Check, check_clearing
 from .errors import InputError
 from .keys import idempotency_key
 from .model import Clearing, ClearingLine, Direction, LineKind, PaymentRecord, RecordKind
-from .money import ZERO, check_amount, quantum
+from .money import amount_ok, check_amount, quantum
 from .plan import BlockReason, Role
 from .settings import Settings
 
@@ -169,14 +169,8 @@ def _distinct_records(clearing: Clearing, where: str) -> list[PaymentRecord]:
             if not currency or not isinstance(currency, str):
                 raise InputError(f"{where}, record {record_id!r}", "currency", "is missing")
             q = quanta[currency] = quantum(currency)
-        amount = record.amount
-        try:
-            valid = amount.__class__ is Decimal and amount >= ZERO and amount.quantize(q) == amount
-        except ArithmeticError:
-            valid = False
-        if not valid:
-            check_amount(
-                amount, currency, f"{where}, record {record_id!r}", "amount", allow_negative=False
-            )
+        if not amount_ok(record.amount, q, allow_negative=False):
+            here = f"{where}, record {record_id!r}"
+            check_amount(record.amount, currency, here, "amount", allow_negative=False)
         by_id[record_id] = record
     return [by_id[k] for k in sorted(by_id)]

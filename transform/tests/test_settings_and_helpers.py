@@ -15,6 +15,7 @@ from pay_exact_transform import (
     RecordKind,
     RevenueGroupOverride,
     Role,
+    Status,
     build_index,
     classify_line,
     idempotency_key,
@@ -208,3 +209,23 @@ def test_profile_validation_names_the_field():
 def test_settings_require_gl_codes(kit):
     with pytest.raises(InputError, match="field 'payouts'"):
         replace(kit.gl, payouts="")
+
+
+def test_absurdly_large_amounts_are_refused_naming_the_field(kit):
+    with pytest.raises(InputError, match=r"open item 'H-1': field 'amount' is too large"):
+        build_index([kit.item("1", "1E+30")])
+    clearing = kit.clearing([kit.pay("R1", "1E+15")], lines=[], payout="0")
+    with pytest.raises(InputError, match=r"record 'R1': field 'amount' is too large"):
+        plan_run([clearing], [], kit.settings())
+
+
+def test_sums_are_exact_whatever_decimal_context_the_caller_set(kit):
+    import decimal
+
+    records = [kit.pay(f"R{n}", "999999999999.99") for n in range(30)]
+    clearing = kit.clearing(records, fees=("0.01",))
+    with decimal.localcontext(decimal.Context(prec=6)):
+        (plan,) = plan_run([clearing], [], kit.settings())
+    assert plan.status is Status.READY
+    assert plan.lines[-1].amount == Decimal("-29999999999999.69")
+    assert plan.balance == 0

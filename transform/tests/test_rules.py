@@ -384,3 +384,16 @@ def test_index_built_once_serves_several_clearings_with_the_same_result(kit):
     )
     assert len(index) == 1
     assert isinstance(index.items[0], OpenItem)
+
+
+def test_one_index_serves_profiles_with_different_comparison_rules(kit):
+    from pay_exact_transform import build_index
+
+    items = [kit.item("9201", "30.00", your_ref="000000123")]
+    record = kit.pay("R1", "30.00", extra1="123")
+    index = build_index(items)
+    clearing = kit.clearing([record])
+    (loose,) = plan_run([clearing], index, kit.settings(profile="generic"))
+    (strict,) = plan_run([clearing], index, kit.settings(profile="magento2"))
+    assert kit.line(loose, "R1").link == "9201"
+    assert kit.line(strict, "R1").link is None

@@ -29,8 +29,6 @@ from pay_exact_sandbox.generator.exact_side import ExactSideParams, build_exact_
 from pay_exact_sandbox.generator.params import RevenueGroup
 from pay_exact_sandbox.pay.sandbox import PaySandbox
 from tap_pay.tap import TapPay
-from target_exactonline.exact_client import SqlTokenStore, TokenSet
-from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.report import Outcome
 from target_exactonline.target import TargetExactOnline
 
@@ -104,10 +102,7 @@ class Pipeline:
         self.enrich = enrich
         self.exact = exact
         store_url = f"sqlite:///{tmp / 'store.sqlite'}"
-        store = SqlTokenStore(store_url)
-        minted = exact.mint_tokens()
-        store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], T0 + 600, T0))
-        store.close()
+        exact.store_target_tokens(store_url, issued_at=T0)
         platform_of = {g.name: g.platform for g in params.revenue_groups}
         self.groups = {g["code"]: platform_of[g["name"]] for g in merchant.pay["turnoverGroups"]}
         self.tap_config = {
@@ -117,19 +112,10 @@ class Pipeline:
             "start_date": "2025-01-01",
             "enrich_transactions": enrich,
         }
-        self.config = {
-            "client_id": exact.client_id,
-            "client_secret": exact.client_secret,
-            "exact_base_url": exact.url,
-            "division": exact.division,
-            "bank_journal": "25",
-            "sales_journal": "70",
-            "gl_debtors": "1300",
-            "gl_psp_costs": "4390",
-            "gl_payouts": "2050",
-            "gl_unassigned": "2090",
-            "matching_profile": "generic",
-            "revenue_group_overrides": [
+        self.config = exact.target_config(
+            store_url,
+            matching_profile="generic",
+            revenue_group_overrides=[
                 {
                     "revenue_group": code,
                     "matching_profile": PROFILES[platform],
@@ -137,10 +123,8 @@ class Pipeline:
                 }
                 for code, platform in sorted(self.groups.items())
             ],
-            "store_url": store_url,
-            "store_key": "acme",
-            "report_dir": str(tmp / "reports"),
-        }
+            report_dir=str(tmp / "reports"),
+        )
 
     def tap(self, state: dict[str, Any] | None = None) -> str:
         catalog = TapPay(config=self.tap_config, validate_config=False).catalog_dict
@@ -155,12 +139,7 @@ class Pipeline:
 
     def target(self, text: str, **changes: Any) -> tuple[TargetExactOnline, list[dict]]:
         config = {**self.config, **changes}
-
-        def factory(_settings: Any) -> Any:
-            return ExactSettings.from_config(config).client(
-                clock=self.exact.admin.clock.now, sleep=self.exact.advance
-            )
-
+        factory = self.exact.target_client_factory(config)
         target = TargetExactOnline(config=config, client_factory=factory)
         out = io.StringIO()
         with redirect_stdout(out):

@@ -12,38 +12,18 @@ import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline.check import run
 from target_exactonline.cli import main
-from target_exactonline.exact_client import SqlTokenStore, TokenSet
 
 
 def write_config(tmp_path: Path, exact: ExactSandbox, **changes: Any) -> str:
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    config = {
-        "client_id": exact.client_id,
-        "client_secret": exact.client_secret,
-        "exact_base_url": exact.url,
-        "division": exact.division,
-        "bank_journal": "25",
-        "sales_journal": "70",
-        "gl_debtors": "1300",
-        "gl_psp_costs": "4390",
-        "gl_payouts": "2050",
-        "gl_unassigned": "2090",
-        "standard_debtor_code": "10042",
-        "store_url": store_url,
-        "store_key": "acme",
-        **changes,
-    }
+    config = exact.target_config(store_url, **{"standard_debtor_code": "10042", **changes})
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     return str(path)
 
 
 def connect(exact: ExactSandbox, tmp_path: Path) -> None:
-    store = SqlTokenStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    minted = exact.mint_tokens()
-    now = time.time()
-    store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], now + 600, now))
-    store.close()
+    exact.store_target_tokens(f"sqlite:///{tmp_path / 'store.sqlite'}", issued_at=time.time())
 
 
 def check(path: str) -> tuple[int, str]:

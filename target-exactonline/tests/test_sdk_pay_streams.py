@@ -18,8 +18,6 @@ from singer_sdk.testing import get_target_test_class
 from singer_sdk.testing.runners import TargetTestRunner
 from singer_sdk.testing.suites import SingerTestSuite
 from singer_sdk.testing.templates import TargetFileTestTemplate
-from target_exactonline.exact_client import SqlTokenStore, TokenSet
-from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.run import ClearingsNotBooked
 from target_exactonline.target import TargetExactOnline
 
@@ -136,29 +134,8 @@ class TestPayStreams(_Base):  # type: ignore[misc, valid-type]
     def runner(self, resource: ExactSandbox, tmp_path: Path) -> TargetTestRunner:
         exact = resource
         store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-        store = SqlTokenStore(store_url)
-        minted = exact.mint_tokens()
-        store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], T0 + 600, T0))
-        store.close()
-        config = {
-            "client_id": exact.client_id,
-            "client_secret": exact.client_secret,
-            "exact_base_url": exact.url,
-            "division": exact.division,
-            "bank_journal": "25",
-            "sales_journal": "70",
-            "gl_debtors": "1300",
-            "gl_psp_costs": "4390",
-            "gl_payouts": "2050",
-            "gl_unassigned": "2090",
-            "store_url": store_url,
-            "store_key": "acme",
-            "report_dir": str(tmp_path / "reports"),
-        }
-
-        def client_factory(_settings: Any) -> Any:
-            return ExactSettings.from_config(config).client(
-                clock=exact.admin.clock.now, sleep=exact.advance
-            )
-
-        return TargetTestRunner(TargetExactOnline, config=config, client_factory=client_factory)
+        exact.store_target_tokens(store_url, issued_at=T0)
+        config = exact.target_config(store_url, report_dir=str(tmp_path / "reports"))
+        return TargetTestRunner(
+            TargetExactOnline, config=config, client_factory=exact.target_client_factory(config)
+        )

@@ -24,8 +24,6 @@ from typing import Any
 
 import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
-from target_exactonline.exact_client import SqlTokenStore, TokenSet
-from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.ledger import BookingLedger, Status
 from target_exactonline.report import Outcome
 from target_exactonline.run import ClearingsNotBooked
@@ -191,29 +189,8 @@ def exact(exact_sandbox: ExactSandbox) -> ExactSandbox:
 @pytest.fixture
 def config(exact: ExactSandbox, tmp_path: Path) -> dict[str, Any]:
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    store = SqlTokenStore(store_url)
-    minted = exact.mint_tokens()
-    now = exact.admin.clock.now()
-    store.put(
-        "acme",
-        TokenSet(minted["access_token"], minted["refresh_token"], now + 600, now),
-    )
-    store.close()
-    return {
-        "client_id": exact.client_id,
-        "client_secret": exact.client_secret,
-        "exact_base_url": exact.url,
-        "division": exact.division,
-        "bank_journal": "25",
-        "sales_journal": "70",
-        "gl_debtors": "1300",
-        "gl_psp_costs": "4390",
-        "gl_payouts": "2050",
-        "gl_unassigned": "2090",
-        "store_url": store_url,
-        "store_key": "acme",
-        "report_dir": str(tmp_path / "reports"),
-    }
+    exact.store_target_tokens(store_url)
+    return exact.target_config(store_url, report_dir=str(tmp_path / "reports"))
 
 
 @dataclass
@@ -233,13 +210,7 @@ class Ran:
 
 def execute(exact: ExactSandbox, cfg: dict[str, Any], text: str) -> Ran:
     """Run the target in-process on the sandbox's clock; stdout is captured, not printed."""
-
-    def factory(_settings: Any) -> Any:
-        return ExactSettings.from_config(cfg).client(
-            clock=exact.admin.clock.now, sleep=exact.advance
-        )
-
-    target = TargetExactOnline(config=cfg, client_factory=factory)
+    target = TargetExactOnline(config=cfg, client_factory=exact.target_client_factory(cfg))
     buffer = io.StringIO()
     error = None
     with redirect_stdout(buffer):
@@ -262,27 +233,9 @@ def run_on() -> Callable[..., Ran]:
     def go(exact: ExactSandbox, tmp_path: Path, changes: dict[str, Any], text: str) -> Ran:
         exact.freeze(at=T0)
         store_url = f"sqlite:///{tmp_path / 'own-store.sqlite'}"
-        store = SqlTokenStore(store_url)
-        minted = exact.mint_tokens()
-        store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], T0 + 600, T0))
-        store.close()
-        cfg = {
-            "client_id": exact.client_id,
-            "client_secret": exact.client_secret,
-            "exact_base_url": exact.url,
-            "division": exact.division,
-            "bank_journal": "25",
-            "sales_journal": "70",
-            "gl_debtors": "1300",
-            "gl_psp_costs": "4390",
-            "gl_payouts": "2050",
-            "gl_unassigned": "2090",
-            "store_url": store_url,
-            "store_key": "acme",
-            "report_dir": str(tmp_path / "own-reports"),
-            **changes,
-        }
-        return execute(exact, cfg, text)
+        exact.store_target_tokens(store_url, issued_at=T0)
+        own = {"report_dir": str(tmp_path / "own-reports"), **changes}
+        return execute(exact, exact.target_config(store_url, **own), text)
 
     return go
 
@@ -655,26 +608,8 @@ def test_the_command_prints_only_state_on_stdout_and_exits_1_when_a_clearing_fai
 ) -> None:
     # A real process on the real clock: tokens are issued now.
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    store = SqlTokenStore(store_url)
-    minted = exact_sandbox.mint_tokens()
-    now = time.time()
-    store.put("acme", TokenSet(minted["access_token"], minted["refresh_token"], now + 600, now))
-    store.close()
-    cfg = {
-        "client_id": exact_sandbox.client_id,
-        "client_secret": exact_sandbox.client_secret,
-        "exact_base_url": exact_sandbox.url,
-        "division": exact_sandbox.division,
-        "bank_journal": "25",
-        "sales_journal": "70",
-        "gl_debtors": "1300",
-        "gl_psp_costs": "4390",
-        "gl_payouts": "2050",
-        "gl_unassigned": "2090",
-        "store_url": store_url,
-        "store_key": "acme",
-        "report_dir": str(tmp_path / "reports"),
-    }
+    exact_sandbox.store_target_tokens(store_url, issued_at=time.time())
+    cfg = exact_sandbox.target_config(store_url, report_dir=str(tmp_path / "reports"))
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(cfg))
     closed = Pay("CLR-2025-601", "2025-09-10", [("NOPE", "1.00")])

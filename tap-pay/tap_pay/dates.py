@@ -27,7 +27,10 @@ def utc_timestamp(value: object) -> str:
         raise DateFormatError("expected an ISO-8601 timestamp") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=PAY_LOCAL_ZONE)
-    return format_utc(moment)
+    try:
+        return format_utc(moment)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the year 1 in UTC
+        raise DateFormatError("expected a timestamp between the years 1 and 9999 in UTC") from None
 
 
 def format_utc(moment: dt.datetime) -> str:

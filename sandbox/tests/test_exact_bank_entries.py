@@ -31,6 +31,10 @@ class Books:
     def number(self, your_ref: str, kind: int = 20) -> int:
         return self.invoice[(your_ref, kind)]["InvoiceNumber"]
 
+    def debtor_line(self, amount: str, customer: str, **fields: Any) -> dict[str, Any]:
+        """A line on the debtors G/L for ``customer`` (money in is positive)."""
+        return _line(self.gl["1300"], amount, Account=self.account[customer], **fields)
+
 
 @pytest.fixture
 def books(exact_sandbox: ExactSandbox) -> Books:
@@ -50,6 +54,12 @@ def _post(sandbox: ExactSandbox, body: dict[str, Any], *, prefer: bool = True) -
             data=_json(body),
             timeout=10,
         )
+
+
+def _book(sandbox: ExactSandbox, books: Books, *lines: dict[str, Any]) -> None:
+    """Posts one clearing with ``lines`` (and its payout line), which must be accepted."""
+    response = _post(sandbox, _clearing(books, *lines))
+    assert response.status_code == 201, response.text
 
 
 def _json(body: Any) -> str:
@@ -86,10 +96,9 @@ def test_exact_amount_with_account_and_ourref_settles_the_invoice(
     number = books.number("ORD00013")
     body = _clearing(
         books,
-        _line(
-            books.gl["1300"],
+        books.debtor_line(
             "12.10",
-            Account=books.account["Jansen BV"],
+            "Jansen BV",
             OurRef=number,
             Description=f"{KEY} ORD00013",
             Notes="paynl:record:1",
@@ -127,10 +136,9 @@ def test_lines_are_findable_by_description_on_lines_and_ledger(
 ) -> None:
     body = _clearing(
         books,
-        _line(
-            books.gl["1300"],
+        books.debtor_line(
             "12.10",
-            Account=books.account["Jansen BV"],
+            "Jansen BV",
             OurRef=books.number("ORD00013"),
             Description=f"{KEY} ORD00013",
         ),
@@ -177,11 +185,7 @@ def test_partial_payment_lowers_the_open_amount_and_stays_open(
     exact_sandbox: ExactSandbox, books: Books
 ) -> None:
     number = books.number("4711")
-    body = _clearing(
-        books,
-        _line(books.gl["1300"], "20.00", Account=books.account["Pieter de Vries"], OurRef=number),
-    )
-    assert _post(exact_sandbox, body).status_code == 201
+    _book(exact_sandbox, books, books.debtor_line("20.00", "Pieter de Vries", OurRef=number))
     assert _open_items(exact_sandbox)[f"4711#{number}"] == Decimal("40.50")
     receivable = next(
         r for r in exact_sandbox.dump()["receivables"] if r["InvoiceNumber"] == number
@@ -194,12 +198,12 @@ def test_overpayment_or_wrong_customer_leaves_the_invoice_open_and_an_unmatched_
     exact_sandbox: ExactSandbox, books: Books
 ) -> None:
     number = books.number("4711")
-    body = _clearing(
+    _book(
+        exact_sandbox,
         books,
-        _line(books.gl["1300"], "70.00", Account=books.account["Pieter de Vries"], OurRef=number),
-        _line(books.gl["1300"], "60.50", Account=books.account["Jansen BV"], OurRef=number),
+        books.debtor_line("70.00", "Pieter de Vries", OurRef=number),
+        books.debtor_line("60.50", "Jansen BV", OurRef=number),
     )
-    assert _post(exact_sandbox, body).status_code == 201
     assert _open_items(exact_sandbox)[f"4711#{number}"] == Decimal("60.50")
     with exact_sandbox.session() as http:
         unmatched = http.get(
@@ -217,11 +221,7 @@ def test_money_out_against_an_invoice_never_raises_its_open_amount(
     exact_sandbox: ExactSandbox, books: Books
 ) -> None:
     number = books.number("4711")
-    body = _clearing(
-        books,
-        _line(books.gl["1300"], "-10.00", Account=books.account["Pieter de Vries"], OurRef=number),
-    )
-    assert _post(exact_sandbox, body).status_code == 201
+    _book(exact_sandbox, books, books.debtor_line("-10.00", "Pieter de Vries", OurRef=number))
     open_items = _open_items(exact_sandbox)
     assert open_items[f"4711#{number}"] == Decimal("60.50")
     dump = exact_sandbox.dump()
@@ -233,17 +233,16 @@ def test_money_out_against_an_invoice_never_raises_its_open_amount(
 
 def test_refund_line_settles_the_credit_note(exact_sandbox: ExactSandbox, books: Books) -> None:
     credit = books.number("ORD00012", 21)
-    body = _clearing(
+    _book(
+        exact_sandbox,
         books,
-        _line(books.gl["1300"], "-24.20", Account=books.account["Jansen BV"], OurRef=credit),
-        _line(
-            books.gl["1300"],
+        books.debtor_line("-24.20", "Jansen BV", OurRef=credit),
+        books.debtor_line(
             "121.00",
-            Account=books.account["Jansen BV"],
+            "Jansen BV",
             OurRef=books.number("ORD00012"),
         ),
     )
-    assert _post(exact_sandbox, body).status_code == 201
     remaining = _open_items(exact_sandbox)
     assert not any(key.startswith("ORD00012#") for key in remaining)
 
@@ -252,10 +251,7 @@ def test_currency_of_the_item_must_match_to_settle(
     exact_sandbox: ExactSandbox, books: Books
 ) -> None:
     usd = books.number("#1001")
-    body = _clearing(
-        books, _line(books.gl["1300"], "80.00", Account=books.account["Brown Ltd"], OurRef=usd)
-    )
-    assert _post(exact_sandbox, body).status_code == 201
+    _book(exact_sandbox, books, books.debtor_line("80.00", "Brown Ltd", OurRef=usd))
     assert _open_items(exact_sandbox)[f"#1001#{usd}"] == Decimal("80.00")
 
 
@@ -265,13 +261,12 @@ def test_delete_of_an_open_entry_reopens_what_it_settled(
     before = _open_items(exact_sandbox)
     body = _clearing(
         books,
-        _line(
-            books.gl["1300"],
+        books.debtor_line(
             "242.00",
-            Account=books.account["Anna Schmidt"],
+            "Anna Schmidt",
             OurRef=books.number("000000123"),
         ),
-        _line(books.gl["1300"], "5.00", Account=books.account["Anna Schmidt"]),
+        books.debtor_line("5.00", "Anna Schmidt"),
     )
     entry = _post(exact_sandbox, body).json()["d"]
     assert _open_items(exact_sandbox) != before
@@ -328,10 +323,9 @@ def test_a_line_posted_on_its_own_joins_an_open_entry(
     exact_sandbox: ExactSandbox, books: Books
 ) -> None:
     entry = _post(exact_sandbox, _clearing(books)).json()["d"]
-    line = _line(
-        books.gl["1300"],
+    line = books.debtor_line(
         "12.10",
-        Account=books.account["Jansen BV"],
+        "Jansen BV",
         OurRef=books.number("ORD00013"),
         EntryID=entry["EntryID"],
     )

@@ -390,6 +390,13 @@ def test_two_customers_book_separately_and_reruns_book_nothing(
     assert bloom.tokens("acme") is None
     assert sqlite_path(project, acme.store_url) != sqlite_path(project, bloom.store_url)
 
+    # The configuration check passes for both, as the files are shipped (reads only).
+    for customer in (acme, bloom):
+        checked = customer.meltano("invoke", "target-exactonline", "--test", check=False)
+        assert checked.returncode == 0, checked.stderr[-3000:]
+        assert "MISSING" not in checked.stderr
+        assert f"Bank journal {customer.target_config['bank_journal']}" in checked.stderr
+
     # acme is shipped in dry-run mode, as onboarding starts: nothing is written to Exact, the
     # report shows the plan, and --no-state-update keeps the first live run reading everything.
     acme.run("--no-state-update")

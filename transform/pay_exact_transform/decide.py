@@ -68,10 +68,43 @@ class Decider:
     def decide(self, ctx: ClearingContext, found: Found, finder: Finder) -> PlanLine:
         candidates = found.candidates
         if len(candidates) == 1:
+            idx = candidates[0]
+            item = self.items[idx]
+            if found.mode != BY_EMAIL and item.amount == found.signed and self.claims[idx] == 1:
+                return self._matched(ctx, found, item)
             return self._one_candidate(ctx, found)
         if candidates:
             return self._several_candidates(ctx, found)
         return self._no_candidate(ctx, found, finder)
+
+    def _matched(self, ctx: ClearingContext, found: Found, item: OpenItem) -> PlanLine:
+        """Rule 3, the common case, written out: it runs for most payments of a run."""
+        record = found.record
+        keys = found.keys
+        amount = found.signed.quantize(ctx.quantum)
+        label = record.reference or record.description or record.order_id or record.record_id
+        return PlanLine(
+            _DEBTORS,
+            ctx.gl_debtors,
+            amount,
+            line_description(ctx.key, f"{KIND_WORD[record.kind]} {label}"),
+            _MATCHED,
+            f"Reference {keys[0] if len(keys) == 1 else refs_text(keys)} matches only invoice "
+            f"{item.invoice_number} "
+            f"({item.customer_name or item.customer_code or item.customer_id}), open for "
+            f"exactly {amount} {item.currency}: linked.",
+            item.customer_id,
+            _EXISTING,
+            item.invoice_number,
+            item.item_id,
+            None,
+            record.record_id,
+            record.kind,
+            (item.invoice_number,),
+            1,
+            (),
+            False,
+        )
 
     def _one_candidate(self, ctx: ClearingContext, found: Found) -> PlanLine:
         record = found.record

@@ -110,23 +110,26 @@ class _Parser:
         return lambda row: expr.get(row) is True
 
     def parse_or(self) -> Expr:
-        left = self.parse_and()
-        while self.keyword("or"):
-            right = self.parse_and()
-            self._require_bool(left)
-            self._require_bool(right)
-            a, b = left.get, right.get
-            left = Expr("bool", lambda row, a=a, b=b: a(row) is True or b(row) is True)
-        return left
+        return self._parse_chain("or", self.parse_and, decided_by=True)
 
     def parse_and(self) -> Expr:
-        left = self.parse_not()
-        while self.keyword("and"):
-            right = self.parse_not()
+        return self._parse_chain("and", self.parse_not, decided_by=False)
+
+    def _parse_chain(self, word: str, operand: Callable[[], Expr], *, decided_by: bool) -> Expr:
+        """``operand (word operand)*``, left to right; a left side that is ``decided_by``
+        (true for ``or``, not true for ``and``) decides without evaluating the right side."""
+        left = operand()
+        while self.keyword(word):
+            right = operand()
             self._require_bool(left)
             self._require_bool(right)
             a, b = left.get, right.get
-            left = Expr("bool", lambda row, a=a, b=b: a(row) is True and b(row) is True)
+
+            def combined(row: Row, a: Callable[[Row], Any] = a, b: Callable[[Row], Any] = b) -> bool:
+                first = a(row) is True
+                return first if first is decided_by else b(row) is True
+
+            left = Expr("bool", combined)
         return left
 
     def parse_not(self) -> Expr:

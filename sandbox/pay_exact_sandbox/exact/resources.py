@@ -97,6 +97,18 @@ def _transaction_lines(store: ExactStore) -> Iterable[Row]:
     return store.transaction_lines.values()
 
 
+def _sync(path: str, entity: EntityType, rows: Callable[[ExactStore], Iterable[Row]]) -> EntitySet:
+    """A sync endpoint: filtered on and paged by Timestamp only."""
+    return EntitySet(
+        path,
+        entity,
+        rows,
+        kind="sync",
+        filterable=frozenset({"Timestamp"}),
+        order_key="Timestamp",
+    )
+
+
 ENTITY_SETS: tuple[EntitySet, ...] = (
     EntitySet("system/Divisions", DIVISION, lambda s: [s.division]),
     EntitySet(
@@ -108,24 +120,10 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
         delete=accounts.delete_account,
     ),
     EntitySet("bulk/CRM/Accounts", ACCOUNT, lambda s: s.accounts.values(), kind="bulk"),
-    EntitySet(
-        "sync/CRM/Accounts",
-        ACCOUNT,
-        lambda s: s.accounts.values(),
-        kind="sync",
-        filterable=frozenset({"Timestamp"}),
-        order_key="Timestamp",
-    ),
+    _sync("sync/CRM/Accounts", ACCOUNT, lambda s: s.accounts.values()),
     EntitySet("financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values()),
     EntitySet("bulk/Financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values(), "bulk"),
-    EntitySet(
-        "sync/Financial/GLAccounts",
-        GL_ACCOUNT,
-        lambda s: s.gl_accounts.values(),
-        kind="sync",
-        filterable=frozenset({"Timestamp"}),
-        order_key="Timestamp",
-    ),
+    _sync("sync/Financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values()),
     EntitySet("financial/Journals", JOURNAL, lambda s: s.journals.values()),
     EntitySet("financial/FinancialPeriods", FINANCIAL_PERIOD, lambda s: s.periods.values()),
     EntitySet(
@@ -181,14 +179,7 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
     ),
     EntitySet("financialtransaction/TransactionLines", TRANSACTION_LINE, _transaction_lines),
     EntitySet("bulk/Financial/TransactionLines", TRANSACTION_LINE, _transaction_lines, kind="bulk"),
-    EntitySet(
-        "sync/Financial/TransactionLines",
-        TRANSACTION_LINE,
-        _transaction_lines,
-        kind="sync",
-        filterable=frozenset({"Timestamp"}),
-        order_key="Timestamp",
-    ),
+    _sync("sync/Financial/TransactionLines", TRANSACTION_LINE, _transaction_lines),
 )
 
 # Service and entity names are matched case-insensitively: Exact's own samples mix

@@ -44,6 +44,12 @@ def _f(spec: str) -> dict[str, FieldType]:
 
 
 _AUDIT = "Division:int Created:date Modified:date"
+# The fields bank entry lines and general journal entry lines both start with.
+_ENTRY_LINE_HEAD = (
+    "ID:guid EntryID:guid EntryNumber:int LineNumber:int Date:date GLAccount:guid "
+    "GLAccountCode:str GLAccountDescription:str Account:guid AccountCode:str "
+    "AccountName:str AmountFC:dec AmountDC:dec "
+)
 
 ME = EntityType(
     "Me",
@@ -152,11 +158,10 @@ BANK_ENTRY_LINE = EntityType(
     "BankEntryLine",
     "ID",
     _f(
-        "ID:guid EntryID:guid EntryNumber:int LineNumber:int Date:date GLAccount:guid "
-        "GLAccountCode:str GLAccountDescription:str Account:guid AccountCode:str "
-        "AccountName:str AmountFC:dec AmountDC:dec AmountVATFC:dec Description:str Notes:str "
-        "OurRef:int Document:guid CostCenter:str CostUnit:str Project:guid Quantity:dec "
-        "VATCode:str VATPercentage:dec VATType:str ExchangeRate:dec OffsetID:guid " + _AUDIT
+        _ENTRY_LINE_HEAD
+        + "AmountVATFC:dec Description:str Notes:str OurRef:int Document:guid CostCenter:str "
+        "CostUnit:str Project:guid Quantity:dec VATCode:str VATPercentage:dec VATType:str "
+        "ExchangeRate:dec OffsetID:guid " + _AUDIT
     ),
     read_only=frozenset(
         {
@@ -187,11 +192,9 @@ GJ_ENTRY_LINE = EntityType(
     "GeneralJournalEntryLine",
     "ID",
     _f(
-        "ID:guid EntryID:guid EntryNumber:int LineNumber:int Date:date GLAccount:guid "
-        "GLAccountCode:str GLAccountDescription:str Account:guid AccountCode:str "
-        "AccountName:str AmountFC:dec AmountDC:dec Description:str Notes:str OurRef:int "
-        "VATCode:str AmountVATFC:dec Document:guid CostCenter:str CostUnit:str Project:guid "
-        "Quantity:dec OffsetID:guid " + _AUDIT
+        _ENTRY_LINE_HEAD
+        + "Description:str Notes:str OurRef:int VATCode:str AmountVATFC:dec Document:guid "
+        "CostCenter:str CostUnit:str Project:guid Quantity:dec OffsetID:guid " + _AUDIT
     ),
     read_only=frozenset(
         {"ID", "AmountDC", "AccountCode", "AccountName", "GLAccountCode", "EntryNumber"}

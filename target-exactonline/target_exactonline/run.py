@@ -45,6 +45,7 @@ from pay_exact_transform import (
 from pay_exact_transform import MatchProfile as EngineProfile
 
 from target_exactonline import context as ctx
+from target_exactonline import kill_points
 from target_exactonline.collector import TRANSACTIONS, TURNOVER_GROUPS, ClearingBundle, Collector
 from target_exactonline.convert import (
     ConversionError,
@@ -389,6 +390,7 @@ class BookingRun:
                     )
                 )
 
+        kill_points.reached("context_read")
         self._plan(todo)
         ready = []
         for item in todo:
@@ -649,6 +651,7 @@ class BookingRun:
         plan = item.plan
         assert plan is not None
         self.ledger.start_posting(item.clearing_id)
+        kill_points.reached("before_post")
         try:
             entry = self.client.post(BANK_ENTRIES, body)
         except UnknownOutcome as exc:
@@ -683,6 +686,7 @@ class BookingRun:
         except ExactError as exc:
             self._rejected(item, exc)
             return
+        kill_points.reached("after_post")
         entry_id = str(entry.get("EntryID") or "")
         number = entry.get("EntryNumber")
         self._posted(item, entry_id, int(number) if number is not None else None)
@@ -705,6 +709,7 @@ class BookingRun:
 
     def _posted(self, item: _Item, entry_id: str, entry_number: int | None) -> None:
         self.ledger.mark_posted(item.clearing_id, entry_id=entry_id, entry_number=entry_number)
+        kill_points.reached("after_ledger")
         item.report.outcome = Outcome.BOOKED
         item.report.entry_id = entry_id
         item.report.entry_number = entry_number
@@ -759,6 +764,7 @@ class BookingRun:
         except ExactError as exc:
             self._fail(item, f"creating customer {relation.name!r} failed: {exc}")
             raise _Stop(str(exc)) from None
+        kill_points.reached("relation_created")
         account_id = str(created.get("ID") or "")
         code = created.get("Code")
         self.ledger.remember_relation(key, account_id=account_id, account_code=code)

@@ -24,6 +24,7 @@ from typing import Any
 from singer_sdk import Target
 from singer_sdk.sinks import Sink
 
+from target_exactonline import kill_points
 from target_exactonline.collector import PAY_STREAMS, Collector
 from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.ledger import BookingLedger
@@ -109,6 +110,7 @@ class TargetExactOnline(Target):
 
     def process_endofpipe(self) -> None:
         result = self._run_bookings()
+        kill_points.reached("before_state")
         self._bookings_done = True
         self._earliest_unbooked = result.earliest_unbooked if result else None
         super().process_endofpipe()  # drains (nothing left) and emits the state, clamped

@@ -896,13 +896,15 @@ def add_bank_entry_line(store: ExactStore, body: Row) -> Row:
 
 def delete_bank_entry(store: ExactStore, entry_id: str) -> None:
     """DELETE while the entry is open (Status 20) [C methods; I status rule]; undoes its effects."""
-    entry = store.bank_entries.get(entry_id)
+    _delete_entry(store, entry_id, store.bank_entries, "BankEntries", "BankEntryLines")
+
+
+def _delete_entry(
+    store: ExactStore, entry_id: str, table: dict[str, Row], entity_set: str, lines_key: str
+) -> None:
+    entry = table.get(entry_id)
     if entry is None:
-        raise ExactError(404, "not_found", {"what": f"BankEntries(guid'{entry_id}')"})
-    _delete_entry(store, entry, store.bank_entries, "BankEntryLines")
-
-
-def _delete_entry(store: ExactStore, entry: Row, table: dict[str, Row], lines_key: str) -> None:
+        raise ExactError(404, "not_found", {"what": f"{entity_set}(guid'{entry_id}')"})
     if entry["Status"] != 20:
         raise business("entry_not_open")
     for line in reversed(entry[lines_key]):
@@ -959,7 +961,6 @@ def post_general_journal_entry(store: ExactStore, body: Row, *, seeding: bool = 
 
 
 def delete_general_journal_entry(store: ExactStore, entry_id: str) -> None:
-    entry = store.gj_entries.get(entry_id)
-    if entry is None:
-        raise ExactError(404, "not_found", {"what": f"GeneralJournalEntries(guid'{entry_id}')"})
-    _delete_entry(store, entry, store.gj_entries, "GeneralJournalEntryLines")
+    _delete_entry(
+        store, entry_id, store.gj_entries, "GeneralJournalEntries", "GeneralJournalEntryLines"
+    )

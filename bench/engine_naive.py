@@ -9,6 +9,7 @@ repeated tokenising.
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from pay_exact_transform import (
@@ -19,6 +20,7 @@ from pay_exact_transform import (
     Settings,
     resolve_profile,
 )
+from pay_exact_transform.candidates import COMMON_REFERENCE
 from pay_exact_transform.tokens import make_key_function
 
 PAYMENT = RecordKind.PAYMENT
@@ -70,6 +72,10 @@ def naive_match(
                 refs.update(ledger_keys(text))
         item_refs.append(refs)
 
+    # Rule 1: a reference on more than COMMON_REFERENCE open items identifies none of them.
+    carried = Counter(key for refs in item_refs for key in refs)
+    common = {key for key, count in carried.items() if count > COMMON_REFERENCE}
+
     claims = [0] * len(items)
     found: dict[tuple[str, str], tuple[list[int], Decimal]] = {}
     for clearing in clearings:
@@ -83,6 +89,7 @@ def naive_match(
                     continue
                 if text:
                     refs.update(pay_keys(text))
+            refs -= common
             candidates = [
                 j
                 for j, item in enumerate(items)  # the nested loop

@@ -15,6 +15,10 @@ from .tokens import make_key_function
 _PAYMENT = RecordKind.PAYMENT
 BY_REFERENCE = 1
 BY_EMAIL = 2
+# A reference carried by more open items than this identifies none of them: it is a year, a
+# customer number or a word of a template. Ignoring it keeps the work per payment bounded
+# (the engine stays O(n + m)) and keeps such words from making every payment ambiguous.
+COMMON_REFERENCE = 50
 
 
 @dataclass(slots=True)
@@ -28,6 +32,7 @@ class Found:
     mode: int  # BY_REFERENCE or BY_EMAIL (meaningful when candidates exist)
     cause: Reason | None  # NO_REFERENCE, NO_CANDIDATE or CURRENCY_MISMATCH when none
     hits: list[int]  # items carrying a reference, before the rule-2 filters
+    common: tuple[str, ...] = ()  # references ignored because too many open items carry them
 
 
 class Finder:
@@ -111,30 +116,25 @@ class Finder:
         keys = self.record_keys(record) if self.fields else []
         items = self.items
         hits: list[int] = []
+        common: tuple[str, ...] = ()
         if keys:
             table = self.table
-            if len(keys) == 1:
-                found = table.get(keys[0])
-                if found is not None:
-                    hits = [found] if found.__class__ is int else found
-            else:
-                seen: set[int] = set()
-                for key in keys:
-                    for idx in postings(table, key):
-                        if idx not in seen:
-                            seen.add(idx)
-                            hits.append(idx)
+            found = table.get(keys[0]) if len(keys) == 1 else None
+            if found.__class__ is int:  # the common case: one reference, one open item
+                hits = [found]  # type: ignore[list-item]
+            elif found is not None or len(keys) > 1:
+                hits, keys, common = self._hits(keys)
             if hits:
                 candidates = [i for i in hits if self.eligible(items[i], record, sales_journal)]
                 if candidates:
-                    return Found(record, signed, keys, candidates, BY_REFERENCE, None, hits)
+                    return Found(record, signed, keys, candidates, BY_REFERENCE, None, hits, common)
                 cause = Reason.NO_CANDIDATE
                 for i in hits:
                     if self.fits_apart_from_currency(items[i], record, sales_journal):
                         cause = Reason.CURRENCY_MISMATCH  # eligible but for the currency
                         break
             else:
-                cause = Reason.NO_CANDIDATE
+                cause = Reason.NO_CANDIDATE if keys else Reason.NO_REFERENCE
         else:
             cause = Reason.NO_REFERENCE
         if self.profile.email_amount:
@@ -144,13 +144,31 @@ class Finder:
                 if len(customers) == 1:
                     candidates = [
                         i
-                        for i in self.index.items_of_customer(customers[0])
-                        if items[i].amount == signed
-                        and self.eligible(items[i], record, sales_journal)
+                        for i in self.index.items_of_customer_with_amount(customers[0], signed)
+                        if self.eligible(items[i], record, sales_journal)
                     ]
                     if candidates:
-                        return Found(record, signed, keys, candidates, BY_EMAIL, None, hits)
-        return Found(record, signed, keys, [], BY_REFERENCE, cause, hits)
+                        return Found(record, signed, keys, candidates, BY_EMAIL, None, hits, common)
+        return Found(record, signed, keys, [], BY_REFERENCE, cause, hits, common)
+
+    def _hits(self, keys: list[str]) -> tuple[list[int], list[str], tuple[str, ...]]:
+        """Items carrying any of the keys, the keys that count, and the common ones."""
+        table = self.table
+        hits: list[int] = []
+        seen: set[int] = set()
+        kept: list[str] = []
+        common: list[str] = []
+        for key in keys:
+            found = postings(table, key)
+            if len(found) > COMMON_REFERENCE:
+                common.append(key)
+                continue
+            kept.append(key)
+            for idx in found:
+                if idx not in seen:
+                    seen.add(idx)
+                    hits.append(idx)
+        return hits, kept, tuple(common)
 
     def rejection(self, item: OpenItem, record: PaymentRecord, sales_journal: str | None) -> str:
         """Why an item carrying the reference is not a candidate, in a few words."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .candidates import BY_EMAIL, Finder, Found
+from .candidates import BY_EMAIL, COMMON_REFERENCE, Finder, Found
 from .describe import (
     KIND_WORD,
     clean,
@@ -58,6 +58,7 @@ class Decider:
         self.settings = settings
         self.claims = claims
         self._relations: dict[str, PendingRelation] = {}
+        self._representatives: dict[str, OpenItem] = {}
 
     def relations(self) -> dict[str, NewRelation]:
         return {
@@ -203,6 +204,11 @@ class Decider:
     def _why_none(self, ctx: ClearingContext, found: Found, finder: Finder) -> str:
         record = found.record
         if found.cause is Reason.NO_REFERENCE:
+            if found.common:
+                return (
+                    f"Reference {refs_text(list(found.common))} is on more than "
+                    f"{COMMON_REFERENCE} open items, too common to identify one"
+                )
             fields = ", ".join(self.profile.payment_fields) or "no fields"
             return (
                 f"No usable reference in the {KIND_WORD[record.kind]} "
@@ -228,10 +234,7 @@ class Decider:
         hint_text = _hint_text(hints)
         email = normalise_email(record.customer_email)
         email_customers = self.index.customers_for_email(email) if email else ()
-        email_item = None
-        if len(email_customers) == 1:
-            of_customer = self.index.items_of_customer(email_customers[0])
-            email_item = min((self.items[i] for i in of_customer), key=lambda i: i.item_id)
+        email_item = self._representative(email_customers[0]) if len(email_customers) == 1 else None
         unlinked = {"cause": found.cause, "hints": hints}
 
         if record.kind is _CHARGEBACK:
@@ -269,6 +272,16 @@ class Decider:
                 **unlinked,
             )
         return self._fallback(ctx, found, why, hints, None)
+
+    def _representative(self, customer_id: str) -> OpenItem:
+        """One open item of the customer (the lowest id), for the customer's name; cached,
+        so a customer with many open items and many payments stays linear."""
+        item = self._representatives.get(customer_id)
+        if item is None:
+            of_customer = self.index.items_of_customer(customer_id)
+            item = min((self.items[i] for i in of_customer), key=lambda i: i.item_id)
+            self._representatives[customer_id] = item
+        return item
 
     def _chargeback_customer(self, found: Found, ctx: ClearingContext) -> OpenItem | None:
         """The one customer behind the open items (any sign) that carry the reference."""
@@ -358,9 +371,8 @@ class Decider:
         items = self.items
         record = found.record
         same = self.index.items_with_amount(found.signed, record.currency)
-        if not same or (
-            len(same) > MAX_HINTS and ctx.sales_journal is None and finder.window is None
-        ):
+        unfiltered = ctx.sales_journal is None and finder.window is None
+        if not same or len(same) > (MAX_HINTS if unfiltered else COMMON_REFERENCE):
             return ()
         hits = []
         for idx in same:

@@ -71,7 +71,14 @@ class OpenItemIndex:
     customer, items per amount) is built on first use and kept for the next clearing.
     """
 
-    __slots__ = ("_by_amount", "_by_customer", "_by_email", "_tables", "items")
+    __slots__ = (
+        "_by_amount",
+        "_by_customer",
+        "_by_customer_amount",
+        "_by_email",
+        "_tables",
+        "items",
+    )
 
     def __init__(self, items: tuple[OpenItem, ...]) -> None:
         self.items = items
@@ -79,6 +86,7 @@ class OpenItemIndex:
         self._by_email: dict[str, tuple[str, ...]] | None = None
         self._by_customer: dict[str, Postings] | None = None
         self._by_amount: dict[str, dict[Decimal, Postings]] | None = None
+        self._by_customer_amount: dict[tuple[str, Decimal], Postings] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -142,6 +150,15 @@ class OpenItemIndex:
                 _add(table, item.customer_id, idx)
             self._by_customer = table
         return postings(self._by_customer, customer_id)
+
+    def items_of_customer_with_amount(self, customer_id: str, amount: Decimal) -> list[int]:
+        """Items of one customer whose open amount (with its sign) is exactly ``amount``."""
+        if self._by_customer_amount is None:
+            table: dict[tuple[str, Decimal], Postings] = {}
+            for idx, item in enumerate(self.items):
+                _add(table, (item.customer_id, item.amount), idx)
+            self._by_customer_amount = table
+        return postings(self._by_customer_amount, (customer_id, amount))
 
     def items_with_amount(self, amount: Decimal, currency: str) -> list[int]:
         """Items whose open amount (with its sign) is exactly ``amount`` in ``currency``."""

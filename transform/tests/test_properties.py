@@ -31,6 +31,7 @@ from pay_exact_transform import (
     Status,
     plan_run,
 )
+from pay_exact_transform.candidates import COMMON_REFERENCE
 from pay_exact_transform.tokens import make_key_function
 
 GL = GLAccounts(debtors="1300", psp_costs="4500", payouts="2200", unassigned="2999")
@@ -203,12 +204,17 @@ def expected_links(cs, items, s) -> set[tuple[str, str, str]]:
         journal_ok = s.sales_journal is None or item.journal == s.sales_journal
         return sign_ok and journal_ok and item.currency == record.currency
 
+    carried: dict[str, int] = {}
+    for item in items:
+        for key in item_keys(item):
+            carried[key] = carried.get(key, 0) + 1
+
     chosen = {}
     claims: dict[str, int] = {}
     for clearing in cs:
         for record in clearing.records:
             signed = record.amount if record.kind is RecordKind.PAYMENT else -record.amount
-            keys = record_keys(record)
+            keys = {k for k in record_keys(record) if carried.get(k, 0) <= COMMON_REFERENCE}
             cands = [i for i in items if eligible(i, record) and keys & item_keys(i)]
             if not cands and profile.email_amount and _email(record.customer_email):
                 owners = {

@@ -397,3 +397,20 @@ def test_one_index_serves_profiles_with_different_comparison_rules(kit):
     (strict,) = plan_run([clearing], index, kit.settings(profile="magento2"))
     assert kit.line(loose, "R1").link == "9201"
     assert kit.line(strict, "R1").link is None
+
+
+def test_a_reference_on_too_many_open_items_is_ignored(kit):
+    items = [
+        kit.item(f"93{n:03d}", "12.00", customer=f"C{n}", description=f"Factuur {n} / 2025")
+        for n in range(60)
+    ]
+    items.append(kit.item("9400", "30.00", customer="C-J", your_ref="ORD9400"))
+    records = [
+        kit.pay("R1", "30.00", description="ORD9400 2025"),
+        kit.pay("R2", "12.00", description="Betaling 2025"),
+    ]
+    plan = kit.plan(records, items)
+    assert kit.line(plan, "R1").reason is Reason.MATCHED  # 2025 does not make it ambiguous
+    line = kit.line(plan, "R2")
+    assert line.cause is Reason.NO_REFERENCE
+    assert "too common" in line.explanation

@@ -190,6 +190,18 @@ def _currency(store: ExactStore, journal: Row, body: Row) -> tuple[str, Decimal]
 
 
 # -- ledger lines ------------------------------------------------------------------------------
+def _gl_and_account(gl: Row, account: Row | None) -> Row:
+    """The G/L account and relation a line names, with their codes and names copied onto it."""
+    return {
+        "GLAccount": gl["ID"],
+        "GLAccountCode": gl["Code"],
+        "GLAccountDescription": gl["Description"],
+        "Account": account["ID"] if account else None,
+        "AccountCode": account["Code"] if account else None,
+        "AccountName": account["Name"] if account else None,
+    }
+
+
 def _transaction_line(store: ExactStore, entry: Row, journal: Row, **fields: Any) -> Row:
     gl = store.gl_accounts[fields.pop("gl_id")]
     account = store.accounts.get(fields.pop("account_id", None) or "")
@@ -200,12 +212,7 @@ def _transaction_line(store: ExactStore, entry: Row, journal: Row, **fields: Any
             "EntryNumber": entry["EntryNumber"],
             "JournalCode": journal["Code"],
             "JournalDescription": journal["Description"],
-            "GLAccount": gl["ID"],
-            "GLAccountCode": gl["Code"],
-            "GLAccountDescription": gl["Description"],
-            "Account": account["ID"] if account else None,
-            "AccountCode": account["Code"] if account else None,
-            "AccountName": account["Name"] if account else None,
+            **_gl_and_account(gl, account),
             "AmountVATFC": None,
             "Notes": None,
             "InvoiceNumber": None,
@@ -766,12 +773,7 @@ def _entry_line_fields(
         "EntryNumber": entry["EntryNumber"],
         "LineNumber": line_number,
         "Date": line["date"],
-        "GLAccount": gl["ID"],
-        "GLAccountCode": gl["Code"],
-        "GLAccountDescription": gl["Description"],
-        "Account": account["ID"] if account else None,
-        "AccountCode": account["Code"] if account else None,
-        "AccountName": account["Name"] if account else None,
+        **_gl_and_account(gl, account),
         "AmountFC": line["amount"],
         "AmountDC": money(line["amount"] * rate),
         "AmountVATFC": _amount(raw, "AmountVATFC"),

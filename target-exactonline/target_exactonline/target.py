@@ -31,6 +31,7 @@ from target_exactonline.ledger import BookingLedger
 from target_exactonline.notify import notifications, with_notification_settings
 from target_exactonline.report import write_report
 from target_exactonline.run import BookingRun, ClearingsNotBooked, RunResult
+from target_exactonline.run_lock import run_lock
 from target_exactonline.settings import TargetSettings, config_jsonschema
 from target_exactonline.sinks import IgnoredStreamSink, PaySink
 from target_exactonline.state import clamp_state
@@ -133,9 +134,12 @@ class TargetExactOnline(Target):
             return None
 
         settings = TargetSettings.from_config(dict(self.config))
-        with BookingLedger.from_url(
-            settings.store_url, division=settings.division, store_key=settings.store_key
-        ) as ledger:
+        with (
+            run_lock(settings.store_url, division=settings.division, logger=self.logger),
+            BookingLedger.from_url(
+                settings.store_url, division=settings.division, store_key=settings.store_key
+            ) as ledger,
+        ):
             run = BookingRun(
                 settings,
                 client_factory=lambda: self._client(settings),

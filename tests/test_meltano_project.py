@@ -44,8 +44,16 @@ def declared(name: str) -> dict[str, dict[str, Any]]:
 
 
 def own_settings(name: str) -> dict[str, dict[str, Any]]:
-    """The plugin's own settings (without the SDK's built-in ones)."""
-    return PLUGINS[name].config_jsonschema["properties"]
+    """The plugin's own settings, without the SDK's built-in ones (which the SDK adds to the
+    class's schema in place once a plugin has been instantiated or asked ``--about``)."""
+    plugin = PLUGINS[name]
+    builtin: dict[str, Any] = {"type": "object", "properties": {}}
+    plugin.append_builtin_config(builtin)
+    return {
+        setting: schema
+        for setting, schema in plugin.config_jsonschema["properties"].items()
+        if setting not in builtin["properties"]
+    }
 
 
 def json_type(schema: dict[str, Any]) -> str:

@@ -647,7 +647,7 @@ class BookingRun:
             return
         self._post(item, body)
 
-    def _post(self, item: _Item, body: dict[str, Any], *, retry: bool = False) -> None:
+    def _post(self, item: _Item, body: dict[str, Any]) -> None:
         plan = item.plan
         assert plan is not None
         self.ledger.start_posting(item.clearing_id)
@@ -659,18 +659,14 @@ class BookingRun:
             if found is not None:
                 self._posted(item, found.entry_id, found.entry_number)
                 return
-            if retry:
-                self._fail(
-                    item,
-                    f"Exact did not answer twice and the entry is not in Exact ({exc}); "
-                    "it is looked up again before the next attempt",
-                )
-                return
-            self.log.warning(
-                "Clearing %s: no answer from Exact and the entry is not there; sending it again",
-                item.clearing_id,
+            # Not there yet. Exact may still be storing it (it went on after the client's
+            # timeout, or the connection broke after the request went out): sending it again
+            # now could book it twice. The next run looks it up again before sending it.
+            self._fail(
+                item,
+                f"Exact did not answer and the entry is not in Exact ({exc}); the next run "
+                "looks it up again before it sends it again",
             )
-            self._post(item, body, retry=True)
             return
         except (ExactValidationError, ExactBadRequest) as exc:
             self._rejected(item, exc)

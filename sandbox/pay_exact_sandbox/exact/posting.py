@@ -12,6 +12,7 @@ lines and ledger lines use the ledger sign (debit positive) [I].
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from .schema import (
     SALES_ENTRY,
     SALES_ENTRY_LINE,
     EntityType,
+    FieldType,
 )
 from .store import AP_GL_TYPE, AR_GL_TYPE, ExactStore
 from .values import is_guid, money, norm_guid, parse_amount, parse_date
@@ -39,9 +41,24 @@ BANK_JOURNAL_TYPES = frozenset({12, 16})
 GENERAL_JOURNAL_TYPE = 90
 DEFAULT_PAYMENT_DAYS = 14  # due date when none is sent [I]
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
-# -- field readers ------------------------------------------------------------------------------
+# -- reading a request: every property converted to a plain value before any rule runs -------
+# Exact converts the whole payload before it applies a business rule, so a malformed value in
+# any line answers the conversion error and nothing is stored [C texts; I order].
+_EDM_TYPE_NAMES = {
+    "guid": "Guid",
+    "str": "String",
+    "int": "Int32",
+    "int64": "Int64",
+    "dec": "Double",
+    "bool": "Boolean",
+    "date": "DateTime",
+}
+_INT_LIMITS = {"int": INT32_MAX, "int64": INT64_MAX}
+
+
 def _check_properties(body: Row, entity: EntityType) -> None:
     if not isinstance(body, dict):
         raise bad_request("bad_body")
@@ -52,74 +69,97 @@ def _check_properties(body: Row, entity: EntityType) -> None:
             raise bad_request("unknown_property", prop=name, type=entity.metadata_type)
 
 
-def _guid(body: Row, prop: str, *, missing: str | None = None) -> str | None:
-    value = body.get(prop)
-    if value is None or value == "":
-        if missing:
-            raise business(missing)
-        return None
-    if not is_guid(value):
-        raise business("guid_conversion", prop=prop)  # HTTP 500 [C] (PICQER#263, #595)
-    return norm_guid(value)
+def _parsed(body: Row, entity: EntityType) -> Row:
+    """The properties of ``body`` (line collections aside) as plain values of their types."""
+    _check_properties(body, entity)
+    return {
+        name: _converted(name, value, entity.fields[name])
+        for name, value in body.items()
+        if name in entity.fields
+    }
 
 
-def _amount(body: Row, prop: str, *, missing: str | None = None) -> Decimal | None:
-    value = body.get(prop)
-    if value is None:
-        if missing:
-            raise business(missing)
-        return None
-    try:
-        return money(parse_amount(value))
-    except ValueError as exc:
-        raise business("type_conversion", prop=prop, type="Double") from exc
-
-
-def _int(body: Row, prop: str) -> int | None:
-    value = body.get(prop)
+def _converted(prop: str, value: Any, kind: FieldType) -> Any:
     if value is None:
         return None
+    if kind == "guid":
+        if value == "":
+            return None
+        if not is_guid(value):
+            raise business("guid_conversion", prop=prop)  # HTTP 500 [C] (PICQER#263, #595)
+        return norm_guid(value)
+    if kind in ("int", "int64"):
+        return _integer(prop, value, kind)
+    if kind == "dec":
+        return _decimal(prop, value)
+    if kind == "date":
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise _conversion(prop, kind) from exc
+    if kind == "bool":
+        if not isinstance(value, bool):  # only JSON true/false convert [I]
+            raise _conversion(prop, kind)
+        return value
+    if isinstance(value, dict | list):
+        raise _conversion(prop, kind)
+    return str(value)  # a number sent for a text property is taken as its text [I]
+
+
+def _conversion(prop: str, kind: FieldType) -> ExactError:
+    return business("type_conversion", prop=prop, type=_EDM_TYPE_NAMES[kind])
+
+
+def _integer(prop: str, value: Any, kind: FieldType) -> int:
     if isinstance(value, bool):
-        raise business("type_conversion", prop=prop, type="Int32")
+        raise _conversion(prop, kind)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value.strip())
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         value = int(value)
-    if not isinstance(value, int) or abs(value) > INT32_MAX:
-        raise business("type_conversion", prop=prop, type="Int32")
+    if not isinstance(value, int) or abs(value) > _INT_LIMITS[kind]:
+        raise _conversion(prop, kind)
     return value
 
 
-def _date(body: Row, prop: str) -> datetime | None:
-    value = body.get(prop)
-    if value is None:
-        return None
+def _decimal(prop: str, value: Any) -> Decimal:
+    """A finite number that can also be held in cents (so ``money`` never fails later)."""
     try:
-        return parse_date(value)
-    except ValueError as exc:
-        raise business("type_conversion", prop=prop, type="DateTime") from exc
+        number = parse_amount(value)
+        if number.is_finite():
+            money(number)
+            return number
+    except (ValueError, ArithmeticError):
+        pass
+    raise _conversion(prop, "dec")
 
 
-def _text(body: Row, prop: str, limit: int | None = None) -> str | None:
-    value = body.get(prop)
+def _amount(values: Row, prop: str, *, missing: str | None = None) -> Decimal | None:
+    """A money property of parsed ``values``, in cents."""
+    value = values.get(prop)
     if value is None:
+        if missing:
+            raise business(missing)
         return None
-    text = str(value)
-    return text[:limit] if limit else text
+    return money(value)
 
 
-def _lines(body: Row, key: str) -> list[Row]:
+def _lines(body: Row, key: str, entity: EntityType) -> list[Row]:
+    """The entry's lines, each parsed (``results`` wrapping as in Exact's own output is fine)."""
     lines = body.get(key)
     if isinstance(lines, dict) and isinstance(lines.get("results"), list):
         lines = lines["results"]
     if not isinstance(lines, list) or not lines:
         raise business("lines_required")
-    return lines
+    return [_parsed(line, entity) for line in lines]
 
 
+# -- business rules on parsed values ----------------------------------------------------------
 def _gl(store: ExactStore, line: Row) -> Row:
-    gl_id = _guid(line, "GLAccount", missing="gl_required")
-    gl = store.gl_accounts.get(gl_id or "")
+    gl_id = line.get("GLAccount")
+    if gl_id is None:
+        raise business("gl_required")
+    gl = store.gl_accounts.get(gl_id)
     if gl is None:
         raise business("invalid_gl")
     if gl["IsBlocked"]:
@@ -127,9 +167,13 @@ def _gl(store: ExactStore, line: Row) -> Row:
     return gl
 
 
-def _account(store: ExactStore, body: Row, prop: str, *, missing: str | None = None) -> Row | None:
-    account_id = _guid(body, prop, missing=missing)
+def _account(
+    store: ExactStore, values: Row, prop: str, *, missing: str | None = None
+) -> Row | None:
+    account_id = values.get(prop)
     if account_id is None:
+        if missing:
+            raise business(missing)
         return None
     account = store.accounts.get(account_id)
     if account is None:
@@ -174,19 +218,19 @@ def _claim_number(store: ExactStore, journal: Row, year: int, number: int) -> No
     store.entry_number_max[key] = max(store.entry_number_max.get(key, number), number)
 
 
-def _journal(store: ExactStore, body: Row, prop: str) -> Row | None:
+def _journal(store: ExactStore, values: Row, prop: str) -> Row | None:
     """The journal an entry names in ``prop``; it must be given, its existence is checked later."""
-    journal_code = body.get(prop)
+    journal_code = values.get(prop)
     if journal_code in (None, ""):
         raise business("journal_required")
     return store.journal_by_code(journal_code)
 
 
-def _currency(store: ExactStore, journal: Row, body: Row) -> tuple[str, Decimal]:
-    currency = str(body.get("Currency") or journal["Currency"] or store.currency)
+def _currency(store: ExactStore, journal: Row, values: Row) -> tuple[str, Decimal]:
+    currency = str(values.get("Currency") or journal["Currency"] or store.currency)
     if currency != journal["Currency"] and not journal["AllowVariableCurrency"]:
         raise business("currency_mismatch")  # [C field docs; I behaviour]
-    return currency, store.rate(currency, body.get("ExchangeRate"))
+    return currency, store.rate(currency, values.get("ExchangeRate"))
 
 
 # -- ledger lines ------------------------------------------------------------------------------
@@ -400,34 +444,29 @@ def _reverse_effects(store: ExactStore, effects: list[Row]) -> None:
 
 # -- sales entries -----------------------------------------------------------------------------
 def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> Row:
-    _check_properties(body, SALES_ENTRY)
-    journal = _journal(store, body, "Journal")
+    head = _parsed(body, SALES_ENTRY)
+    raw_lines = _lines(body, "SalesEntryLines", SALES_ENTRY_LINE)
+    journal = _journal(store, head, "Journal")
     if journal is None or journal["Type"] not in SALES_JOURNAL_TYPES:
         raise business("invalid_journal")  # [C] "Ongeldig: Dagboek"
-    customer = _account(store, body, "Customer", missing="customer_required")
+    customer = _account(store, head, "Customer", missing="customer_required")
     assert customer is not None
-    raw_lines = _lines(body, "SalesEntryLines")
-    entry_date = _date(body, "EntryDate") or store.today()
+    entry_date = head.get("EntryDate") or store.today()
     period = _open_period(
-        store,
-        entry_date,
-        _int(body, "ReportingYear"),
-        _int(body, "ReportingPeriod"),
-        seeding=seeding,
+        store, entry_date, head.get("ReportingYear"), head.get("ReportingPeriod"), seeding=seeding
     )
-    currency, rate = _currency(store, journal, body)
-    entry_type = _int(body, "Type") or 20
+    currency, rate = _currency(store, journal, head)
+    entry_type = head.get("Type") or 20
     if entry_type not in (20, 21):
         raise business("type_conversion", prop="Type", type="Int32")
     lines: list[Row] = []
     for raw in raw_lines:
-        _check_properties(raw, SALES_ENTRY_LINE)
         gl = _gl(store, raw)
         if gl["Type"] not in REVENUE_GL_TYPES:
             raise business("invalid_gl_type")  # [C] debtors or VAT G/L on a sales line
         amount = _amount(raw, "AmountFC", missing="amount_required")
         assert amount is not None
-        vat_code = _text(raw, "VATCode")
+        vat_code = raw.get("VATCode")
         vat_amount = _amount(raw, "VATAmountFC")
         percentage = Decimal(0)
         if vat_code is not None:
@@ -456,13 +495,14 @@ def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> 
             line["amount"], line["vat_amount"] = -line["amount"], -line["vat_amount"]
         net, vat_total = -net, -vat_total
     total_fc = net + vat_total
-    given_number = _int(body, "EntryNumber")
+    given_number = head.get("EntryNumber")
     if given_number is None:
-        given_number = _int(body, "InvoiceNumber")
+        given_number = head.get("InvoiceNumber")
     year = period["FinYear"]
     number = _entry_number(store, journal, year, given_number)
     ar_gl = store.default_ar_gl(customer)
-    due = _date(body, "DueDate") or entry_date + timedelta(days=DEFAULT_PAYMENT_DAYS)
+    due = head.get("DueDate") or entry_date + timedelta(days=DEFAULT_PAYMENT_DAYS)
+    status = head.get("Status") if seeding and head.get("Status") else 20
 
     # -- validated: write -------------------------------------------------------------------
     _claim_number(store, journal, year, number)
@@ -478,10 +518,10 @@ def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> 
             "CustomerName": customer["Name"],
             "EntryDate": entry_date,
             "DueDate": due,
-            "YourRef": _text(body, "YourRef"),
-            "Description": _text(body, "Description"),
-            "PaymentReference": _text(body, "PaymentReference"),
-            "PaymentCondition": _text(body, "PaymentCondition"),
+            "YourRef": head.get("YourRef"),
+            "Description": head.get("Description"),
+            "PaymentReference": head.get("PaymentReference"),
+            "PaymentCondition": head.get("PaymentCondition"),
             "Currency": currency,
             "ExchangeRate": rate,
             "AmountFC": total_fc,
@@ -490,11 +530,11 @@ def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> 
             "VATAmountDC": money(vat_total * rate),
             "Type": entry_type,
             "TypeDescription": "Creditnota" if entry_type == 21 else "Verkoopboeking",
-            "Status": _int(body, "Status") if seeding and body.get("Status") else 20,
+            "Status": status,
             "StatusDescription": "Open",
             "ReportingYear": year,
             "ReportingPeriod": period["FinPeriod"],
-            "Document": _guid(body, "Document"),
+            "Document": head.get("Document"),
             "SalesEntryLines": [],
         }
     )
@@ -509,16 +549,16 @@ def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> 
                     "GLAccount": line["gl"]["ID"],
                     "GLAccountCode": line["gl"]["Code"],
                     "GLAccountDescription": line["gl"]["Description"],
-                    "Description": _text(raw, "Description"),
+                    "Description": raw.get("Description"),
                     "AmountFC": line["amount"],
                     "AmountDC": money(line["amount"] * rate),
                     "VATCode": line["vat_code"],
                     "VATAmountFC": line["vat_amount"],
                     "VATAmountDC": money(line["vat_amount"] * rate),
                     "VATPercentage": line["percentage"],
-                    "Quantity": _amount(raw, "Quantity"),
-                    "CostCenter": _text(raw, "CostCenter"),
-                    "Notes": _text(raw, "Notes"),
+                    "Quantity": raw.get("Quantity"),
+                    "CostCenter": raw.get("CostCenter"),
+                    "Notes": raw.get("Notes"),
                 }
             )
         )
@@ -632,26 +672,44 @@ def _drop_transaction_lines(store: ExactStore, entry_id: str) -> None:
 
 
 # -- bank entries and general journal entries ------------------------------------------------
+@dataclass(frozen=True)
+class EntryLine:
+    """One bank or general journal line with every field read and checked: writing it can no
+    longer fail, so an entry is either stored whole or not at all."""
+
+    gl: Row
+    account: Row | None
+    amount: Decimal
+    our_ref: int | None
+    date: datetime
+    period: Row
+    description: str | None
+    notes: str | None
+    vat_code: str | None
+    amount_vat: Decimal | None
+    document: str | None
+    cost_center: str | None
+    cost_unit: str | None
+    project: str | None
+    quantity: Decimal | None
+    vat_percentage: Decimal | None  # bank entry lines only
+    vat_type: str | None  # bank entry lines only
+
+
 def _validated_lines(
-    store: ExactStore,
-    body: Row,
-    lines_key: str,
-    line_entity: EntityType,
-    header_period: Row | None,
-    *,
-    seeding: bool,
-) -> list[Row]:
+    store: ExactStore, raw_lines: list[Row], header_period: Row | None, *, seeding: bool
+) -> list[EntryLine]:
+    """The business rules on parsed lines; they run before anything of the entry is stored."""
     limit = store.config.line_description_max
-    checked: list[Row] = []
-    for raw in _lines(body, lines_key):
-        _check_properties(raw, line_entity)
+    checked: list[EntryLine] = []
+    for raw in raw_lines:
         gl = _gl(store, raw)
         amount = _amount(raw, "AmountFC", missing="amount_required")
+        assert amount is not None
         account = _account(store, raw, "Account")
         if gl["Type"] in (AR_GL_TYPE, AP_GL_TYPE) and account is None:
             raise business("account_required")  # a debtors/creditors line needs a relation [I]
-        our_ref = _int(raw, "OurRef")  # Int32 "invoice number" [C]
-        when = _date(raw, "Date")
+        when = raw.get("Date")
         if when is None:
             today = store.today()
             if (
@@ -664,48 +722,56 @@ def _validated_lines(
         period = _open_period(store, when, None, None, seeding=seeding)
         if header_period is not None and period["FinYear"] != header_period["FinYear"]:
             raise business("year_mismatch")  # [C] text, PICQER#515
+        description = raw.get("Description")
         checked.append(
-            {
-                "raw": raw,
-                "gl": gl,
-                "amount": amount,
-                "account": account,
-                "our_ref": our_ref,
-                "date": when,
-                "period": period,
-                "description": _text(raw, "Description", limit),
-                "vat_code": _text(raw, "VATCode"),
-            }
+            EntryLine(
+                gl=gl,
+                account=account,
+                amount=amount,
+                our_ref=raw.get("OurRef"),  # Int32 "invoice number" [C]
+                date=when,
+                period=period,
+                description=description[:limit] if description else description,
+                notes=raw.get("Notes"),
+                vat_code=raw.get("VATCode"),
+                amount_vat=_amount(raw, "AmountVATFC"),
+                document=raw.get("Document"),
+                cost_center=raw.get("CostCenter"),
+                cost_unit=raw.get("CostUnit"),
+                project=raw.get("Project"),
+                quantity=raw.get("Quantity"),
+                vat_percentage=raw.get("VATPercentage"),
+                vat_type=raw.get("VATType"),
+            )
         )
     return checked
 
 
-def _header_period(store: ExactStore, body: Row, *, seeding: bool) -> Row | None:
-    year, number = _int(body, "FinancialYear"), _int(body, "FinancialPeriod")
+def _header_period(store: ExactStore, head: Row, *, seeding: bool) -> Row | None:
+    year, number = head.get("FinancialYear"), head.get("FinancialPeriod")
     if year is None or number is None:
         return None
     return _open_period(store, datetime(year, 1, 1), year, number, seeding=seeding)  # noqa: DTZ001
 
 
 def post_bank_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> Row:
-    _check_properties(body, BANK_ENTRY)
-    journal = _journal(store, body, "JournalCode")
+    head = _parsed(body, BANK_ENTRY)
+    raw_lines = _lines(body, "BankEntryLines", BANK_ENTRY_LINE)
+    journal = _journal(store, head, "JournalCode")
     if journal is None:
         raise business("invalid_journal")
     if journal["Type"] not in BANK_JOURNAL_TYPES:
         raise business("journal_not_bank")  # shape of [C] "Invalid journal. The journal must be..."
-    currency, rate = _currency(store, journal, body)
-    header_period = _header_period(store, body, seeding=seeding)
-    lines = _validated_lines(
-        store, body, "BankEntryLines", BANK_ENTRY_LINE, header_period, seeding=seeding
-    )
-    period = header_period or lines[0]["period"]
-    if any(line["period"]["FinYear"] != period["FinYear"] for line in lines):
+    currency, rate = _currency(store, journal, head)
+    header_period = _header_period(store, head, seeding=seeding)
+    lines = _validated_lines(store, raw_lines, header_period, seeding=seeding)
+    period = header_period or lines[0].period
+    if any(line.period["FinYear"] != period["FinYear"] for line in lines):
         raise business("year_mismatch")  # one entry, one financial year [I]
-    total = sum((line["amount"] for line in lines), Decimal(0))
+    total = sum((line.amount for line in lines), Decimal(0))
     current = store.journal_balance(journal["Code"])
-    opening = _amount(body, "OpeningBalanceFC")
-    closing = _amount(body, "ClosingBalanceFC")
+    opening = _amount(head, "OpeningBalanceFC")
+    closing = _amount(head, "ClosingBalanceFC")
     # "Opening balance plus all bank entry lines should result in the closing balance" [C].
     if opening is not None and closing is not None and opening + total != closing:
         raise business("balance_mismatch")
@@ -717,19 +783,22 @@ def post_bank_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> R
         raise business("opening_balance_mismatch", expected=f"{current:.2f}")
     closing = opening + total
     year = period["FinYear"]
-    number = _entry_number(store, journal, year, _int(body, "EntryNumber"))
+    number = _entry_number(store, journal, year, head.get("EntryNumber"))
+    status = head.get("Status") if seeding and head.get("Status") else 20
 
     # -- validated: write -------------------------------------------------------------------
-    head = _entry_head(store, journal, "bankentry", number=number, period=period, currency=currency)
+    entry_head = _entry_head(
+        store, journal, "bankentry", number=number, period=period, currency=currency
+    )
     entry = _stored_row(
         store,
         BANK_ENTRY,
         {
-            **head,
+            **entry_head,
             "OpeningBalanceFC": opening,
             "ClosingBalanceFC": closing,
-            "Status": _int(body, "Status") if seeding and body.get("Status") else 20,
-            "BankStatementDocument": _guid(body, "BankStatementDocument"),
+            "Status": status,
+            "BankStatementDocument": head.get("BankStatementDocument"),
             "BankEntryLines": [],
             "_journal_type": journal["Type"],
         },
@@ -738,9 +807,7 @@ def post_bank_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> R
     for index, line in enumerate(lines, start=1):
         row = _bank_entry_line(store, entry, line, index, rate)
         entry["BankEntryLines"].append(row)
-        _book_line(
-            store, entry, journal, row, line, rate=rate, effect_fc=-line["amount"], tl_type=40
-        )
+        _book_line(store, entry, journal, row, line, rate=rate, effect_fc=-line.amount, tl_type=40)
     return entry
 
 
@@ -763,44 +830,48 @@ def _entry_head(
 
 
 def _entry_line_fields(
-    store: ExactStore, guid_kind: str, entry: Row, line: Row, *, line_number: int, rate: Decimal
+    store: ExactStore,
+    guid_kind: str,
+    entry: Row,
+    line: EntryLine,
+    *,
+    line_number: int,
+    rate: Decimal,
 ) -> Row:
     """The fields a bank entry line and a general journal entry line share, read in one order."""
-    raw, gl, account = line["raw"], line["gl"], line["account"]
     return {
         "ID": store.new_guid(guid_kind),
         "EntryID": entry["EntryID"],
         "EntryNumber": entry["EntryNumber"],
         "LineNumber": line_number,
-        "Date": line["date"],
-        **_gl_and_account(gl, account),
-        "AmountFC": line["amount"],
-        "AmountDC": money(line["amount"] * rate),
-        "AmountVATFC": _amount(raw, "AmountVATFC"),
-        "Description": line["description"],
-        "Notes": _text(raw, "Notes"),
-        "OurRef": line["our_ref"],
-        "Document": _guid(raw, "Document"),
-        "CostCenter": _text(raw, "CostCenter"),
-        "CostUnit": _text(raw, "CostUnit"),
-        "Project": _guid(raw, "Project"),
-        "Quantity": _amount(raw, "Quantity"),
+        "Date": line.date,
+        **_gl_and_account(line.gl, line.account),
+        "AmountFC": line.amount,
+        "AmountDC": money(line.amount * rate),
+        "AmountVATFC": line.amount_vat,
+        "Description": line.description,
+        "Notes": line.notes,
+        "OurRef": line.our_ref,
+        "Document": line.document,
+        "CostCenter": line.cost_center,
+        "CostUnit": line.cost_unit,
+        "Project": line.project,
+        "Quantity": line.quantity,
         "OffsetID": None,
     }
 
 
 def _bank_entry_line(
-    store: ExactStore, entry: Row, line: Row, line_number: int, rate: Decimal
+    store: ExactStore, entry: Row, line: EntryLine, line_number: int, rate: Decimal
 ) -> Row:
     fields = _entry_line_fields(
         store, "bankentryline", entry, line, line_number=line_number, rate=rate
     )
-    raw = line["raw"]
     fields.update(
         {
-            "VATCode": line["vat_code"] or line["gl"]["VATCode"],  # defaults from the G/L [C]
-            "VATPercentage": _amount(raw, "VATPercentage"),
-            "VATType": _text(raw, "VATType"),
+            "VATCode": line.vat_code or line.gl["VATCode"],  # defaults from the G/L [C]
+            "VATPercentage": line.vat_percentage,
+            "VATType": line.vat_type,
             "ExchangeRate": rate,
             "_effects": [],
         }
@@ -819,25 +890,25 @@ def _book_line(
     entry: Row,
     journal: Row,
     row: Row,
-    line: Row,
+    line: EntryLine,
     *,
     rate: Decimal,
     effect_fc: Decimal,
     tl_type: int,
 ) -> None:
     """Ledger line plus open-item effects of one bank or journal line."""
-    account = line["account"]
+    account = line.account
     your_ref = None
-    if account is not None and line["gl"]["Type"] == AR_GL_TYPE:
+    if account is not None and line.gl["Type"] == AR_GL_TYPE:
         effects = _apply_to_receivables(
             store,
             account=account,
-            our_ref=line["our_ref"],
+            our_ref=line.our_ref,
             effect_fc=effect_fc,
             rate=rate,
             currency=entry["Currency"],
-            when=line["date"],
-            period=line["period"],
+            when=line.date,
+            period=line.period,
             line=row,
             entry=entry,
             journal=journal,
@@ -852,10 +923,10 @@ def _book_line(
         store,
         entry,
         journal,
-        gl_id=line["gl"]["ID"],
+        gl_id=line.gl["ID"],
         account_id=account["ID"] if account else None,
         LineNumber=row["LineNumber"],
-        Date=line["date"],
+        Date=line.date,
         FinancialYear=entry["FinancialYear"],
         FinancialPeriod=entry["FinancialPeriod"],
         AmountFC=effect_fc,
@@ -872,10 +943,15 @@ def _book_line(
 
 
 def add_bank_entry_line(store: ExactStore, body: Row) -> Row:
-    """``POST BankEntryLines``: one more line on an open entry (``EntryID`` is then mandatory)."""
-    _check_properties(body, BANK_ENTRY_LINE)
-    entry_id = _guid(body, "EntryID", missing="entry_required")
-    entry = store.bank_entries.get(entry_id or "")
+    """``POST BankEntryLines``: one more line on an open entry (``EntryID`` is then mandatory).
+
+    Checked as completely as a whole entry before the entry changes.
+    """
+    raw = _parsed(body, BANK_ENTRY_LINE)
+    entry_id = raw.get("EntryID")
+    if entry_id is None:
+        raise business("entry_required")
+    entry = store.bank_entries.get(entry_id)
     if entry is None:
         raise business("entry_required")
     if entry["Status"] != 20:
@@ -883,16 +959,15 @@ def add_bank_entry_line(store: ExactStore, body: Row) -> Row:
     journal = store.journal_by_code(entry["JournalCode"])
     assert journal is not None
     header = store.period(entry["FinancialYear"], entry["FinancialPeriod"])
-    wrapped = {"BankEntryLines": [{k: v for k, v in body.items() if k != "EntryID"}]}
-    (line,) = _validated_lines(
-        store, wrapped, "BankEntryLines", BANK_ENTRY_LINE, header, seeding=False
-    )
+    (line,) = _validated_lines(store, [raw], header, seeding=False)
     rate = entry["BankEntryLines"][0]["ExchangeRate"] if entry["BankEntryLines"] else Decimal(1)
+
+    # -- validated: write -------------------------------------------------------------------
     row = _bank_entry_line(store, entry, line, len(entry["BankEntryLines"]) + 1, rate)
     entry["BankEntryLines"].append(row)
-    entry["ClosingBalanceFC"] = entry["ClosingBalanceFC"] + line["amount"]
+    entry["ClosingBalanceFC"] = entry["ClosingBalanceFC"] + line.amount
     entry["Modified"] = store.now()
-    _book_line(store, entry, journal, row, line, rate=rate, effect_fc=-line["amount"], tl_type=40)
+    _book_line(store, entry, journal, row, line, rate=rate, effect_fc=-line.amount, tl_type=40)
     return row
 
 
@@ -916,32 +991,32 @@ def _delete_entry(
 
 
 def post_general_journal_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> Row:
-    _check_properties(body, GJ_ENTRY)
-    journal = _journal(store, body, "JournalCode")
+    head = _parsed(body, GJ_ENTRY)
+    raw_lines = _lines(body, "GeneralJournalEntryLines", GJ_ENTRY_LINE)
+    journal = _journal(store, head, "JournalCode")
     if journal is None or journal["Type"] != GENERAL_JOURNAL_TYPE:
         raise business("invalid_journal")  # [C] a sales journal gives "Ongeldig: Dagboek"
-    currency, rate = _currency(store, journal, body)
-    header_period = _header_period(store, body, seeding=seeding)
-    lines = _validated_lines(
-        store, body, "GeneralJournalEntryLines", GJ_ENTRY_LINE, header_period, seeding=seeding
-    )
-    difference = sum((line["amount"] for line in lines), Decimal(0))
+    currency, rate = _currency(store, journal, head)
+    header_period = _header_period(store, head, seeding=seeding)
+    lines = _validated_lines(store, raw_lines, header_period, seeding=seeding)
+    difference = sum((line.amount for line in lines), Decimal(0))
     if difference != 0:
         raise business("not_balanced", difference=f"{difference:.2f}")  # [I]
-    period = header_period or lines[0]["period"]
+    period = header_period or lines[0].period
     year = period["FinYear"]
-    number = _entry_number(store, journal, year, _int(body, "EntryNumber"))
+    number = _entry_number(store, journal, year, head.get("EntryNumber"))
 
-    head = _entry_head(
+    # -- validated: write -------------------------------------------------------------------
+    entry_head = _entry_head(
         store, journal, "generaljournalentry", number=number, period=period, currency=currency
     )
     entry = _stored_row(
         store,
         GJ_ENTRY,
         {
-            **head,
+            **entry_head,
             "ExchangeRate": rate,
-            "Reversal": bool(body.get("Reversal", False)),
+            "Reversal": bool(head.get("Reversal")),
             "Status": 20,
             "Type": 90,  # created entries are type 90 (Other) [C]
             "TypeDescription": "Overige",
@@ -953,12 +1028,10 @@ def post_general_journal_entry(store: ExactStore, body: Row, *, seeding: bool = 
         fields = _entry_line_fields(
             store, "generaljournalentryline", entry, line, line_number=index, rate=rate
         )
-        fields.update({"VATCode": line["vat_code"], "_effects": []})
+        fields.update({"VATCode": line.vat_code, "_effects": []})
         row = _stored_row(store, GJ_ENTRY_LINE, fields)
         entry["GeneralJournalEntryLines"].append(row)
-        _book_line(
-            store, entry, journal, row, line, rate=rate, effect_fc=line["amount"], tl_type=90
-        )
+        _book_line(store, entry, journal, row, line, rate=rate, effect_fc=line.amount, tl_type=90)
     return entry
 
 

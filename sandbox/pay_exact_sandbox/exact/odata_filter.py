@@ -125,7 +125,9 @@ class _Parser:
             self._require_bool(right)
             a, b = left.get, right.get
 
-            def combined(row: Row, a: Callable[[Row], Any] = a, b: Callable[[Row], Any] = b) -> bool:
+            def combined(
+                row: Row, a: Callable[[Row], Any] = a, b: Callable[[Row], Any] = b
+            ) -> bool:
                 first = a(row) is True
                 return first if first is decided_by else b(row) is True
 

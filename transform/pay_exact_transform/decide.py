@@ -20,7 +20,7 @@ from .model import OpenItem, PaymentRecord, RecordKind
 from .money import fmt
 from .plan import FLAGGED, CustomerKind, NewRelation, PlanLine, Reason, Role
 from .prepare import ClearingContext
-from .settings import MatchProfile, Settings
+from .settings import Settings
 
 # Enum members looked up once: attribute access on an Enum class is slow in a hot loop.
 _PAYMENT = RecordKind.PAYMENT
@@ -43,18 +43,16 @@ class PendingRelation:
 
 
 class Decider:
-    """Rules 3 to 7 for one record, given the claims of the whole run."""
+    """Rules 3 to 7 for one record, given the claims of the whole run (all profiles)."""
 
     def __init__(
         self,
         index: OpenItemIndex,
-        profile: MatchProfile,
         settings: Settings,
         claims: dict[int, int],
     ) -> None:
         self.index = index
         self.items = index.items
-        self.profile = profile
         self.settings = settings
         self.claims = claims
         self._relations: dict[str, PendingRelation] = {}
@@ -209,10 +207,11 @@ class Decider:
                     f"Reference {refs_text(list(found.common))} is on more than "
                     f"{COMMON_REFERENCE} open items, too common to identify one"
                 )
-            fields = ", ".join(self.profile.payment_fields) or "no fields"
+            profile = finder.profile  # the profile of this clearing's revenue group
+            fields = ", ".join(profile.payment_fields) or "no fields"
             return (
                 f"No usable reference in the {KIND_WORD[record.kind]} "
-                f"(profile {self.profile.name} reads: {fields})"
+                f"(profile {profile.name} reads: {fields})"
             )
         what = "open item" if record.kind is _PAYMENT else "credit note"
         text = f"No {what} carries reference {refs_text(found.keys)}"

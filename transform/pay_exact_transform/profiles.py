@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from .errors import InputError
-from .settings import MatchProfile
+from .settings import MatchProfile, Settings
 
 GENERIC = MatchProfile(
     name="generic",
@@ -102,12 +102,21 @@ PROFILES: dict[str, MatchProfile] = {
 }
 
 
-def resolve_profile(profile: str | MatchProfile) -> MatchProfile:
+def resolve_profile(profile: str | MatchProfile, where: str = "settings") -> MatchProfile:
     """The profile object for a name or a custom profile."""
     if isinstance(profile, MatchProfile):
         return profile
     found = PROFILES.get(profile)
     if found is None:
         names = ", ".join(sorted(PROFILES))
-        raise InputError("settings", "profile", f"names unknown profile {profile!r} ({names})")
+        raise InputError(where, "profile", f"names unknown profile {profile!r} ({names})")
     return found
+
+
+def group_profiles(settings: Settings) -> dict[str, MatchProfile]:
+    """The profile of each revenue group whose override names one, resolved once per run."""
+    return {
+        code: resolve_profile(override.profile, f"settings.revenue_group_overrides[{code!r}]")
+        for code, override in sorted(settings.revenue_group_overrides.items())
+        if override.profile is not None
+    }

@@ -31,18 +31,6 @@ class GLAccounts:
 
 
 @dataclass(frozen=True, slots=True)
-class RevenueGroupOverride:
-    """What changes for clearings of one revenue group; None keeps the default."""
-
-    journal: str | None = None  # journal the clearing is booked in
-    sales_journal: str | None = None  # journal whose open items this group's payments match
-    debtors: str | None = None
-    psp_costs: str | None = None
-    payouts: str | None = None
-    unassigned: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class MatchProfile:
     """How references are read from a payment and from the ledger.
 
@@ -91,6 +79,24 @@ CustomProfile = MatchProfile
 
 
 @dataclass(frozen=True, slots=True)
+class RevenueGroupOverride:
+    """What changes for clearings of one revenue group; None keeps the default.
+
+    ``profile`` lets a group that sells through another webshop read its payments' references
+    its own way; the run is still planned as one, so claims on an open item count across
+    groups and profiles alike.
+    """
+
+    journal: str | None = None  # journal the clearing is booked in
+    sales_journal: str | None = None  # journal whose open items this group's payments match
+    debtors: str | None = None
+    psp_costs: str | None = None
+    payouts: str | None = None
+    unassigned: str | None = None
+    profile: str | MatchProfile | None = None  # a profile name or a custom profile
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the engine needs to know about one merchant's ledger."""
 
@@ -103,7 +109,7 @@ class Settings:
     revenue_group_overrides: Mapping[str, RevenueGroupOverride] = field(
         default_factory=lambda: MappingProxyType({})
     )
-    profile: str | MatchProfile = "generic"
+    profile: str | MatchProfile = "generic"  # groups may override it (RevenueGroupOverride)
     date_window_days: int | None = None  # None: no date window on candidates
 
     def __post_init__(self) -> None:

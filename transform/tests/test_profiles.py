@@ -215,3 +215,82 @@ def test_plugandpay_reads_like_an_unknown_integration(kit):
     record = kit.pay("R1", "97.00", extra1="PP-2025-0007")
     line = kit.line(kit.plan([record], items, profile="plugandpay"), "R1")
     assert line.link == "91"
+
+
+# ------------------------------------------------------------------ profiles per revenue group
+
+
+def _per_group(kit, **overrides):
+    from pay_exact_transform import RevenueGroupOverride
+
+    return kit.settings(
+        profile="woocommerce",
+        revenue_group_overrides={
+            code: RevenueGroupOverride(profile=name) for code, name in overrides.items()
+        },
+    )
+
+
+def test_each_revenue_group_reads_references_with_its_own_profile(kit):
+    from pay_exact_transform import plan_run
+
+    items = [kit.item("9301", "30.00", your_ref="000000123")]
+    settings = _per_group(kit, **{"CT-MAG": "magento2", "CT-SHOP": "shopify"})
+    record = kit.pay("R1", "30.00", extra1="123")
+    (woo,) = plan_run([kit.clearing([record], group="CT-WOO")], items, settings)
+    (mag,) = plan_run([kit.clearing([record], group="CT-MAG")], items, settings)
+    (shop,) = plan_run([kit.clearing([record], group="CT-SHOP")], items, settings)
+    assert kit.line(woo, "R1").link == "9301"  # the default profile strips the zeros
+    assert kit.line(mag, "R1").link is None  # magento2 keeps them: 123 is not 000000123
+    assert kit.line(mag, "R1").cause is Reason.NO_CANDIDATE
+    assert "profile shopify reads: no fields" in kit.line(shop, "R1").explanation
+
+
+@pytest.mark.parametrize(
+    ("other_profile", "other_fields"),
+    [
+        # Magento pads the increment id; WooCommerce sends it without zeros.
+        ("magento2", {"extra1": "000001042"}),
+        # Shopify has no reference at all: only its e-mail + amount rule finds the invoice,
+        # which the default profile would never see.
+        ("shopify", {"customer_email": "c7@shop.nl"}),
+    ],
+)
+def test_one_invoice_claimed_by_groups_with_different_profiles_is_linked_by_neither(
+    kit, other_profile, other_fields
+):
+    from pay_exact_transform import build_index, plan_run
+
+    items = [
+        kit.item("9401", "42.00", your_ref="000001042", customer="C7", customer_email="c7@shop.nl"),
+        kit.item("9402", "42.00", your_ref="000001043", customer="C8"),
+    ]
+    woo = kit.pay("W1", "42.00", reference="1042")
+    other = kit.pay("X1", "42.00", **other_fields)
+    settings = _per_group(kit, **{"CT-OTHER": other_profile})
+    for record, group in ((woo, "CT-WOO"), (other, "CT-OTHER")):
+        (alone,) = plan_run([kit.clearing([record], group=group)], items, settings)
+        assert kit.line(alone, record.record_id).link == "9401"  # each alone would link
+
+    index = build_index(items)  # one index serves both profiles
+    for ids in (("CLR-1", "CLR-2"), ("CLR-2", "CLR-1")):  # either group's clearing first
+        clearings = [
+            kit.clearing([woo], clearing_id=ids[0], group="CT-WOO"),
+            kit.clearing([other], clearing_id=ids[1], group="CT-OTHER"),
+        ]
+        plans = plan_run(clearings, index, settings)
+        assert plan_run(clearings[::-1], index, settings) == plans
+        lines = [line for plan in plans for line in plan.lines if line.record_id]
+        assert [line.link for line in lines] == [None, None]
+        assert {line.reason for line in lines} == {Reason.CLAIMED_TWICE}
+        assert {line.customer for line in lines} == {"C7"}
+        assert all("which 2 records of this run claim" in line.explanation for line in lines)
+
+
+def test_unknown_profile_of_a_revenue_group_is_a_clear_error(kit):
+    from pay_exact_transform import plan_run
+
+    settings = _per_group(kit, **{"CT-X": "woo"})
+    clearing = kit.clearing([kit.pay("R1", "1.00", reference="ORD123")])
+    with pytest.raises(InputError, match=r"revenue_group_overrides\['CT-X'\].*unknown profile"):
+        plan_run([clearing], [], settings)

@@ -1,7 +1,9 @@
 """Properties that hold for every input (hypothesis).
 
 The oracle below re-derives, by brute force over all pairs, which payments rules 3 and 7
-allow to link; the engine must produce exactly those links, whatever the input order.
+allow to link; the engine must produce exactly those links, whatever the input order. Clearings
+belong to revenue groups that may each read references with their own profile, and claims on
+an open item count across all of them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pay_exact_transform import (
     PaymentRecord,
     Reason,
     RecordKind,
+    RevenueGroup,
+    RevenueGroupOverride,
     Settings,
     Status,
     plan_run,
@@ -41,6 +45,7 @@ REFS = [
 ]
 AMOUNTS = [Decimal(v) for v in ("10.00", "12.50", "99.99", "0.01", "250.00")]
 EMAILS = [None, "c1@x.nl", "C2@X.NL", "shared@x.nl", "new@x.nl"]
+GROUPS = ["CT-A", "CT-B"]  # revenue groups that may read references with their own profile
 
 maybe_ref = st.one_of(st.none(), st.sampled_from(REFS))
 
@@ -133,13 +138,14 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Clearing], list[OpenItem]]:
             (x.amount if x.direction is Direction.CREDIT else -x.amount for x in lines), Decimal(0)
         )
         error = draw(st.sampled_from([Decimal(0)] * 5 + [Decimal("0.01")]))
+        group = draw(st.sampled_from([None, *GROUPS]))
         result.append(
             Clearing(
                 f"CLR-{c}",
                 f"S{c}",
                 date(2026, 2, 3),
                 currency,
-                None,
+                RevenueGroup(group) if group else None,
                 tuple(lines),
                 tuple(records),
                 net + error,
@@ -150,6 +156,8 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Clearing], list[OpenItem]]:
 
 @st.composite
 def merchant_settings(draw: st.DrawFn) -> Settings:
+    profiles = st.sampled_from([None, *sorted(PROFILES)])
+    overrides = {code: RevenueGroupOverride(profile=draw(profiles)) for code in GROUPS}
     return Settings(
         gl=GL,
         currencies=draw(st.sampled_from([("EUR",), ("EUR", "USD")])),
@@ -158,6 +166,7 @@ def merchant_settings(draw: st.DrawFn) -> Settings:
         create_relations=draw(st.booleans()),
         book_inconsistent_difference=draw(st.booleans()),
         profile=draw(st.sampled_from([*sorted(PROFILES), "shopify", "generic"])),
+        revenue_group_overrides=overrides,
     )
 
 
@@ -169,49 +178,63 @@ def _email(value):
     return value.strip().casefold() if value and "@" in value else None
 
 
+def profile_of(clearing, s):
+    """The profile a clearing's records are read with: its revenue group's, else the default."""
+    group = clearing.revenue_group
+    override = s.revenue_group_overrides.get(group.code) if group else None
+    return PROFILES[(override.profile if override else None) or s.profile]
+
+
 def expected_links(cs, items, s) -> set[tuple[str, str, str]]:
-    """Brute force: every (clearing, record, item) link rules 3 and 7 allow."""
-    profile = PROFILES[s.profile]
-    pay_keys = make_key_function(
-        strip_leading_zeros=profile.strip_leading_zeros,
-        min_length=profile.min_length,
-        require_digit=profile.require_digit,
-        regex=profile.regex,
-    )
-    ledger_keys = make_key_function(
-        strip_leading_zeros=profile.strip_leading_zeros,
-        min_length=profile.min_length,
-        require_digit=profile.require_digit,
-    )
+    """Brute force: every (clearing, record, item) link rules 3 and 7 allow.
 
-    def item_keys(item):
-        keys = set()
-        for name in profile.ledger_fields:
-            keys.update(ledger_keys(getattr(item, name) or ""))
-        return keys
+    Each clearing reads references with its own group's profile; claims count run-wide.
+    """
 
-    def record_keys(record):
-        keys = set()
-        for name in profile.payment_fields:
-            since = profile.reference_since
-            if name == "reference" and since is not None and record.transaction_date < since:
-                continue
-            keys.update(pay_keys(getattr(record, name) or ""))
-        return keys
+    def comparison(profile):
+        pay_keys = make_key_function(
+            strip_leading_zeros=profile.strip_leading_zeros,
+            min_length=profile.min_length,
+            require_digit=profile.require_digit,
+            regex=profile.regex,
+        )
+        ledger_keys = make_key_function(
+            strip_leading_zeros=profile.strip_leading_zeros,
+            min_length=profile.min_length,
+            require_digit=profile.require_digit,
+        )
+
+        def item_keys(item):
+            keys = set()
+            for name in profile.ledger_fields:
+                keys.update(ledger_keys(getattr(item, name) or ""))
+            return keys
+
+        def record_keys(record):
+            keys = set()
+            for name in profile.payment_fields:
+                since = profile.reference_since
+                if name == "reference" and since is not None and record.transaction_date < since:
+                    continue
+                keys.update(pay_keys(getattr(record, name) or ""))
+            return keys
+
+        carried: dict[str, int] = {}
+        for item in items:
+            for key in item_keys(item):
+                carried[key] = carried.get(key, 0) + 1
+        return item_keys, record_keys, carried
 
     def eligible(item, record):
         sign_ok = item.amount > 0 if record.kind is RecordKind.PAYMENT else item.amount < 0
         journal_ok = s.sales_journal is None or item.journal == s.sales_journal
         return sign_ok and journal_ok and item.currency == record.currency
 
-    carried: dict[str, int] = {}
-    for item in items:
-        for key in item_keys(item):
-            carried[key] = carried.get(key, 0) + 1
-
     chosen = {}
     claims: dict[str, int] = {}
     for clearing in cs:
+        profile = profile_of(clearing, s)
+        item_keys, record_keys, carried = comparison(profile)
         for record in clearing.records:
             signed = record.amount if record.kind is RecordKind.PAYMENT else -record.amount
             keys = {k for k in record_keys(record) if carried.get(k, 0) <= COMMON_REFERENCE}
@@ -296,6 +319,7 @@ def test_no_open_item_is_linked_twice_and_links_point_at_that_item(scenario, s):
 def test_links_are_exactly_those_rules_3_and_7_allow(scenario, s):
     cs, items = scenario
     plans = _plans(cs, items, s)
+    by_id = {c.clearing_id: c for c in cs}
     got = set()
     for plan in plans:
         for line in plan.lines:
@@ -303,7 +327,7 @@ def test_links_are_exactly_those_rules_3_and_7_allow(scenario, s):
             if line.link is not None:
                 got.add((plan.clearing_id, line.record_id, line.open_item))
                 if line.reason is Reason.SHOPIFY_EMAIL_AMOUNT:
-                    assert PROFILES[s.profile].email_amount
+                    assert profile_of(by_id[plan.clearing_id], s).email_amount
     booked = {p.clearing_id for p in plans if p.status is Status.READY}
     want = {link for link in expected_links(cs, items, s) if link[0] in booked}
     assert got == want

@@ -460,13 +460,16 @@ class BookingRun:
             remaining.append(item)
         return remaining
 
-    def _engine_settings(self, clearings: list[Clearing], profile_name: str) -> Settings:
+    def _engine_profile(self, name: str) -> str | EngineProfile:
         s = self.settings
-        profile: str | EngineProfile = profile_name
-        if profile_name == CUSTOM_PROFILE:
-            profile = EngineProfile(
+        if name == CUSTOM_PROFILE:
+            return EngineProfile(
                 name=CUSTOM_PROFILE, payment_fields=s.matching_fields, regex=s.matching_regex
             )
+        return name
+
+    def _engine_settings(self, clearings: list[Clearing]) -> Settings:
+        s = self.settings
         overrides = {
             code: RevenueGroupOverride(
                 journal=o.bank_journal,
@@ -475,6 +478,7 @@ class BookingRun:
                 psp_costs=o.gl.get("psp_costs"),
                 payouts=o.gl.get("payouts"),
                 unassigned=o.gl.get("unassigned"),
+                profile=self._engine_profile(o.matching_profile) if o.matching_profile else None,
             )
             for code, o in s.overrides.items()
         }
@@ -488,45 +492,23 @@ class BookingRun:
             create_relations=s.create_relations,
             book_inconsistent_difference=s.book_inconsistent_difference,
             revenue_group_overrides=overrides,
-            profile=profile,
+            profile=self._engine_profile(s.matching_profile),
         )
 
     def _plan(self, todo: list[_Item]) -> None:
-        """Plan the run with the engine, jointly per matching profile.
+        """Plan all clearings of the run with the engine in one call.
 
         Revenue groups may sell through different webshops and so read references with
-        different profiles. The engine plans one profile at a time; an open item linked by one
-        profile's plans is withheld from the next, so no open item is ever linked twice.
+        different profiles; the engine takes a profile per group and counts the claims on an
+        open item across all of them, so an invoice that payments of two groups point at is
+        linked by neither, whatever the order of the clearings.
         """
         by_id = {i.clearing_id: i for i in todo}
-        partitions: dict[str, list[Clearing]] = {}
-        for item in todo:
-            clearing = item.clearing
-            if clearing is None:
-                continue
-            group = clearing.revenue_group.code if clearing.revenue_group else None
-            partitions.setdefault(self.settings.profile_for(group), []).append(clearing)
-        open_items = list(self.context.open_items)
-        for profile_name in sorted(partitions):
-            clearings = partitions[profile_name]
-            settings = self._engine_settings(clearings, profile_name)
-            plans = self._plan_partition(clearings, open_items, settings, by_id)
-            linked = {line.open_item for plan in plans for line in plan.linked}
-            if linked:
-                open_items = [i for i in open_items if i.item_id not in linked]
-            for plan in plans:
-                by_id[plan.clearing_id].plan = plan
-
-    def _plan_partition(
-        self,
-        clearings: list[Clearing],
-        open_items: list[Any],
-        settings: Settings,
-        by_id: dict[str, _Item],
-    ) -> list[BookingPlan]:
-        index = build_index(open_items)
+        clearings = [i.clearing for i in todo if i.clearing is not None]
+        settings = self._engine_settings(clearings)
+        index = build_index(self.context.open_items)
         try:
-            return plan_run(clearings, index, settings)
+            plans = plan_run(clearings, index, settings)
         except InputError:
             # One clearing the engine cannot take must not stop the others: find it, block it,
             # and plan the rest together.
@@ -538,7 +520,9 @@ class BookingRun:
                     self._block(by_id[clearing.clearing_id], str(exc))
                 else:
                     good.append(clearing)
-            return plan_run(good, index, settings)
+            plans = plan_run(good, index, settings)
+        for plan in plans:
+            by_id[plan.clearing_id].plan = plan
 
     # -- reporting helpers --------------------------------------------------------------------
 

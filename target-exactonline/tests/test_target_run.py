@@ -654,33 +654,65 @@ def test_the_command_prints_only_state_on_stdout_and_exits_1_when_a_clearing_fai
     assert len(bank_entries(exact_sandbox)) == 1
 
 
-def test_groups_with_different_profiles_never_link_one_invoice_twice(
-    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+@pytest.mark.parametrize(
+    "case",
+    [
+        # WooCommerce sends the order number without its zero padding, Magento with it (in the
+        # description): each profile finds the invoice with YourRef 000000123, open 242.00.
+        pytest.param(
+            {"profiles": ("woocommerce", "magento2"), "refs": ("123", "000000123")},
+            id="woocommerce-magento2",
+        ),
+        # The Shopify group can only link by e-mail + exact amount (rule 7); the other group's
+        # payment names ORD00013 (open 12.10) itself.
+        pytest.param(
+            {"profiles": ("generic", "shopify"), "refs": ("ORD00013", "#5001")},
+            id="generic-shopify",
+        ),
+    ],
+)
+def test_an_invoice_two_groups_with_different_profiles_claim_is_linked_by_neither(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran], case: dict[str, Any]
 ) -> None:
-    # The Shopify group can only link by e-mail + exact amount (rule 7); the other group's
-    # payment names ORD00013 itself. Both point at the same open item of 12.10.
+    default_profile, group_profile = case["profiles"]
+    own, other = case["refs"]
+    your_ref = own if group_profile == "shopify" else other
+    rows = [r for r in exact.runtime.store.receivables_list() if r["YourRef"] == your_ref]
+    (row,) = [r for r in rows if r["Amount"] > 0]
+    amount = str(row["Amount"])
+    web = Pay("CLR-2025-701", "2025-10-20", [(own, amount)])
     shop = Pay(
-        "CLR-2025-701",
+        "CLR-2025-702",
         "2025-10-20",
-        [("#5001", "12.10")],
-        group="CT-SHOP",
+        [(other, amount)],
+        group="CT-OTHER",
         customers={"#5001": ("Jansen BV", "info@jansen.example")},
     )
-    web = Pay("CLR-2025-702", "2025-10-20", [("ORD00013", "12.10")])
     cfg = {
         **config,
-        "revenue_group_overrides": [{"revenue_group": "CT-SHOP", "matching_profile": "shopify"}],
+        "matching_profile": default_profile,
+        "revenue_group_overrides": [
+            {"revenue_group": "CT-OTHER", "matching_profile": group_profile}
+        ],
     }
-    alone = run({**cfg, "dry_run": True}, singer(shop))
-    assert alone.outcome("CLR-2025-701").lines[0].reason == "shopify_email_amount"
-    ran = run(cfg, singer(shop, web))
+    for alone in (web, shop):  # each payment on its own would link the invoice
+        dry = run({**cfg, "dry_run": True}, singer(alone))
+        payment = dry.outcome(alone.clearing_id).lines[0]
+        assert payment.reason in {"matched", "shopify_email_amount"}
+        assert payment.invoice == str(row["InvoiceNumber"])
+    # Together, in either order, both are claimed twice and neither links.
+    reversed_order = run({**cfg, "dry_run": True}, singer(shop, web))
+    ran = run(cfg, singer(web, shop))
     assert ran.error is None
-    links = [
-        line.invoice for c in ran.report.clearings for line in c.lines if line.invoice is not None
-    ]
-    assert len(links) == 1
-    assert ran.outcome("CLR-2025-702").lines[0].reason == "matched"
-    assert "ORD00013:+" not in receivables(exact)
+    for report in (reversed_order, ran):
+        for clearing_id in ("CLR-2025-701", "CLR-2025-702"):
+            payment = report.outcome(clearing_id).lines[0]
+            assert payment.reason == "claimed_twice"
+            assert payment.invoice is None
+    entries = bank_entries(exact)
+    assert len(entries) == 2
+    assert [line["OurRef"] for e in entries for line in e["BankEntryLines"]] == [None] * 4
+    assert receivables(exact)[your_ref + ":+"] == row["Amount"]  # the invoice stays open
 
 
 def test_an_unanswered_post_of_a_clearing_that_is_now_unreadable_is_pointed_out(

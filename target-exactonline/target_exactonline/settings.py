@@ -464,10 +464,6 @@ class TargetSettings:
         override = self.overrides.get(revenue_group or "")
         return {**self.gl, **(override.gl if override else {})}
 
-    def profile_for(self, revenue_group: str | None) -> str:
-        override = self.overrides.get(revenue_group or "")
-        return (override.matching_profile if override else None) or self.matching_profile
-
     def all_bank_journals(self) -> set[str]:
         return {self.bank_journal} | {
             o.bank_journal for o in self.overrides.values() if o.bank_journal

@@ -127,8 +127,9 @@ def test_a_revenue_group_can_have_its_own_matching_profile() -> None:
             "revenue_group_overrides": [{"revenue_group": "CT-S", "matching_profile": "shopify"}],
         }
     )
-    assert s.profile_for("CT-S") == "shopify"
-    assert s.profile_for("CT-W") == "woocommerce"
+    assert s.overrides["CT-S"].matching_profile == "shopify"
+    assert "CT-W" not in s.overrides
+    assert s.matching_profile == "woocommerce"
     with pytest.raises(SettingsError, match=r"overrides\[0\]\.matching_profile"):
         TargetSettings.from_config(
             {**BASE, "revenue_group_overrides": [{"revenue_group": "A", "matching_profile": "x"}]}

@@ -13,6 +13,7 @@ tests add, so a session without them leaves the file alone.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -153,8 +154,27 @@ def reliability() -> Results:
     return RESULTS
 
 
+_WORKER_KEY = "pay_exact_reliability"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker's rows come back to the controller, which writes the file."""
+    sent = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+    if sent:
+        data = json.loads(sent)
+        for fields in data["rows"]:
+            RESULTS.add(Row(**fields))
+        RESULTS.partial = RESULTS.partial or data["partial"]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = RESULTS
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the rows to the controller
+        rows_out = [dataclasses.asdict(row) for row in results.rows.values()]
+        workeroutput[_WORKER_KEY] = json.dumps({"rows": rows_out, "partial": results.partial})
+        return
     if not results.rows:
         return
     rows: dict[str, Row] = {}

@@ -398,8 +398,8 @@ def test_two_customers_book_separately_and_reruns_book_nothing(
         assert f"Bank journal {customer.target_config['bank_journal']}" in checked.stderr
 
     # acme is shipped in dry-run mode, as onboarding starts: nothing is written to Exact, the
-    # report shows the plan, and --no-state-update keeps the first live run reading everything.
-    acme.run("--no-state-update")
+    # report shows the plan, and no state is kept, so the first live run reads everything.
+    acme.run()
     assert acme.posts() == []
     assert acme.entries() == {}
     (dry_report,) = acme.reports()

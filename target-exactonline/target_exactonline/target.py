@@ -93,6 +93,11 @@ class TargetExactOnline(Target):
             # A mid-run drain: nothing is booked yet, so this state must not reach Meltano.
             self.logger.debug("State held back until the bookings it covers are durable")
             return
+        if self.config.get("dry_run"):
+            # A dry run books nothing, so it must not move the bookmarks either: the first live
+            # run has to read the same clearings again.
+            self.logger.info("Dry run: no state emitted, the bookmarks stay where they were")
+            return
         clamped = clamp_state(state, self._earliest_unbooked)
         self.emitted_states.append(clamped)
         super()._write_state_message(clamped)

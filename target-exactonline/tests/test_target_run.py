@@ -412,6 +412,7 @@ def test_dry_run_writes_nothing_and_shows_the_same_plan(
     dry = run({**config, "dry_run": True}, singer(PAID))
     assert dry.error is None
     assert bank_entries(exact) == []
+    assert dry.stdout == ""  # no state: the bookmarks must not move past unbooked clearings
     assert [e for e in exact.requests("/api/v1/") if e.method != "GET"] == []
     planned = dry.outcome("CLR-2025-001")
     assert planned.outcome is Outcome.WOULD_BOOK

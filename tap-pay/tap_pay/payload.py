@@ -19,6 +19,7 @@ from tap_pay.errors import MalformedResponseError, redact
 from tap_pay.money import AmountError, AmountUnit, is_currency_code, to_major
 
 _SHOWN_VALUE_CHARS = 40
+_SHOWN_LABEL_CHARS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,11 @@ class Node:
     ) -> NoReturn:
         where = self.path or "the top level"
         if self.record:
-            where += f" ({self.record})"
+            # The record is named by ids Pay. sent: redacted and cut short like a quoted value.
+            label = redact(self.record, list(self.origin.secrets))
+            if len(label) > _SHOWN_LABEL_CHARS:
+                label = label[: _SHOWN_LABEL_CHARS - 3] + "..."
+            where += f" ({label})"
         message = (
             f"Pay. {self.origin.describe()} returned a malformed response at {where}: {expected}"
         )

@@ -454,3 +454,13 @@ def test_a_timestamp_beyond_the_calendar_in_utc_is_refused_by_name(moment: str) 
     outcome = run_parser("records", item)
     assert isinstance(outcome, str)
     assert "clearingRecords[0].transactionDate" in outcome
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+@pytest.mark.parametrize("code", [TOKEN, "x" * 500], ids=["token", "long"])
+def test_a_record_named_by_the_token_or_a_huge_id_is_quoted_safely(
+    endpoint: str, code: str
+) -> None:
+    # The first id field of each item, then a broken field below it, so the error names it.
+    item = {"code": code, "id": code, "orderId": code, "reportingId": code, "amount": "x"}
+    check_outcome(endpoint, item, run_parser(endpoint, item))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from target_exactonline import context as ctx
+from target_exactonline.commands import authorize_command
 from target_exactonline.exact_client.authorize import load_config
 from target_exactonline.exact_client.errors import (
     ExactAuthError,
@@ -70,14 +71,13 @@ def run_checks(
     except ReauthorizeRequired as exc:
         found.missing(
             f"The stored Exact Online connection can no longer be used ({redact(exc)}). "
-            "Run `target-exactonline authorize --config <file>` to connect again."
+            f"Run `{authorize_command()}` to connect again."
         )
         return found
     except ExactAuthError as exc:
         found.missing(
             f"Exact Online does not accept this connection ({redact(exc)}). Check client_id and "
-            "client_secret, and run `target-exactonline authorize --config <file>` if no "
-            "connection was stored yet."
+            f"client_secret, and run `{authorize_command()}` if no connection was stored yet."
         )
         return found
     except ExactError as exc:

@@ -33,6 +33,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
+from target_exactonline.commands import authorize_command, check_command
 from target_exactonline.exact_client.errors import ExactForbidden, ReauthorizeRequired
 from target_exactonline.exact_client.redaction import redact, register_secret
 from target_exactonline.exact_client.token_store import DEFAULT_TOKEN_STORE_URL
@@ -260,12 +261,11 @@ class Failure:
         if isinstance(error, ReauthorizeRequired):
             advice.append(
                 "The connection to Exact Online must be authorised again: run "
-                "`target-exactonline authorize --config <this customer's config>` (in Meltano: "
-                "`meltano --environment <customer> invoke target-exactonline:authorize`)."
+                f"`{authorize_command()}`."
             )
         elif isinstance(error, ExactForbidden):
             advice.append(
-                "Exact Online refused access: `target-exactonline check` says which user right, "
+                f"Exact Online refused access: `{check_command()}` says which user right, "
                 "app scope or division access is missing."
             )
         elif isinstance(error, ValueError) and "setting" in text:
@@ -318,8 +318,8 @@ def compose(
             lines.append(f"  - ... and {streak.count - len(streak.recent)} earlier")
     steps = [
         *failure.advice,
-        "Check the connection and the settings: `target-exactonline check --config <this "
-        "customer's config>` lists what is missing in Exact Online.",
+        f"Check the connection and the settings: `{check_command()}` lists what is missing "
+        "in Exact Online.",
         "Then run it again, or wait for the next scheduled run. Runs can be repeated safely: "
         "a clearing already booked is never booked twice, and every clearing not booked is "
         "tried again.",

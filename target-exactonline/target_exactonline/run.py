@@ -47,6 +47,7 @@ from pay_exact_transform import MatchProfile as EngineProfile
 from target_exactonline import context as ctx
 from target_exactonline import kill_points
 from target_exactonline.collector import TRANSACTIONS, TURNOVER_GROUPS, ClearingBundle, Collector
+from target_exactonline.commands import check_command
 from target_exactonline.convert import (
     ConversionError,
     Converted,
@@ -658,7 +659,7 @@ class BookingRun:
         except (ExactForbidden, ExactAuthError) as exc:
             self._fail(item, f"Exact refused access: {exc}")
             raise _Stop(
-                f"Exact refused access ({exc}); `target-exactonline check` says what is missing"
+                f"Exact refused access ({exc}); `{check_command()}` says what is missing"
             ) from None
         except (ExactBudgetExhausted, ExactRateLimited) as exc:
             self._fail(item, f"not sent: {exc}")

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from target_exactonline.commands import authorize_command
 from target_exactonline.exact_client.client import ExactClient
 from target_exactonline.exact_client.oauth import ExactOAuth
 from target_exactonline.exact_client.redaction import register_secret
@@ -123,6 +124,7 @@ class ExactSettings:
             client_secret=self.client_secret,
             store=store or self.token_store(),
             key=self.token_store_key,
+            reauthorize_hint=f"run `{authorize_command()}`",
             session=session,
             clock=clock,
             sleep=sleep,

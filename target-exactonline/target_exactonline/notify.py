@@ -18,6 +18,7 @@ changes the run's own outcome.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import smtplib
@@ -179,7 +180,12 @@ class NotifySettings:
         user = text("smtp_user")
         raw_to = config.get("smtp_to") or []
         if isinstance(raw_to, str):
-            raw_to = [part for part in raw_to.replace(";", ",").split(",")]
+            # From an environment variable: a JSON list, or addresses split by , or ;
+            try:
+                parsed = json.loads(raw_to) if raw_to.strip().startswith("[") else None
+            except ValueError:
+                parsed = None
+            raw_to = parsed if parsed is not None else raw_to.replace(";", ",").split(",")
         if not isinstance(raw_to, list | tuple):
             raise NotifySettingsError("setting 'smtp_to' must be a list of e-mail addresses")
         recipients = tuple(str(a).strip() for a in raw_to if str(a).strip())

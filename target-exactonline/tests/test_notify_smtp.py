@@ -190,6 +190,8 @@ def test_settings_defaults_and_ports_follow_the_security_mode() -> None:
     assert NotifySettings.from_config({**base, "smtp_port": "2525"}).port == 2525
     listed = NotifySettings.from_config({**base, "smtp_to": "a@x.example; b@x.example"})
     assert listed.recipients == ("a@x.example", "b@x.example")
+    as_json = NotifySettings.from_config({**base, "smtp_to": '["a@x.example", "b@x.example"]'})
+    assert as_json.recipients == ("a@x.example", "b@x.example")
     by_user = NotifySettings.from_config(
         {**base, "smtp_from": None, "smtp_user": "me@x.example", "smtp_password": "pw-Hidden-123"}
     )

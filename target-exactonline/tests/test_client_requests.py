@@ -17,7 +17,6 @@ from target_exactonline.exact_client.errors import (
     ExactError,
     ExactForbidden,
     ExactNotFound,
-    ExactRateLimited,
     ExactUnavailable,
     ExactValidationError,
     UnknownOutcome,
@@ -260,7 +259,6 @@ def test_post_sends_once_with_representation(
         ({"exc": requests.exceptions.ConnectionError("reset by peer")}, UnknownOutcome),
         ({"exc": requests.exceptions.ReadTimeout("read timed out")}, UnknownOutcome),
         ({"status_code": 201, "text": "{not json"}, UnknownOutcome),
-        ({"status_code": 429, "text": ""}, ExactRateLimited),
         (
             {
                 "status_code": 400,
@@ -268,7 +266,6 @@ def test_post_sends_once_with_representation(
             },
             ExactBadRequest,
         ),
-        ({"status_code": 401, "text": ""}, ExactAuthError),
     ],
 )
 def test_post_is_never_retried(
@@ -288,6 +285,48 @@ def test_post_is_never_retried(
     assert mock.call_count == 1
     assert client.calls_made == 1
     assert clock.slept == []
+
+
+def test_a_post_refused_by_the_rate_limit_is_sent_again_after_the_reset(
+    client: ExactClient, clock: ManualClock, mock: requests_mock.Mocker
+) -> None:
+    minutely_only = {
+        "X-RateLimit-Minutely-Limit": "60",
+        "X-RateLimit-Minutely-Remaining": "0",
+        "X-RateLimit-Minutely-Reset": str(int((T0 + 20) * 1000)),
+    }
+    mock.post(
+        f"{BASE}/financialtransaction/BankEntries",
+        [
+            {"status_code": 429, "headers": minutely_only, "text": ""},
+            {"status_code": 201, "json": {"d": {"EntryID": "e1"}}, "headers": _limits()},
+        ],
+    )
+    assert client.post("financialtransaction/BankEntries", {"JournalCode": "25"}) == {
+        "EntryID": "e1"
+    }
+    assert mock.call_count == 2  # a 429 stores nothing, so the second POST is no duplicate
+    assert clock.slept == [21.0]
+
+
+def test_a_post_whose_token_is_refused_is_sent_again_once_with_a_fresh_token(
+    client: ExactClient, mock: requests_mock.Mocker
+) -> None:
+    mock.post(
+        f"{BASE}/financialtransaction/BankEntries",
+        [
+            {"status_code": 401, "text": ""},
+            {"status_code": 401, "text": ""},
+            {"status_code": 201, "json": {"d": {"EntryID": "e1"}}},
+        ],
+    )
+    with pytest.raises(ExactAuthError):
+        client.post("financialtransaction/BankEntries", {"JournalCode": "25"})
+    assert mock.call_count == 2
+    assert [r.headers["Authorization"] for r in mock.request_history] == [
+        "Bearer access-token-one-xxxxxxxx",
+        "Bearer access-token-two-xxxxxxxx",
+    ]
 
 
 def test_delete_is_sent_once(client: ExactClient, mock: requests_mock.Mocker) -> None:

@@ -220,7 +220,9 @@ class ExactClient:
     # -- writes -------------------------------------------------------------------------------
 
     def post(self, entity_path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Create an entity and return it as Exact stored it. Sent once, never retried."""
+        """Create an entity and return it as Exact stored it.
+
+        Never sent again when its outcome is unknown (see :meth:`_send_once`)."""
         payload = dumps(body).encode()
         response = self._send_once(
             "POST",
@@ -245,7 +247,7 @@ class ExactClient:
         return data
 
     def delete(self, entity_path: str) -> None:
-        """Delete one entity (``.../BankEntries(guid'...')``). Sent once, never retried."""
+        """Delete one entity (``.../BankEntries(guid'...')``); sent again only as a POST is."""
         self._send_once("DELETE", entity_path)
 
     # -- transport ----------------------------------------------------------------------------
@@ -334,41 +336,61 @@ class ExactClient:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
+        """Send a write once. It goes out again only when Exact refused it before handling it:
+        a 429 (the rate limit; after waiting for the reset) or one 401 (an access token judged
+        expired in flight; after a refresh). Anything else that leaves the outcome open raises
+        :class:`UnknownOutcome`, and the caller must look the write up before sending it again.
+        """
         endpoint = f"{method} {path}"
-        self.rate_limiter.before_request()
-        token = self.auth.access_token()
-        self.calls_made += 1
-        try:
-            response = self.session.request(
-                method,
-                self.url(path),
-                data=data,
-                headers=self._headers(token, headers),
-                timeout=self.timeout,
-            )
-        except requests.RequestException as exc:
-            raise UnknownOutcome(
-                f"no answer to {method} ({type(exc).__name__}); it may or may not have been "
-                "stored: look it up before sending it again",
-                endpoint=endpoint,
-            ) from None
-        self.rate_limiter.update(response.headers)
-        status = response.status_code
-        log.debug("%s -> %s", endpoint, status)
-        if 200 <= status < 300:
-            return response
-        if status >= 500 and not (status == 500 and has_exact_error_envelope(response.content)):
-            # A gateway error or a 5xx without Exact's error body says nothing about whether the
-            # write happened.
-            raise UnknownOutcome(
-                f"{method} failed with HTTP {status} and no business error; it may or may not "
-                "have been stored: look it up before sending it again",
-                status=status,
-                message=exact_error_message(response.content),
-                reason=response.headers.get("Reason"),
-                endpoint=endpoint,
-            )
-        raise self._error(response, endpoint)
+        waits_429 = 0
+        refreshed = False
+        token = ""
+        while True:
+            self.rate_limiter.before_request()
+            if not refreshed:
+                token = self.auth.access_token()
+            self.calls_made += 1
+            try:
+                response = self.session.request(
+                    method,
+                    self.url(path),
+                    data=data,
+                    headers=self._headers(token, headers),
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                raise UnknownOutcome(
+                    f"no answer to {method} ({type(exc).__name__}); it may or may not have been "
+                    "stored: look it up before sending it again",
+                    endpoint=endpoint,
+                ) from None
+            self.rate_limiter.update(response.headers)
+            status = response.status_code
+            log.debug("%s -> %s", endpoint, status)
+            if 200 <= status < 300:
+                return response
+            if status == 429 and waits_429 < MAX_429_WAITS:
+                # Refused by the rate limiter before Exact handled it: nothing was stored
+                # (reference §2), so waiting for the reset and sending it again is no duplicate.
+                waits_429 += 1
+                self.rate_limiter.wait_after_429(response.headers)
+                continue
+            if status == 401 and not refreshed:
+                token = self.auth.token_after_rejection(token)
+                refreshed = True
+                continue
+            if status >= 500 and not (status == 500 and has_exact_error_envelope(response.content)):
+                # A gateway error or a 5xx without Exact's error body says nothing about whether
+                # the write happened.
+                raise UnknownOutcome(
+                    f"{method} failed with HTTP {status} and no business error; it may or may "
+                    "not have been stored: look it up before sending it again",
+                    status=status,
+                    message=exact_error_message(response.content),
+                    reason=response.headers.get("Reason"),
+                    endpoint=endpoint,
+                )
+            raise self._error(response, endpoint)
 
     def _error(self, response: requests.Response, endpoint: str) -> ExactError:
         status = response.status_code

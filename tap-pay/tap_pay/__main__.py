@@ -1,5 +1,5 @@
 """``python -m tap_pay``."""
 
-from tap_pay.tap import TapPay
+from tap_pay.cli import main
 
-TapPay.cli()
+main()

@@ -78,6 +78,10 @@ def test_a_rejected_token_exits_non_zero_with_the_reason(
     config = tmp_path / "config.json"
     config.write_text(json.dumps(sandbox_config(pay_sandbox, api_token=wrong)))
     result = tap("--config", str(config))
-    assert result.returncode != 0
-    assert "Pay. rejected the credentials (HTTP 401" in result.stderr
+    assert result.returncode == 1
+    # The last line says what is wrong, with no traceback burying it.
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "tap-pay: Pay. rejected the credentials (HTTP 401"
+    )
+    assert "Traceback" not in result.stderr
     assert wrong not in result.stdout + result.stderr

@@ -174,39 +174,28 @@ def test_a_single_turnover_group_object_is_read_as_a_list(run_tap: Callable):
     assert [g["code"] for g in run.records["turnover_groups"]] == ["CT-1234-5678"]
 
 
-def _settlement_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    settlement = copy.deepcopy(SETTLEMENT)
-    change(settlement)
-    return settlement
-
-
-def _record_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    record = copy.deepcopy(RECORD)
-    change(record)
-    return record
-
-
-def _fee_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    line = copy.deepcopy(INVOICE_LINE)
-    change(line)
-    return line
+def _changed(example: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A deep copy of ``example`` with ``change`` applied; the example itself stays as it is."""
+    item = copy.deepcopy(example)
+    change(item)
+    return item
 
 
 MALFORMED = [
     pytest.param(
-        {"settlements": [_settlement_with(lambda s: s["amount"].update(value="1402.40"))]},
+        {"settlements": [_changed(SETTLEMENT, lambda s: s["amount"].update(value="1402.40"))]},
         "GET /clearings/settlements (page 1)",
         "settlements[0].amount.value (settlement AB12-CD34)",
         id="settlement-amount-string",
     ),
     pytest.param(
-        {"settlements": [_settlement_with(lambda s: s["amount"].pop("currency"))]},
+        {"settlements": [_changed(SETTLEMENT, lambda s: s["amount"].pop("currency"))]},
         "GET /clearings/settlements",
         "settlements[0].amount.currency (settlement AB12-CD34): required field is missing",
         id="settlement-currency-missing",
     ),
     pytest.param(
-        {"settlements": [_settlement_with(lambda s: s.update(settlementDate="04-03-2025"))]},
+        {"settlements": [_changed(SETTLEMENT, lambda s: s.update(settlementDate="04-03-2025"))]},
         "GET /clearings/settlements",
         "settlements[0].settlementDate (settlement AB12-CD34): expected a date",
         id="settlement-date",
@@ -214,10 +203,11 @@ MALFORMED = [
     pytest.param(
         {
             "settlements": [
-                _settlement_with(
+                _changed(
+                    SETTLEMENT,
                     lambda s: s["clearings"][0]["clearingLines"][1]["amount"].update(
                         value=Decimal("121.5")
-                    )
+                    ),
                 )
             ]
         },
@@ -227,45 +217,45 @@ MALFORMED = [
         id="line-fraction-of-a-cent",
     ),
     pytest.param(
-        {"settlements": [_settlement_with(lambda s: s["clearings"][0].pop("clearingId"))]},
+        {"settlements": [_changed(SETTLEMENT, lambda s: s["clearings"][0].pop("clearingId"))]},
         "GET /clearings/settlements",
         "settlements[0].clearings[0].clearingId (settlement AB12-CD34): required field is missing",
         id="clearing-id-missing",
     ),
     pytest.param(
-        {"settlements": [_settlement_with(lambda s: s.update(clearings={"clearingId": 1}))]},
+        {"settlements": [_changed(SETTLEMENT, lambda s: s.update(clearings={"clearingId": 1}))]},
         "GET /clearings/settlements",
         "settlements[0].clearings (settlement AB12-CD34): expected an array",
         id="clearings-not-a-list",
     ),
     pytest.param(
-        {"records": [_record_with(lambda r: r.pop("orderId"))]},
+        {"records": [_changed(RECORD, lambda r: r.pop("orderId"))]},
         "GET /clearings/CLEARING-20250300123/records (page 1)",
         "clearingRecords[0].orderId: required field is missing",
         id="record-order-id-missing",
     ),
     pytest.param(
-        {"records": [_record_with(lambda r: r.update(reportingId=None))]},
+        {"records": [_changed(RECORD, lambda r: r.update(reportingId=None))]},
         "GET /clearings/CLEARING-20250300123/records",
         "clearingRecords[0].reportingId (clearing CLEARING-20250300123, order 1234567890X1a2b3)",
         id="record-key-null",
     ),
     pytest.param(
-        {"records": [_record_with(lambda r: r.update(clearingId="CLEARING-1"))]},
+        {"records": [_changed(RECORD, lambda r: r.update(clearingId="CLEARING-1"))]},
         "GET /clearings/CLEARING-20250300123/records",
         "clearingRecords[0].clearingId (clearing CLEARING-20250300123, order 1234567890X1a2b3): "
         "expected 'CLEARING-20250300123'",
         id="record-from-another-clearing",
     ),
     pytest.param(
-        {"records": [_record_with(lambda r: r.update(transactionDate="gisteren"))]},
+        {"records": [_changed(RECORD, lambda r: r.update(transactionDate="gisteren"))]},
         "GET /clearings/CLEARING-20250300123/records",
         "clearingRecords[0].transactionDate (clearing CLEARING-20250300123, order "
         "1234567890X1a2b3): expected an ISO-8601 timestamp, got 'gisteren'",
         id="record-timestamp",
     ),
     pytest.param(
-        {"records": [_record_with(lambda r: r["amount"].update(currency="euro"))]},
+        {"records": [_changed(RECORD, lambda r: r["amount"].update(currency="euro"))]},
         "GET /clearings/CLEARING-20250300123/records",
         "clearingRecords[0].amount.currency (clearing CLEARING-20250300123, order "
         "1234567890X1a2b3): expected an ISO-4217 currency code, got 'euro'",
@@ -274,7 +264,9 @@ MALFORMED = [
     pytest.param(
         {
             "invoice_lines": [
-                _fee_with(lambda f: f["totalCosts"].update(totalCosts=Decimal("6.234")))
+                _changed(
+                    INVOICE_LINE, lambda f: f["totalCosts"].update(totalCosts=Decimal("6.234"))
+                )
             ]
         },
         "GET /invoicelines (page 1)",
@@ -283,7 +275,7 @@ MALFORMED = [
         id="fee-fraction-of-a-cent",
     ),
     pytest.param(
-        {"invoice_lines": [_fee_with(lambda f: f.update(transactions="12"))]},
+        {"invoice_lines": [_changed(INVOICE_LINE, lambda f: f.update(transactions="12"))]},
         "GET /invoicelines",
         "invoiceLines[0].transactions (invoice line 2025-03-02_CT-1234-5678-706): "
         "expected an integer",
@@ -346,7 +338,7 @@ def test_a_smaller_page_than_asked_stops_the_run_instead_of_skipping(run_tap: Ca
 
 
 def test_settlement_amounts_in_euros_are_caught_and_the_setting_named(run_tap: Callable):
-    in_euros = _settlement_with(lambda s: s["amount"].update(value=Decimal("1402.40")))
+    in_euros = _changed(SETTLEMENT, lambda s: s["amount"].update(value=Decimal("1402.40")))
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[in_euros])
         with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
@@ -357,7 +349,7 @@ def test_settlement_amounts_in_euros_are_caught_and_the_setting_named(run_tap: C
 
 def test_whole_euros_read_as_cents_are_caught_by_the_lines(run_tap: Callable):
     # 1402 euros sent as the integer 1402 looks like cents; the lines (cents) say otherwise.
-    settlement = _settlement_with(lambda s: s["amount"].update(value=1402))
+    settlement = _changed(SETTLEMENT, lambda s: s["amount"].update(value=1402))
     settlement["clearings"][0]["clearingLines"][0]["amount"]["value"] = 152300
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[settlement])
@@ -366,8 +358,8 @@ def test_whole_euros_read_as_cents_are_caught_by_the_lines(run_tap: Callable):
 
 
 def test_a_clearing_mixing_currencies_is_refused(run_tap: Callable):
-    settlement = _settlement_with(
-        lambda s: s["clearings"][0]["clearingLines"][1]["amount"].update(currency="USD")
+    settlement = _changed(
+        SETTLEMENT, lambda s: s["clearings"][0]["clearingLines"][1]["amount"].update(currency="USD")
     )
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[settlement])
@@ -376,7 +368,7 @@ def test_a_clearing_mixing_currencies_is_refused(run_tap: Callable):
 
 
 def test_a_malformed_value_that_is_the_token_is_not_quoted(run_tap: Callable):
-    echoed = _record_with(lambda r: r.update(transactionDate=CONFIG["api_token"]))
+    echoed = _changed(RECORD, lambda r: r.update(transactionDate=CONFIG["api_token"]))
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, records=[echoed])
         with pytest.raises(MalformedResponseError) as caught:

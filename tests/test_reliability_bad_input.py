@@ -52,7 +52,7 @@ def outcomes(run: Any) -> dict[str, Any]:
     return {c.clearing_id: c for c in run.target.result.report.clearings}
 
 
-def fixed_then_done(books: Any, first: Any, rows: Callable[..., None], **row: Any) -> None:
+def fixed_then_done(books: Any, rows: Callable[..., None], **row: Any) -> None:
     """The bad run booked the others; with the right input the next run books the rest."""
     again = books.run()
     assert again.error is None, again.stderr[-2000:]
@@ -78,6 +78,15 @@ def expect_blocked(books: Any, run: Any, clearing_id: str, *words: str) -> str:
     assert run.states, "state is written for what was booked"
     assert run.states[-1]["bookmarks"]["settlements"]["replication_key_value"] <= date
     return reason
+
+
+def blocked_then_fixed(
+    books: Any, rows: Callable[..., None], messages: Messages, target: str, *words: str, **row: Any
+) -> None:
+    """The broken ``messages`` block only ``target``; with the right input the next run books it."""
+    run = books.run(text=messages.text())
+    expect_blocked(books, run, target, *words)
+    fixed_then_done(books, rows, **row)
 
 
 def state_waits_for_the_unbooked(run: Any) -> None:
@@ -129,7 +138,6 @@ def test_a_malformed_record_blocks_its_clearing_by_name_and_the_rest_is_booked(
         assert record_id in reason  # the record is named
     fixed_then_done(
         books,
-        run,
         rows,
         ref=ref,
         fault=fault,
@@ -179,12 +187,11 @@ def test_a_clearing_cut_short_waits_for_its_records(
     target = victim(merchant_kit)
     first = next(messages.records("clearing_records", target))
     messages.drop("clearing_records", lambda r: r is first or r["clearingId"] != target)
-    run = books.run(text=messages.text())
-    expect_blocked(books, run, target)
-    fixed_then_done(
+    blocked_then_fixed(
         books,
-        run,
         rows,
+        messages,
+        target,
         ref="B7",
         fault="the tap stopped after the first record of a clearing",
         where="tap-pay output (clearing_records)",
@@ -200,12 +207,12 @@ def test_an_unknown_currency_is_refused_by_name(
     for stream in ("clearings", "clearing_lines", "clearing_records"):
         for record in messages.records(stream, target):
             record["currency"] = "XYZ"
-    run = books.run(text=messages.text())
-    expect_blocked(books, run, target, "XYZ")
-    fixed_then_done(
+    blocked_then_fixed(
         books,
-        run,
         rows,
+        messages,
+        target,
+        "XYZ",
         ref="B8",
         fault="a clearing in currency XYZ",
         where="tap-pay output (a whole clearing)",
@@ -305,7 +312,6 @@ def test_a_broken_singer_line_books_nothing_and_writes_no_state(
     assert "Traceback" not in run.stderr.splitlines()[-1]
     fixed_then_done(
         books,
-        run,
         rows,
         ref="B11",
         fault="a Singer line cut in half",
@@ -357,12 +363,4 @@ def test_hostile_settings_write_nothing_and_say_which_setting(
     if ref != "S6":  # an unknown standard debtor only blocks the payments that need it
         assert writes == []
     state_waits_for_the_unbooked(run)
-    fixed_then_done(
-        books,
-        run,
-        rows,
-        ref=ref,
-        fault=fault,
-        where="settings",
-        outcome=outcome,
-    )
+    fixed_then_done(books, rows, ref=ref, fault=fault, where="settings", outcome=outcome)

@@ -80,8 +80,10 @@ def test_a_rejected_token_exits_non_zero_with_the_reason(
     result = tap("--config", str(config))
     assert result.returncode == 1
     # The last line says what is wrong, with no traceback burying it.
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        "tap-pay: Pay. rejected the credentials (HTTP 401"
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("tap-pay: Pay. rejected the credentials (HTTP 401")
     )
     assert "Traceback" not in result.stderr
     assert wrong not in result.stdout + result.stderr

@@ -253,11 +253,14 @@ def render_html(report: RunReport) -> str:
             out.append(f"<tr><td>(run)</td><td></td><td></td><td>{_e(problem)}</td></tr>")
         out.append("</table>")
     if attention:
-        out.append("<h2>Needs attention</h2><table><tr><th>Clearing</th><th>What</th></tr>")
-        for clearing_id, text in attention:
+        out.append("<h2>Needs attention</h2><table><tr><th>Clearing</th><th>What</th>")
+        out.append("<th>Customer</th><th class=num>Amount</th><th>Details</th></tr>")
+        for row in attention:
             out.append(
-                f'<tr class=attention><td><a href="#{_anchor(clearing_id)}">{_e(clearing_id)}</a>'
-                f"</td><td>{_e(text)}</td></tr>"
+                f'<tr class=attention><td><a href="#{_anchor(row.clearing_id)}">'
+                f"{_e(row.clearing_id)}</a></td><td>{_e(row.what)}</td>"
+                f"<td>{_e(row.customer)}</td><td class=num>{_e(row.amount)}</td>"
+                f"<td>{_e(row.details)}</td></tr>"
             )
         out.append("</table>")
 
@@ -268,15 +271,31 @@ def render_html(report: RunReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def _attention_rows(report: RunReport) -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
+@dataclass(frozen=True, slots=True)
+class _AttentionRow:
+    clearing_id: str
+    what: str
+    customer: str = ""
+    amount: str = ""
+    details: str = ""
+
+
+def _attention_rows(report: RunReport) -> list[_AttentionRow]:
+    rows: list[_AttentionRow] = []
     for c in report.clearings:
-        rows.extend((c.clearing_id, text) for text in c.attention)
+        rows.extend(_AttentionRow(c.clearing_id, text) for text in c.attention)
         for line in c.lines:
             if line.attention:
-                who = f" ({line.record_id})" if line.record_id else ""
-                amount = f"{_money(line.amount)} {c.currency or ''}".strip()
-                rows.append((c.clearing_id, f"{line.attention}{who}: {amount}"))
+                payment = f" ({line.record_id})" if line.record_id else ""
+                rows.append(
+                    _AttentionRow(
+                        c.clearing_id,
+                        f"{line.attention}{payment}",
+                        customer=line.customer or "",
+                        amount=f"{_money(line.amount)} {c.currency or ''}".strip(),
+                        details=line.explanation,
+                    )
+                )
     return rows
 
 

@@ -280,6 +280,12 @@ class _AttentionRow:
     details: str = ""
 
 
+def _with_candidates(line: ReportLine) -> str:
+    if not line.candidates:
+        return line.explanation
+    return f"{line.explanation} Invoices considered: {', '.join(line.candidates)}."
+
+
 def _attention_rows(report: RunReport) -> list[_AttentionRow]:
     rows: list[_AttentionRow] = []
     for c in report.clearings:
@@ -293,7 +299,7 @@ def _attention_rows(report: RunReport) -> list[_AttentionRow]:
                         f"{line.attention}{payment}",
                         customer=line.customer or "",
                         amount=f"{_money(line.amount)} {c.currency or ''}".strip(),
-                        details=line.explanation,
+                        details=_with_candidates(line),
                     )
                 )
     return rows

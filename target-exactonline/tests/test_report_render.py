@@ -102,7 +102,8 @@ def test_html_escapes_everything_and_shows_what_a_bookkeeper_needs() -> None:
     # what needs attention says who and why, next to the clearing, without scrolling to it
     needs = page[page.index("Needs attention") : page.index("<h2>Clearings</h2>")]
     for shown in ("Partial payment (R-2)", "&lt;script&gt;alert(1)&lt;/script&gt;", "50.00",
-                  "open 60.00, paid 50.00", "Chargeback of 10.00 EUR"):  # fmt: skip
+                  "open 60.00, paid 50.00 Invoices considered: 24700013.",
+                  "Chargeback of 10.00 EUR"):  # fmt: skip
         assert shown in needs, shown
     # the lines of a booked clearing sum to zero, and the page says so
     assert "Sum of the lines</td><td class=num>0.00" in page

@@ -37,6 +37,11 @@ from pay_exact_sandbox.generator import GeneratorParams, Merchant, generate
 from pay_exact_sandbox.generator.exact_side import ExactSideParams, build_exact_data
 from pay_exact_sandbox.generator.params import RevenueGroup
 from pay_exact_sandbox.pay.sandbox import PaySandbox
+from target_exactonline.sandbox_testing import (
+    store_target_tokens,
+    target_client_factory,
+    target_config,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
@@ -336,9 +341,10 @@ class Books:
         self.kit = kit
         self.tmp = tmp
         self.store_url = f"sqlite:///{tmp / 'state' / 'store.sqlite'}"
-        exact.store_target_tokens(self.store_url)
+        store_target_tokens(exact, self.store_url)
         self.accounts_before = account_ids(exact)
-        self.config = exact.target_config(
+        self.config = target_config(
+            exact,
             self.store_url,
             sales_journal=None,
             matching_profile="woocommerce",
@@ -409,7 +415,7 @@ class Books:
         from target_exactonline.target import TargetExactOnline
 
         config = {**self.config, **changes}
-        factory = client or self.exact.target_client_factory(config)
+        factory = client or target_client_factory(self.exact, config)
         target = TargetExactOnline(config=config, client_factory=factory)
         out, err = io.StringIO(), io.StringIO()
         error: BaseException | None = None

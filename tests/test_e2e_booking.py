@@ -30,6 +30,11 @@ from pay_exact_sandbox.generator.params import RevenueGroup
 from pay_exact_sandbox.pay.sandbox import PaySandbox
 from tap_pay.tap import TapPay
 from target_exactonline.report import Outcome
+from target_exactonline.sandbox_testing import (
+    store_target_tokens,
+    target_client_factory,
+    target_config,
+)
 from target_exactonline.target import TargetExactOnline
 
 pytestmark = pytest.mark.slow
@@ -102,7 +107,7 @@ class Pipeline:
         self.enrich = enrich
         self.exact = exact
         store_url = f"sqlite:///{tmp / 'store.sqlite'}"
-        exact.store_target_tokens(store_url, issued_at=T0)
+        store_target_tokens(exact, store_url, issued_at=T0)
         platform_of = {g.name: g.platform for g in params.revenue_groups}
         self.groups = {g["code"]: platform_of[g["name"]] for g in merchant.pay["turnoverGroups"]}
         self.tap_config = {
@@ -112,7 +117,8 @@ class Pipeline:
             "start_date": "2025-01-01",
             "enrich_transactions": enrich,
         }
-        self.config = exact.target_config(
+        self.config = target_config(
+            exact,
             store_url,
             matching_profile="generic",
             revenue_group_overrides=[
@@ -139,7 +145,7 @@ class Pipeline:
 
     def target(self, text: str, **changes: Any) -> tuple[TargetExactOnline, list[dict]]:
         config = {**self.config, **changes}
-        factory = self.exact.target_client_factory(config)
+        factory = target_client_factory(self.exact, config)
         target = TargetExactOnline(config=config, client_factory=factory)
         out = io.StringIO()
         with redirect_stdout(out):

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from target_exactonline.exact_client import SqlTokenStore, TokenSet
 from target_exactonline.exact_client.settings import ExactSettings
+from target_exactonline.sandbox_testing import store_target_tokens
 
 POST_ENTRY = r"/financialtransaction/BankEntries$"
 RECEIVABLES = r"/bulk/Cashflow/Receivables"
@@ -221,7 +222,7 @@ def test_a_refused_refresh_token_stops_the_run_until_authorised_again(
     assert "target-exactonline authorize" in refused.stderr
     assert entry_posts(books) == []
     assert books.tally().found == 0
-    books.exact.store_target_tokens(books.store_url)  # the customer consents again
+    store_target_tokens(books.exact, books.store_url)  # the customer consents again
     runs = [refused, *until_done(books)]
     tally = check_done(books, runs)
     rows(

@@ -34,6 +34,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from pay_exact_sandbox.exact.config import ExactConfig, OAuthClient
 from pay_exact_sandbox.pay.sandbox import PaySandbox
+from target_exactonline import sandbox_testing
 from target_exactonline.exact_client import SqlTokenStore, TokenSet
 from target_exactonline.exact_client.testing import require_postgres_url
 
@@ -235,7 +236,8 @@ def run_scanned_pipeline(
                 }
             )
         )
-        config = exact.target_config(
+        config = sandbox_testing.target_config(
+            exact,
             store_url,
             client_id=client.client_id,
             client_secret=CLIENT_SECRET,

@@ -12,18 +12,19 @@ import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline.check import run
 from target_exactonline.cli import main
+from target_exactonline.sandbox_testing import store_target_tokens, target_config
 
 
 def write_config(tmp_path: Path, exact: ExactSandbox, **changes: Any) -> str:
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    config = exact.target_config(store_url, **{"standard_debtor_code": "10042", **changes})
+    config = target_config(exact, store_url, **{"standard_debtor_code": "10042", **changes})
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     return str(path)
 
 
 def connect(exact: ExactSandbox, tmp_path: Path) -> None:
-    exact.store_target_tokens(f"sqlite:///{tmp_path / 'store.sqlite'}", issued_at=time.time())
+    store_target_tokens(exact, f"sqlite:///{tmp_path / 'store.sqlite'}", issued_at=time.time())
 
 
 def check(path: str) -> tuple[int, str]:

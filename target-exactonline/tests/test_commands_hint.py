@@ -9,6 +9,7 @@ from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline.commands import authorize_command, check_command
 from target_exactonline.exact_client import ReauthorizeRequired
 from target_exactonline.exact_client.settings import ExactSettings
+from target_exactonline.sandbox_testing import target_config
 
 
 def test_under_meltano_the_commands_name_the_customer_environment() -> None:
@@ -28,7 +29,7 @@ def test_a_missing_connection_says_how_to_authorize_this_customer(
     exact_sandbox: ExactSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MELTANO_ENVIRONMENT", "bloom")
-    config = exact_sandbox.target_config(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    config = target_config(exact_sandbox, f"sqlite:///{tmp_path / 'store.sqlite'}")
     oauth = ExactSettings.from_config(config).oauth(clock=exact_sandbox.admin.clock.now)
     with pytest.raises(ReauthorizeRequired) as info:
         oauth.access_token()

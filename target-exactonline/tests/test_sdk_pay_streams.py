@@ -19,6 +19,11 @@ from singer_sdk.testing.runners import TargetTestRunner
 from singer_sdk.testing.suites import SingerTestSuite
 from singer_sdk.testing.templates import TargetFileTestTemplate
 from target_exactonline.run import ClearingsNotBooked
+from target_exactonline.sandbox_testing import (
+    store_target_tokens,
+    target_client_factory,
+    target_config,
+)
 from target_exactonline.target import TargetExactOnline
 
 SINGER = Path(__file__).parent / "singer"
@@ -134,8 +139,8 @@ class TestPayStreams(_Base):  # type: ignore[misc, valid-type]
     def runner(self, resource: ExactSandbox, tmp_path: Path) -> TargetTestRunner:
         exact = resource
         store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-        exact.store_target_tokens(store_url, issued_at=T0)
-        config = exact.target_config(store_url, report_dir=str(tmp_path / "reports"))
+        store_target_tokens(exact, store_url, issued_at=T0)
+        config = target_config(exact, store_url, report_dir=str(tmp_path / "reports"))
         return TargetTestRunner(
-            TargetExactOnline, config=config, client_factory=exact.target_client_factory(config)
+            TargetExactOnline, config=config, client_factory=target_client_factory(exact, config)
         )

@@ -27,6 +27,11 @@ from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline.ledger import BookingLedger, Status
 from target_exactonline.report import Outcome
 from target_exactonline.run import ClearingsNotBooked
+from target_exactonline.sandbox_testing import (
+    store_target_tokens,
+    target_client_factory,
+    target_config,
+)
 from target_exactonline.target import TargetExactOnline
 
 T0 = 1_795_000_000.0  # 2026-11-18, the sandbox clock while these tests run
@@ -189,8 +194,8 @@ def exact(exact_sandbox: ExactSandbox) -> ExactSandbox:
 @pytest.fixture
 def config(exact: ExactSandbox, tmp_path: Path) -> dict[str, Any]:
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    exact.store_target_tokens(store_url)
-    return exact.target_config(store_url, report_dir=str(tmp_path / "reports"))
+    store_target_tokens(exact, store_url)
+    return target_config(exact, store_url, report_dir=str(tmp_path / "reports"))
 
 
 @dataclass
@@ -210,7 +215,7 @@ class Ran:
 
 def execute(exact: ExactSandbox, cfg: dict[str, Any], text: str) -> Ran:
     """Run the target in-process on the sandbox's clock; stdout is captured, not printed."""
-    target = TargetExactOnline(config=cfg, client_factory=exact.target_client_factory(cfg))
+    target = TargetExactOnline(config=cfg, client_factory=target_client_factory(exact, cfg))
     buffer = io.StringIO()
     error = None
     with redirect_stdout(buffer):
@@ -233,9 +238,9 @@ def run_on() -> Callable[..., Ran]:
     def go(exact: ExactSandbox, tmp_path: Path, changes: dict[str, Any], text: str) -> Ran:
         exact.freeze(at=T0)
         store_url = f"sqlite:///{tmp_path / 'own-store.sqlite'}"
-        exact.store_target_tokens(store_url, issued_at=T0)
+        store_target_tokens(exact, store_url, issued_at=T0)
         own = {"report_dir": str(tmp_path / "own-reports"), **changes}
-        return execute(exact, exact.target_config(store_url, **own), text)
+        return execute(exact, target_config(exact, store_url, **own), text)
 
     return go
 
@@ -616,8 +621,8 @@ def test_the_command_prints_only_state_on_stdout_and_exits_1_when_a_clearing_fai
 ) -> None:
     # A real process on the real clock: tokens are issued now.
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    exact_sandbox.store_target_tokens(store_url, issued_at=time.time())
-    cfg = exact_sandbox.target_config(store_url, report_dir=str(tmp_path / "reports"))
+    store_target_tokens(exact_sandbox, store_url, issued_at=time.time())
+    cfg = target_config(exact_sandbox, store_url, report_dir=str(tmp_path / "reports"))
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(cfg))
     closed = Pay("CLR-2025-601", "2025-09-10", [("NOPE", "1.00")])

@@ -28,17 +28,6 @@ from .data import ExactData
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_FIXTURE = FIXTURES / "exact_small.json"
-# The journals and G/L accounts a payout is booked with, by the codes both the small fixture and
-# the generator's divisions use.
-TARGET_BOOKS = {
-    "bank_journal": "25",
-    "sales_journal": "70",
-    "gl_debtors": "1300",
-    "gl_psp_costs": "4390",
-    "gl_payouts": "2050",
-    "gl_unassigned": "2090",
-}
-TOKEN_LIFETIME = 600  # seconds the tokens put by ``store_target_tokens`` stay valid
 
 
 @dataclass
@@ -97,47 +86,6 @@ class ExactSandbox:
     def mint_tokens(self, *, age: float = 0) -> dict[str, str]:
         """An access/refresh token pair without the browser step (``age`` back-dates it)."""
         return self.runtime.oauth.mint(self.client_id, age=age)
-
-    def store_target_tokens(
-        self, store_url: str, *, key: str = "acme", issued_at: float | None = None
-    ) -> None:
-        """Put a minted token pair in target-exactonline's token store under ``key``, as a
-        consent leaves it; issued at ``issued_at`` (default: the sandbox clock's now)."""
-        # target-exactonline is imported only here: the sandbox itself does not depend on it.
-        from target_exactonline.exact_client import SqlTokenStore, TokenSet  # noqa: PLC0415
-
-        store = SqlTokenStore(store_url)
-        minted = self.mint_tokens()
-        now = self.admin.clock.now() if issued_at is None else issued_at
-        expires_at = now + TOKEN_LIFETIME
-        store.put(key, TokenSet(minted["access_token"], minted["refresh_token"], expires_at, now))
-        store.close()
-
-    def target_config(self, store_url: str, **changes: Any) -> dict[str, Any]:
-        """target-exactonline settings for this sandbox, its tokens in ``store_url`` under
-        "acme" and the books in ``TARGET_BOOKS``; ``changes`` add or replace settings."""
-        return {
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "exact_base_url": self.url,
-            "division": self.division,
-            **TARGET_BOOKS,
-            "store_url": store_url,
-            "store_key": "acme",
-            **changes,
-        }
-
-    def target_client_factory(self, config: dict[str, Any]) -> Callable[[Any], Any]:
-        """A ``client_factory`` for ``TargetExactOnline``: its Exact client for ``config``, on
-        the sandbox clock (waits advance the clock instead of sleeping)."""
-        from target_exactonline.exact_client.settings import ExactSettings  # noqa: PLC0415
-
-        def factory(_settings: Any) -> Any:
-            return ExactSettings.from_config(config).client(
-                clock=self.admin.clock.now, sleep=self.advance
-            )
-
-        return factory
 
     def session(self, access_token: str | None = None) -> Any:
         """A ``requests.Session`` with a bearer token (minted if not given) and JSON headers."""

@@ -264,6 +264,7 @@ def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list
         journal = _text(row.get("Journal"))
         if sales_journals and journal not in sales_journals:
             continue
+        # [I] A partly paid invoice carries a LastPaymentDate on its receivable (reference §4.6).
         if row.get("LastPaymentDate"):
             paid_before.add(number)
         items.append(

@@ -27,7 +27,6 @@ from target_exactonline.exact_client.errors import (
 )
 from target_exactonline.exact_client.redaction import redact
 from target_exactonline.exact_client.settings import ExactSettings
-from target_exactonline.exact_client.settings import SettingsError as ClientSettingsError
 from target_exactonline.settings import SettingsError, TargetSettings
 from target_exactonline.validate import check_bank_journal, check_gl, check_sales_journal
 
@@ -234,7 +233,7 @@ def run(
             if client_factory is not None
             else ExactSettings.from_config(config, environ).client()
         )
-    except (SettingsError, ClientSettingsError) as exc:
+    except SettingsError as exc:
         print(f"Setting problem: {redact(exc)}", file=out)
         return 2
     findings = run_checks(settings, client)

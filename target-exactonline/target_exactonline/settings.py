@@ -17,17 +17,9 @@ from typing import Any
 from pay_exact_transform.profiles import PROFILES
 from singer_sdk import typing as th
 
+# One error type for every setting problem, the client's and the target's own.
+from target_exactonline.exact_client.settings import EXACT_HOSTS, SettingsError, resolve_base_url
 from target_exactonline.exact_client.token_store import DEFAULT_TOKEN_STORE_URL
-
-EXACT_HOSTS: dict[str, str] = {
-    "nl": "https://start.exactonline.nl",
-    "be": "https://start.exactonline.be",
-    "de": "https://start.exactonline.de",
-    "uk": "https://start.exactonline.co.uk",
-    "fr": "https://start.exactonline.fr",
-    "es": "https://start.exactonline.es",
-    "us": "https://start.exactonline.com",
-}
 
 # The ledger shares the token store's database by default: one file holds a customer's state.
 DEFAULT_STORE_URL = DEFAULT_TOKEN_STORE_URL
@@ -299,10 +291,6 @@ def config_jsonschema() -> dict[str, Any]:
     ).to_dict()
 
 
-class SettingsError(ValueError):
-    """A setting is missing or wrong; the message names the setting."""
-
-
 @dataclass(frozen=True, slots=True)
 class GroupOverride:
     revenue_group: str
@@ -354,15 +342,7 @@ class TargetSettings:
                 raise SettingsError(f"setting {name!r} is required")
             return value
 
-        country = (text("exact_country") or "nl").lower()
-        if country not in EXACT_HOSTS:
-            raise SettingsError(
-                f"setting 'exact_country' must be one of {', '.join(sorted(EXACT_HOSTS))}, "
-                f"got {country!r}"
-            )
-        base_url = (text("exact_base_url") or EXACT_HOSTS[country]).rstrip("/")
-        if not re.match(r"^https?://", base_url):
-            raise SettingsError("setting 'exact_base_url' must start with http:// or https://")
+        base_url = resolve_base_url(text("exact_country"), text("exact_base_url"))
 
         division = config.get("division")
         if isinstance(division, str) and division.strip().isdigit():

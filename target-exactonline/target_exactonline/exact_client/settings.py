@@ -43,6 +43,20 @@ class SettingsError(ValueError):
     """A missing or malformed setting; the text names the setting."""
 
 
+def resolve_base_url(country: str | None, base_url: str | None) -> str:
+    """The Exact host from ``exact_base_url``, else from ``exact_country`` (default nl)."""
+    country = (country or "nl").lower()
+    if country not in EXACT_HOSTS:
+        raise SettingsError(
+            f"setting 'exact_country' must be one of {', '.join(sorted(EXACT_HOSTS))}, "
+            f"got {country!r}"
+        )
+    url = (base_url or EXACT_HOSTS[country]).rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise SettingsError("setting 'exact_base_url' must start with http:// or https://")
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class ExactSettings:
     client_id: str
@@ -71,15 +85,7 @@ class ExactSettings:
         if missing:
             raise SettingsError(f"setting(s) missing: {', '.join(missing)}")
 
-        country = (text("exact_country") or "nl").lower()
-        if country not in EXACT_HOSTS:
-            raise SettingsError(
-                f"setting 'exact_country' must be one of {', '.join(sorted(EXACT_HOSTS))}, "
-                f"got {country!r}"
-            )
-        base_url = (text("exact_base_url") or EXACT_HOSTS[country]).rstrip("/")
-        if not base_url.startswith(("https://", "http://")):
-            raise SettingsError("setting 'exact_base_url' must start with http:// or https://")
+        base_url = resolve_base_url(text("exact_country"), text("exact_base_url"))
 
         division: int | None = None
         raw_division = config.get("division")

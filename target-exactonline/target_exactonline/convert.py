@@ -117,6 +117,33 @@ def _date(record: Mapping[str, Any], name: str, where: str, problems: _Problems)
     return None
 
 
+def _timestamp(
+    record: Mapping[str, Any], name: str, where: str, problems: _Problems
+) -> datetime | None:
+    """An optional date-time: parsed here when the SDK's validation (which parses it) is off."""
+    value = record.get(name)
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    problems.add(where, name, f"is not a date-time: {value!r}")
+    return None
+
+
+def _count(record: Mapping[str, Any], name: str, where: str, problems: _Problems) -> int | None:
+    """An optional whole number (a count or a type id)."""
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(where, name, f"must be a whole number, got {value!r}")
+        return None
+    return value
+
+
 def _local_date(value: datetime) -> date:
     if value.tzinfo is None:
         return value.date()  # [I] a zone-less Pay. timestamp is Amsterdam time already
@@ -178,8 +205,8 @@ def convert_bundle(
         notes = []
         mixed = ()
 
-    expected_lines = head.get("lineCount")
-    if isinstance(expected_lines, int) and len(bundle.lines) < expected_lines:
+    expected_lines = _count(head, "lineCount", where, problems)
+    if expected_lines is not None and len(bundle.lines) < expected_lines:
         problems.items.append(
             f"the clearing announces {expected_lines} clearing lines; "
             f"{len(bundle.lines)} arrived (incomplete)"
@@ -204,20 +231,18 @@ def convert_bundle(
             problems.add(lw, "direction", f"must be CREDIT or DEBIT, got {direction_text!r}")
             continue
         magnitude = _money(abs(amount), currency, lw, "amount", problems)
-        type_id = raw.get("clearingLineTypeId")
+        type_id = _count(raw, "clearingLineTypeId", lw, problems)
         type_name = _text(raw, "clearingLineTypeName") or ""
-        transactions_count = raw.get("transactions")
+        transactions_count = _count(raw, "transactions", lw, problems)
         lines.append(
             ClearingLine(
                 code=code,
-                type_id=type_id if isinstance(type_id, int) else None,
+                type_id=type_id,
                 type_name=type_name,
                 direction=direction,
                 amount=magnitude,
-                kind=classify_line(
-                    type_id if isinstance(type_id, int) else None, type_name, direction
-                ),
-                transactions=transactions_count if isinstance(transactions_count, int) else None,
+                kind=classify_line(type_id, type_name, direction),
+                transactions=transactions_count,
             )
         )
 
@@ -244,7 +269,7 @@ def convert_bundle(
         record_id = base_id if n == 1 else f"{base_id}#{n}"
         tx = transactions.get(order_id or "") or {}
         status = tx.get("statusCode")
-        posted_at = raw.get("transactionDate")
+        posted_at = _timestamp(raw, "transactionDate", rw, problems)
         try:
             records.append(
                 record_from_signed(
@@ -255,9 +280,7 @@ def convert_bundle(
                     reference=_text(raw, "reference") or _text(tx, "reference"),
                     description=_text(raw, "description") or _text(tx, "description"),
                     order_id=order_id,
-                    transaction_date=_local_date(posted_at)
-                    if isinstance(posted_at, datetime)
-                    else None,
+                    transaction_date=_local_date(posted_at) if posted_at else None,
                     extra1=_text(tx, "extra1"),
                     extra2=_text(tx, "extra2"),
                     extra3=_text(tx, "extra3"),

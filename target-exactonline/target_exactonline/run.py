@@ -600,10 +600,18 @@ class BookingRun:
         assert plan is not None
         new_relations = [r for r in plan.relations if r.temp_id not in self._customer_ids]
         needed = 2 + len(new_relations)  # the POST, a possible look-up, the relations
-        if not self.client.can_afford(needed):
+        reserve = self.settings.daily_call_reserve
+        if not self.client.can_afford(needed + reserve):
+            left = self.client.remaining_today()
+            if reserve:
+                raise _Stop(
+                    f"the daily Exact API budget is used up to its reserve ({left} calls left, "
+                    f"{reserve} kept free for the division's other apps by "
+                    "'daily_call_reserve'); the remaining clearings are booked on the next run"
+                )
             raise _Stop(
-                f"the daily Exact API budget is used up ({self.client.remaining_today()} calls "
-                "left); the remaining clearings are booked on the next run"
+                f"the daily Exact API budget is used up ({left} calls left); the remaining "
+                "clearings are booked on the next run"
             )
         try:
             self.ledger.plan(

@@ -24,6 +24,9 @@ from target_exactonline.exact_client.token_store import DEFAULT_TOKEN_STORE_URL
 # The ledger shares the token store's database by default: one file holds a customer's state.
 DEFAULT_STORE_URL = DEFAULT_TOKEN_STORE_URL
 DEFAULT_REPORT_DIR = "reports"
+# A tenth of a division's 5,000 daily calls stays free for the merchant's other Exact apps
+# (a webshop connector, a bank feed) when a backfill would otherwise use the day up.
+DEFAULT_DAILY_CALL_RESERVE = 500
 GL_ROLES = ("debtors", "psp_costs", "payouts", "unassigned")
 
 CUSTOM_PROFILE = "custom"
@@ -288,6 +291,25 @@ def config_jsonschema() -> dict[str, Any]:
                 "the app for an hour after 10 errors per endpoint)."
             ),
         ),
+        th.Property(
+            "daily_call_reserve",
+            th.IntegerType,
+            default=DEFAULT_DAILY_CALL_RESERVE,
+            description=(
+                "Exact API calls of the division's daily budget (5,000) this target leaves "
+                "free for the merchant's other Exact apps: the run stops cleanly, and books the "
+                "rest on the next run, when booking the next clearing would eat into them."
+            ),
+        ),
+        th.Property(
+            "validate_records",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Also check every record against its JSON schema before it is read (slow; "
+                "the target's own reading of the records already names a bad record and field)."
+            ),
+        ),
     ).to_dict()
 
 
@@ -324,6 +346,7 @@ class TargetSettings:
     store_url: str
     store_key: str
     max_rejections: int
+    daily_call_reserve: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -409,6 +432,12 @@ class TargetSettings:
         if isinstance(max_rejections, bool) or not isinstance(max_rejections, int):
             raise SettingsError("setting 'max_rejections' must be a whole number")
 
+        reserve = config.get("daily_call_reserve", DEFAULT_DAILY_CALL_RESERVE)
+        if reserve is None:
+            reserve = DEFAULT_DAILY_CALL_RESERVE
+        if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
+            raise SettingsError("setting 'daily_call_reserve' must be a whole number, 0 or more")
+
         return cls(
             base_url=base_url,
             client_id=required("client_id"),
@@ -432,6 +461,7 @@ class TargetSettings:
             store_url=text("store_url") or DEFAULT_STORE_URL,
             store_key=text("store_key") or os.environ.get("MELTANO_ENVIRONMENT") or "default",
             max_rejections=max(1, max_rejections),
+            daily_call_reserve=reserve,
         )
 
     # Derived views ---------------------------------------------------------------------------

@@ -124,6 +124,20 @@ CASES = [
     ),
     (lambda b: b.clearing.pop("amount"), f"{HEAD} 'amount' is missing"),
     (lambda b: b.lines.pop(), "the clearing announces 3 clearing lines; 2 arrived (incomplete)"),
+    # Fields the SDK's JSON-schema validation used to catch (it is off by default now)
+    (lambda b: b.records[0].update(amount="twelve"), f"{R1} 'amount' is not a number: 'twelve'"),
+    (
+        lambda b: b.records[0].update(transactionDate="yesterday"),
+        f"{R1} 'transactionDate' is not a date-time: 'yesterday'",
+    ),
+    (
+        lambda b: b.clearing.update(lineCount="3"),
+        f"{HEAD} 'lineCount' must be a whole number, got '3'",
+    ),
+    (
+        lambda b: b.lines[0].update(transactions=1.5),
+        f"{L1} 'transactions' must be a whole number, got 1.5",
+    ),
 ]
 
 
@@ -135,6 +149,13 @@ def test_problems_name_the_record_and_the_field(change: Any, expected: str) -> N
         convert(b)
     assert expected in caught.value.problems
     assert caught.value.clearing_id == "CLR-1"
+
+
+def test_timestamps_arriving_as_text_are_read_in_amsterdam_time() -> None:
+    b = bundle()
+    b.records[0]["transactionDate"] = "2026-03-02T23:30:00+00:00"  # not parsed by the SDK
+    by_id = {r.record_id: r for r in convert(b).clearing.records}
+    assert by_id["R1"].transaction_date == date(2026, 3, 3)
 
 
 def test_a_missing_clearing_record_makes_the_clearing_incomplete() -> None:

@@ -471,9 +471,9 @@ def test_each_bad_clearing_names_its_problem_and_the_others_are_booked(
     assert "in USD but bank journal '25' only accepts EUR" in reasons["CLR-2025-102"][1]
     assert "GL account '4999' (PSP costs) does not exist" in reasons["CLR-2025-103"][1]
     assert "journal '70' is a sales journal (type 20)" in reasons["CLR-2025-104"][1]
+    # Named by the target's own conversion (the SDK's JSON-schema validation is off by default)
     assert reasons["CLR-2025-105"][1] == (
-        "clearing_records record clearingId=CLR-2025-105, reportingId=R-CLR-2025-105-1: "
-        "field 'amount': 'twelve' is not of type 'number'"
+        "clearing_records record R-CLR-2025-105-1: field 'amount' is not a number: 'twelve'"
     )
     assert "revenue group CT-NOPE is not one of the merchant's" in reasons["CLR-2025-106"][1]
     # nothing half booked: exactly one entry, for the good clearing
@@ -594,10 +594,29 @@ def test_the_daily_budget_stops_the_run_cleanly(
     ]
     for c in clearings[1:]:
         c.payments = [("NOPE", "1.00")]
-    ran = run_on(exact, tmp_path, {}, singer(*clearings))
+    ran = run_on(exact, tmp_path, {"daily_call_reserve": 0}, singer(*clearings))
     outcomes = [ran.outcome(c.clearing_id).outcome for c in clearings]
     assert outcomes == [Outcome.BOOKED, Outcome.BOOKED, Outcome.NOT_ATTEMPTED]
     assert "daily Exact API budget" in ran.report.stopped
+    assert ran.error is not None
+    assert ran.stdout.strip().endswith('"replication_key_value": "2025-10-23"}}}')
+
+
+def test_the_daily_reserve_stays_free_for_other_apps(
+    exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path, run_on: Callable[..., Ran]
+) -> None:
+    # The same run with 20 more calls a day, of which 20 are reserved: it stops where the one
+    # above stops, and the 20 calls are still there for the division's other apps.
+    exact = exact_sandbox_factory(daily_limit=28)
+    clearings = [Pay(f"CLR-2025-41{n}", f"2025-10-2{n}", [("NOPE", "1.00")]) for n in (1, 2, 3)]
+    clearings[0].payments = [("ORD00013", "12.10")]
+    ran = run_on(exact, tmp_path, {"daily_call_reserve": 20}, singer(*clearings))
+    outcomes = [ran.outcome(c.clearing_id).outcome for c in clearings]
+    assert outcomes == [Outcome.BOOKED, Outcome.BOOKED, Outcome.NOT_ATTEMPTED]
+    assert "20 kept free for the division's other apps" in ran.report.stopped
+    assert "'daily_call_reserve'" in ran.report.stopped
+    assert ran.report.api_remaining_today is not None
+    assert ran.report.api_remaining_today >= 20
     assert ran.error is not None
     assert ran.stdout.strip().endswith('"replication_key_value": "2025-10-23"}}}')
 

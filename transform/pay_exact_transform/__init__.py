@@ -6,7 +6,7 @@ no clock, no randomness: the same input, in any order, gives the same plan.
 """
 
 from .classify import classify_line, record_from_signed
-from .engine import plan_clearing, plan_run
+from .engine import RunPlanner, plan_clearing, plan_run
 from .errors import InputError
 from .index import OpenItemIndex, build_index
 from .keys import idempotency_key, parse_key
@@ -62,6 +62,7 @@ __all__ = [
     "RevenueGroup",
     "RevenueGroupOverride",
     "Role",
+    "RunPlanner",
     "Settings",
     "Status",
     "Totals",

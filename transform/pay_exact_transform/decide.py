@@ -40,6 +40,7 @@ class PendingRelation:
     name: str
     email: str | None
     record_ids: list[str]
+    named_by: tuple[str, str] | None  # (clearing id, record id) of the record that named it
 
 
 class Decider:
@@ -57,6 +58,9 @@ class Decider:
         self.claims = claims
         self._relations: dict[str, PendingRelation] = {}
         self._representatives: dict[str, OpenItem] = {}
+        # Set once every record of the run has been seen (``RunPlanner``): from then on a record
+        # finds its relation without being added to it a second time.
+        self.relations_known = False
 
     def relations(self) -> dict[str, NewRelation]:
         return {
@@ -352,11 +356,17 @@ class Decider:
         seed = f"email:{email}" if email is not None else f"record:{source}"
         temp_id = "new:" + hashlib.sha256(seed.encode()).hexdigest()[:16]
         relation = self._relations.get(temp_id)
+        if self.relations_known and relation is not None:
+            return relation
         if relation is None:
-            relation = PendingRelation(temp_id, name or email or "", email, [])
+            relation = PendingRelation(temp_id, name or email or "", email, [], None)
             self._relations[temp_id] = relation
-        elif name and relation.name == relation.email:
-            relation.name = name  # records come in a fixed order: the first name wins
+        where = (ctx.clearing.clearing_id, record.record_id)
+        if name and (relation.named_by is None or where < relation.named_by):
+            # The first record with a name, in (clearing id, record id) order, names it,
+            # whichever order the records are seen in.
+            relation.name = name
+            relation.named_by = where
         relation.record_ids.append(source)
         return relation
 

@@ -5,22 +5,26 @@ Three passes over a run, each linear:
    profile (hash lookups only), counting how many records of the run claim each open item;
 2. decide every record by rules 3 to 7, knowing the claims of the whole run;
 3. assemble the plans and the relations to create.
+``RunPlanner`` runs pass 1 over a run window by window and then passes 2 and 3 window by
+window, so a run of any size is planned holding one window of clearings at a time.
 No pass depends on the order of its input: clearings are handled by id, records by id, and
 everything that reaches the output is sorted.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 
 from .assemble import assemble
 from .candidates import Finder, Found
 from .decide import Decider, record_lines
+from .errors import InputError
 from .index import OpenItemIndex, build_index, without_cyclic_gc
 from .model import Clearing, OpenItem
 from .money import exact_decimals
-from .plan import BookingPlan
-from .prepare import distinct_clearings, prepare
+from .plan import BookingPlan, NewRelation, PlanLine
+from .prepare import ClearingContext, distinct_clearings, prepare
 from .profiles import group_profiles, resolve_profile
 from .settings import MatchProfile, Settings
 
@@ -56,41 +60,125 @@ def _plan_run(
     open_items: OpenItemIndex | Sequence[OpenItem],
     settings: Settings,
 ) -> list[BookingPlan]:
-    index = open_items if isinstance(open_items, OpenItemIndex) else build_index(open_items)
-    default = resolve_profile(settings.profile)
-    by_group = group_profiles(settings)
-    contexts = [prepare(c, settings) for c in distinct_clearings(clearings)]
-    # One finder per distinct profile: the index keeps one reference table per comparison
-    # rule set, so every profile of the run looks up the same open items by position and a
-    # claim counts the same whichever profile made it.
-    finders: dict[MatchProfile, Finder] = {}
-    finder_per_clearing: list[Finder] = []
-    for ctx in contexts:
+    run = distinct_clearings(clearings)
+    planner = RunPlanner(open_items, settings)
+    planner.count(run, keep=True)  # one window: pass 2 reuses pass 1's candidates
+    return planner.plan(run)
+
+
+class RunPlanner:
+    """Plans one run in windows of clearings, with exactly the result of one ``plan_run`` call.
+
+    A record's outcome depends on the whole run in two ways only: how many records of the run
+    claim each of its candidates (rule 5), and the new relation it shares with every record of
+    the run that has the same e-mail (rule 6). So a run is planned in two passes over its
+    windows, each window holding only its own clearings:
+
+    1. ``count(window)`` for every window: validate, find each record's candidates, add one
+       claim per candidate (a counter per open item, nothing per record), and note the
+       relations records without a candidate need. Blocked clearings count too.
+    2. ``plan(window)`` for every window: find the candidates again and decide with the claims
+       and relations of the whole run.
+
+    The plans do not depend on the window size or on the order of the windows: claims are
+    sums, and a relation's name is taken from its first record in (clearing id, record id)
+    order, whichever window brought it. What stays between windows is the open items' index,
+    one integer per claimed open item, and the relations. A clearing counted twice (the same
+    clearing in two windows, as Singer may deliver it) counts once.
+    """
+
+    def __init__(self, open_items: OpenItemIndex | Sequence[OpenItem], settings: Settings) -> None:
+        if isinstance(open_items, OpenItemIndex):
+            self.index = open_items
+        else:
+            self.index = build_index(open_items)
+        self.settings = settings
+        self._default = resolve_profile(settings.profile)
+        self._by_group = group_profiles(settings)
+        # One finder per distinct profile: the index keeps one reference table per comparison
+        # rule set, so every profile of the run looks up the same open items by position and a
+        # claim counts the same whichever profile made it.
+        self._finders: dict[MatchProfile, Finder] = {}
+        self.claims: dict[int, int] = {}
+        self._decider = Decider(self.index, settings, self.claims)
+        self._counted: dict[str, int | str] = {}  # clearing id -> fingerprint of what was counted
+        self._kept: dict[str, list[Found]] = {}
+        self._relations: dict[str, NewRelation] | None = None
+
+    def _finder(self, ctx: ClearingContext) -> Finder:
         group = ctx.clearing.revenue_group
-        profile = by_group.get(group.code, default) if group is not None else default
-        finder = finders.get(profile)
+        profile = self._by_group.get(group.code, self._default) if group else self._default
+        finder = self._finders.get(profile)
         if finder is None:
-            finder = finders[profile] = Finder(index, profile, settings)
-        finder_per_clearing.append(finder)
+            finder = self._finders[profile] = Finder(self.index, profile, self.settings)
+        return finder
 
-    claims: dict[int, int] = {}
-    found_per_clearing: list[list[Found]] = []
-    for ctx, finder in zip(contexts, finder_per_clearing, strict=True):
-        find = finder.find
-        found_here = []
-        for record in ctx.records:
-            found = find(record, ctx.sales_journal)
-            for idx in found.candidates:
-                claims[idx] = claims.get(idx, 0) + 1
-            found_here.append(found)
-        found_per_clearing.append(found_here)
+    def count(self, clearings: Iterable[Clearing], *, keep: bool = False) -> None:
+        """Pass 1 for one window. ``keep`` holds the candidates for ``plan`` (one window)."""
+        if self._relations is not None:
+            raise InputError("run", "count", "every window must be counted before planning")
+        with without_cyclic_gc(), exact_decimals():
+            for clearing in distinct_clearings(clearings):
+                fingerprint = _fingerprint(clearing)
+                seen = self._counted.get(clearing.clearing_id)
+                if seen is not None:
+                    if seen != fingerprint:
+                        raise InputError(
+                            f"clearing {clearing.clearing_id!r}",
+                            "clearing_id",
+                            "is used by two clearings",
+                        )
+                    continue
+                ctx = prepare(clearing, self.settings)
+                self._counted[clearing.clearing_id] = fingerprint
+                finder = self._finder(ctx)
+                find = finder.find
+                claims = self.claims
+                found_here = []
+                for record in ctx.records:
+                    found = find(record, ctx.sales_journal)
+                    for idx in found.candidates:
+                        claims[idx] = claims.get(idx, 0) + 1
+                    if ctx.books and not found.candidates:
+                        # Rule 6 may need a relation, shared by every record of the run with
+                        # this e-mail: note it now so that every window sees all of them.
+                        self._decider.decide(ctx, found, finder)
+                    found_here.append(found)
+                if keep:
+                    self._kept[clearing.clearing_id] = found_here
 
-    decider = Decider(index, settings, claims)
-    drafts = []
-    for n, ctx in enumerate(contexts):
-        found_here = found_per_clearing[n]
-        found_per_clearing[n] = []  # free pass-1 results as their lines appear (peak memory)
-        finder = finder_per_clearing[n]
-        drafts.append((ctx, record_lines(ctx, found_here, decider, finder) if ctx.books else []))
-    relations = decider.relations()
-    return [assemble(ctx, lines, relations) for ctx, lines in drafts]
+    def plan(self, clearings: Iterable[Clearing]) -> list[BookingPlan]:
+        """Pass 2 for one window: its plans, sorted by clearing id."""
+        with without_cyclic_gc(), exact_decimals():
+            if self._relations is None:
+                self._relations = self._decider.relations()
+                self._decider.relations_known = True
+            plans = []
+            for clearing in distinct_clearings(clearings):
+                if self._counted.get(clearing.clearing_id) != _fingerprint(clearing):
+                    raise InputError(
+                        f"clearing {clearing.clearing_id!r}",
+                        "clearing_id",
+                        "was not counted in pass 1 (count every window before planning)",
+                    )
+                ctx = prepare(clearing, self.settings)
+                finder = self._finder(ctx)
+                found_here = self._kept.pop(clearing.clearing_id, None)
+                if not ctx.books:
+                    lines: list[PlanLine] = []
+                else:
+                    if found_here is None:
+                        find = finder.find
+                        found_here = [find(r, ctx.sales_journal) for r in ctx.records]
+                    lines = record_lines(ctx, found_here, self._decider, finder)
+                plans.append(assemble(ctx, lines, self._relations))
+            return plans
+
+
+def _fingerprint(clearing: Clearing) -> int | str:
+    """Tells a clearing delivered again from another clearing under the same id, without
+    holding it: its hash, or a digest of its text when a caller put lists in it."""
+    try:
+        return hash(clearing)
+    except TypeError:
+        return hashlib.sha256(repr(clearing).encode()).hexdigest()

@@ -79,11 +79,11 @@ KINDS = [RecordKind.PAYMENT] * 4 + [RecordKind.REFUND, RecordKind.CHARGEBACK]
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[list[Clearing], list[OpenItem]]:
+def scenarios(draw: st.DrawFn, max_clearings: int = 3) -> tuple[list[Clearing], list[OpenItem]]:
     """Clearings and open items; many records copy an item's reference, amount and e-mail."""
     items = draw(open_items())
     result = []
-    for c in range(draw(st.integers(1, 3))):
+    for c in range(draw(st.integers(1, max_clearings))):
         currency = draw(st.sampled_from(["EUR", "EUR", "USD"]))
         records = []
         for n in range(draw(st.integers(0, 8))):

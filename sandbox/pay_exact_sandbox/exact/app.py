@@ -7,7 +7,7 @@ URL layout as the real API [C]: ``/api/oauth2/auth``, ``/api/oauth2/token``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +22,15 @@ from .data import ExactData
 from .errors import ExactError, bad_request, error_body
 from .limits import ErrorBudget, RateLimiter
 from .oauth import OAuthServer, TokenError
-from .odata import Query, key_literal, next_link, parse_query, run_query, serialize
+from .odata import (
+    PagingCursors,
+    Query,
+    key_literal,
+    next_link,
+    parse_query,
+    run_query,
+    serialize,
+)
 from .resources import LINE_SETS, EntitySet, find
 from .schema import ME, TYPES
 from .store import ExactStore
@@ -43,6 +51,7 @@ class ExactRuntime:
     limiter: RateLimiter
     budget: ErrorBudget
     admin: AdminState
+    cursors: PagingCursors = field(default_factory=PagingCursors)
 
 
 def create_exact_app(
@@ -275,7 +284,7 @@ def _dispatch(runtime: ExactRuntime, division: int, rest: str) -> Response:
     if method == "GET":
         if raw_key is None:
             return _get_collection(
-                runtime, entity_set, entity_set.rows(runtime.store), tail, prefix
+                runtime, entity_set, entity_set.rows(runtime.store), tail, prefix, paged=True
             )
         row = _find_row(runtime, entity_set, _parse_key(entity_set, raw_key))
         if tail:
@@ -345,6 +354,8 @@ def _get_collection(
     rows: Any,
     tail: list[str],
     prefix: str,
+    *,
+    paged: bool = False,
 ) -> Response:
     entity = entity_set.entity
     kind = entity_set.kind
@@ -366,7 +377,20 @@ def _get_collection(
         "sync": config.bulk_page_size,
         "read": config.read_page_size,
     }[kind]
-    page = run_query(rows, query, entity_set.key, page_size)
+    if paged:
+        # A whole collection: its pages continue where the previous page of the read stopped.
+        read = (entity_set.path, request.args.get("$filter") or "", entity_set.key)
+        page = run_query(
+            rows,
+            query,
+            entity_set.key,
+            page_size,
+            cursors=runtime.cursors,
+            read=read,
+            version=runtime.store.version,
+        )
+    else:
+        page = run_query(rows, query, entity_set.key, page_size)
     child_url = _child_url(prefix, entity)
     results = [
         serialize(

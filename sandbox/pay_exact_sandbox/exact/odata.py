@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,10 +129,83 @@ class Page:
     count: int
 
 
-def run_query(rows: Iterable[Row], query: Query, key: str, page_size: int) -> Page:
+class PagingCursors:
+    """Where each paged read stands in its filtered, key-ordered rows.
+
+    Without it every page would filter every row again and pick the next keys after the
+    token: a read of n rows in pages of p would cost n * n / p (0.74 s a page at 316k open
+    items). The first page of a read filters and sorts once and remembers the result with the
+    store's version; a following page whose query and version match is a binary search for its
+    token and a slice. Any write bumps the version, so a page after a write filters afresh (from
+    the token on, as Exact's key-ordered paging does) and never serves rows that changed.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, list[Row], list[Any]]] = (
+            OrderedDict()
+        )
+
+    def selection(
+        self,
+        name: tuple[Any, ...],
+        version: int,
+        rows: Iterable[Row],
+        query: Query,
+        key: str,
+        *,
+        fresh: bool,
+    ) -> tuple[list[Row], list[Any]]:
+        """The rows ``query`` selects in key order, and their sort keys."""
+        entry = None if fresh else self._entries.get(name)
+        if entry is not None and entry[0] == version:
+            self._entries.move_to_end(name)
+            return entry[1], entry[2]
+        decorated = sorted(
+            ((sort_key(r.get(key)), n, r) for n, r in enumerate(rows) if _selects(query, r)),
+            key=lambda t: (t[0], t[1]),
+        )
+        selected = [r for _, _, r in decorated]
+        keys = [k for k, _, _ in decorated]
+        self._entries[name] = (version, selected, keys)
+        self._entries.move_to_end(name)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return selected, keys
+
+
+def _selects(query: Query, row: Row) -> bool:
+    return query.predicate is None or query.predicate(row)
+
+
+def run_query(
+    rows: Iterable[Row],
+    query: Query,
+    key: str,
+    page_size: int,
+    *,
+    cursors: PagingCursors | None = None,
+    read: tuple[Any, ...] = (),
+    version: int = 0,
+) -> Page:
+    """One page of ``query``. With ``cursors`` (and the read's name and the store's version)
+    the pages of one read cost O(n log n) together instead of O(n) each."""
+    limit = page_size if query.top is None else min(page_size, query.top)
+    if cursors is not None and not query.orderby:
+        selected, keys = cursors.selection(
+            read, version, rows, query, key, fresh=query.skiptoken is None
+        )
+        start = 0
+        if query.skiptoken is not None:
+            start = bisect.bisect_right(keys, sort_key(query.skiptoken))
+        page = selected[start : start + limit]
+        more = start + len(page) < len(selected)
+        remaining_top = None if query.top is None else query.top - len(page)
+        if not page or not more or remaining_top == 0:
+            return Page(page, None, None, len(selected))
+        return Page(page, page[-1].get(key), remaining_top, len(selected))
     selected = [r for r in rows if query.predicate is None or query.predicate(r)]
     count = len(selected)
-    limit = page_size if query.top is None else min(page_size, query.top)
     remaining_top = query.top
     if not query.orderby:
         # Key order: a page is the next `limit` keys after the token, found without a full sort.

@@ -4,14 +4,25 @@ Sinks only hand records to the collector; nothing is booked until the input ends
 delivery is at-least-once, so every stream is de-duplicated on its key properties (the last
 copy wins). Records that fail their schema are kept as problems of their clearing, so that one
 bad record blocks only the clearing it belongs to.
+
+The records wait on disk, not in memory: a year's backfill of a large merchant is millions of
+records, and the run reads them back one window of clearings at a time (``bundles_for``). The
+spool is a private SQLite file in a temporary directory (one row per record, pickled, keyed by
+stream and key, indexed by clearing), removed when the collector is closed. Settlements and
+turnover groups, a few hundred a year, stay in memory.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
+import shutil
+import sqlite3
+import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SETTLEMENTS = "settlements"
@@ -37,6 +48,9 @@ PAY_STREAMS = frozenset(
 # Streams whose records belong to one clearing, and the field naming it.
 CLEARING_ID_FIELD = "clearingId"
 _PER_CLEARING = (CLEARINGS, CLEARING_LINES, CLEARING_RECORDS)
+# Streams spooled to disk (the others are small and stay in memory).
+_SPOOLED = frozenset({*_PER_CLEARING, INVOICE_LINES, TRANSACTIONS})
+_FLUSH_EVERY = 2_000  # records written to the spool in one statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +106,66 @@ def _identity(record: Mapping[str, Any], key_properties: Sequence[str]) -> str:
 
 
 class Collector:
-    """Holds the run's records until the input ends."""
+    """Holds the run's records until the input ends: on disk, read back per clearing."""
 
     def __init__(self) -> None:
-        self._records: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in PAY_STREAMS}
+        self._memory: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in PAY_STREAMS - _SPOOLED}
         self.problems: list[RecordProblem] = []
-        self.duplicates: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
+        self._dir: str | None = None
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[str, str, str | None, str | None, bytes]] = []
+
+    # The spool --------------------------------------------------------------------------------
+
+    def _spool(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._dir = tempfile.mkdtemp(prefix="target-exactonline-")
+            db = sqlite3.connect(Path(self._dir) / "records.sqlite", isolation_level=None)
+            # A scratch file of this process only: nothing to recover after a crash.
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(
+                "CREATE TABLE records (stream TEXT NOT NULL, identity TEXT NOT NULL, "
+                "clearing_id TEXT, order_id TEXT, body BLOB NOT NULL, "
+                "PRIMARY KEY (stream, identity)) WITHOUT ROWID"
+            )
+            self._db = db
+        return self._db
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        db = self._spool()
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, identity) DO UPDATE "
+            "SET clearing_id = excluded.clearing_id, order_id = excluded.order_id, "
+            "body = excluded.body",
+            self._pending,
+        )
+        db.execute("COMMIT")
+        self._pending.clear()
+
+    def _ready(self) -> sqlite3.Connection | None:
+        """The spool with everything written and indexed for reading (None: nothing spooled)."""
+        self._flush()
+        if self._db is not None:
+            self._db.execute("CREATE INDEX IF NOT EXISTS by_clearing ON records (clearing_id)")
+            self._db.execute(
+                "CREATE INDEX IF NOT EXISTS by_order ON records (order_id) "
+                "WHERE order_id IS NOT NULL"
+            )
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     # Filling ---------------------------------------------------------------------------------
 
@@ -108,14 +174,24 @@ class Collector:
             self.ignored[stream] += 1
             return
         self.received[stream] += 1
-        if stream in _PER_CLEARING and not _clearing_id_of(record):
+        clearing_id = _clearing_id_of(record)
+        if stream in _PER_CLEARING and not clearing_id:
             self.reject(stream, record, key_properties, f"field '{CLEARING_ID_FIELD}' is missing")
             return
         identity = _identity(record, key_properties)
-        bucket = self._records[stream]
-        if identity in bucket:
-            self.duplicates[stream] += 1
-        bucket[identity] = record
+        if stream not in _SPOOLED:
+            self._memory[stream][identity] = record
+            return
+        order_id = None
+        if stream == TRANSACTIONS:
+            value = record.get("orderId")
+            order_id = str(value).strip() if isinstance(value, str | int) else None
+        self._pending.append(
+            (stream, identity, clearing_id if stream in _PER_CLEARING else None, order_id,
+             pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+        )  # fmt: skip
+        if len(self._pending) >= _FLUSH_EVERY:
+            self._flush()
 
     def reject(
         self,
@@ -136,52 +212,155 @@ class Collector:
 
     # Reading ---------------------------------------------------------------------------------
 
+    @property
+    def duplicates(self) -> Counter[str]:
+        """Records that arrived more than once (Singer delivers at least once), per stream."""
+        kept: Counter[str] = Counter({s: len(rows) for s, rows in self._memory.items()})
+        db = self._ready()
+        if db is not None:
+            for stream, count in db.execute("SELECT stream, COUNT(*) FROM records GROUP BY stream"):
+                kept[stream] = count
+        rejected = Counter(p.stream for p in self.problems if p.stream in self.received)
+        found = Counter({s: self.received[s] - kept[s] - rejected[s] for s in self.received})
+        return +found
+
     def records(self, stream: str) -> list[dict[str, Any]]:
-        return list(self._records[stream].values())
+        if stream not in _SPOOLED:
+            return list(self._memory[stream].values())
+        db = self._ready()
+        if db is None:
+            return []
+        rows = db.execute("SELECT body FROM records WHERE stream = ? ORDER BY identity", (stream,))
+        return [_load(body) for (body,) in rows]
+
+    def transactions(self) -> Mapping[str, Mapping[str, Any]]:
+        """The optional per-transaction enrichment by order id, read from the spool on demand."""
+        return _Transactions(self._ready())
 
     @property
     def has_clearing_data(self) -> bool:
-        return any(self._records[s] for s in (*_PER_CLEARING, SETTLEMENTS)) or any(
+        return any(self.received[s] for s in (*_PER_CLEARING, SETTLEMENTS)) or any(
             p.clearing_id for p in self.problems
         )
 
-    def bundles(self) -> dict[str, ClearingBundle]:
-        """Records grouped per clearing id, in clearing id order."""
-        found: dict[str, ClearingBundle] = {}
-
-        def bundle(clearing_id: str) -> ClearingBundle:
-            if clearing_id not in found:
-                found[clearing_id] = ClearingBundle(clearing_id=clearing_id)
-            return found[clearing_id]
-
-        settlements_by_code: dict[str, dict[str, Any]] = {}
-        for settlement in self.records(SETTLEMENTS):
+    def _settlements(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Settlements by code, and by each clearing id they list."""
+        by_code: dict[str, dict[str, Any]] = {}
+        by_clearing: dict[str, dict[str, Any]] = {}
+        for settlement in self._memory[SETTLEMENTS].values():
             code = settlement.get("code")
             if isinstance(code, str):
-                settlements_by_code[code] = settlement
-            # A settlement lists its clearings; a clearing whose own record never arrived
-            # still shows up (and is then reported incomplete).
+                by_code[code] = settlement
             for clearing_id in settlement.get("clearingIds") or []:
                 if isinstance(clearing_id, str) and clearing_id:
-                    bundle(clearing_id).settlement = settlement
+                    by_clearing[clearing_id] = settlement
+        return by_code, by_clearing
 
-        for clearing in self.records(CLEARINGS):
-            bundle(str(clearing[CLEARING_ID_FIELD])).clearing = clearing
-        for line in self.records(CLEARING_LINES):
-            bundle(str(line[CLEARING_ID_FIELD])).lines.append(line)
-        for rec in self.records(CLEARING_RECORDS):
-            bundle(str(rec[CLEARING_ID_FIELD])).records.append(rec)
+    def clearing_ids(self) -> list[str]:
+        """Every clearing the input names, in clearing id order."""
+        found = {p.clearing_id for p in self.problems if p.clearing_id}
+        # A settlement lists its clearings; a clearing whose own record never arrived
+        # still shows up (and is then reported incomplete).
+        found.update(self._settlements()[1])
+        db = self._ready()
+        if db is not None:
+            found.update(
+                cid
+                for (cid,) in db.execute(
+                    "SELECT DISTINCT clearing_id FROM records WHERE clearing_id IS NOT NULL"
+                )
+            )
+        return sorted(found)
+
+    def bundles_for(self, clearing_ids: Iterable[str]) -> dict[str, ClearingBundle]:
+        """The records of these clearings, grouped per clearing, in clearing id order."""
+        wanted = sorted(set(clearing_ids))
+        found = {cid: ClearingBundle(clearing_id=cid) for cid in wanted}
+        by_code, by_clearing = self._settlements()
+        for cid, settlement in by_clearing.items():
+            if cid in found:
+                found[cid].settlement = settlement
+        db = self._ready()
+        if db is not None:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                marks = ",".join("?" * len(part))
+                rows = db.execute(
+                    f"SELECT stream, clearing_id, body FROM records "  # noqa: S608 (marks only)
+                    f"WHERE clearing_id IN ({marks}) ORDER BY stream, identity",
+                    part,
+                )
+                for stream, cid, body in rows:
+                    record = _load(body)
+                    b = found[cid]
+                    if stream == CLEARINGS:
+                        b.clearing = record
+                    elif stream == CLEARING_LINES:
+                        b.lines.append(record)
+                    else:
+                        b.records.append(record)
         for problem in self.problems:
-            if problem.clearing_id:
-                bundle(problem.clearing_id).problems.append(problem)
-
+            if problem.clearing_id in found:
+                found[problem.clearing_id].problems.append(problem)
         for b in found.values():
             if b.settlement is None and b.clearing is not None:
                 code = b.clearing.get("settlementCode")
                 if isinstance(code, str):
-                    b.settlement = settlements_by_code.get(code)
-        return dict(sorted(found.items()))
+                    b.settlement = by_code.get(code)
+        return found
+
+    def windows(self, size: int) -> Iterator[list[str]]:
+        """The clearing ids in windows of ``size``, in clearing id order."""
+        ids = self.clearing_ids()
+        for start in range(0, len(ids), max(1, size)):
+            yield ids[start : start + size]
+
+    def bundles(self) -> dict[str, ClearingBundle]:
+        """Every clearing's records (small inputs and tests; a run reads windows)."""
+        return self.bundles_for(self.clearing_ids())
 
     def unattributed_problems(self) -> list[RecordProblem]:
         """Bad records that name no clearing (they make that clearing incomplete instead)."""
         return [p for p in self.problems if not p.clearing_id]
+
+
+def _load(body: bytes) -> dict[str, Any]:
+    # Only this process writes the spool, in a directory only its user can open (mkdtemp).
+    return pickle.loads(body)  # noqa: S301
+
+
+class _Transactions(Mapping[str, Mapping[str, Any]]):
+    """Transactions by order id, looked up in the spool (the last one spooled wins)."""
+
+    def __init__(self, db: sqlite3.Connection | None) -> None:
+        self._db = db
+        self._any = (
+            db is not None
+            and db.execute(
+                "SELECT 1 FROM records WHERE stream = ? LIMIT 1", (TRANSACTIONS,)
+            ).fetchone()
+            is not None
+        )
+
+    def __getitem__(self, order_id: str) -> Mapping[str, Any]:
+        if not self._any or self._db is None:
+            raise KeyError(order_id)
+        row = self._db.execute(
+            "SELECT body FROM records WHERE stream = ? AND order_id = ? "
+            "ORDER BY identity DESC LIMIT 1",
+            (TRANSACTIONS, order_id),
+        ).fetchone()
+        if row is None:
+            raise KeyError(order_id)
+        return _load(row[0])
+
+    def __iter__(self) -> Iterator[str]:
+        if self._any and self._db is not None:
+            for (order_id,) in self._db.execute(
+                "SELECT DISTINCT order_id FROM records WHERE stream = ? AND order_id IS NOT NULL",
+                (TRANSACTIONS,),
+            ):
+                yield order_id
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

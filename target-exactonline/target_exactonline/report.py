@@ -11,8 +11,10 @@ import enum
 import html
 import json
 import os
+import shutil
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -99,9 +101,15 @@ class RunReport:
     api_calls: int | None = None
     api_remaining_today: int | None = None
     stopped: str | None = None  # why the run stopped early, if it did
+    # (lines, invoices linked) of clearings whose lines went to the report files and were
+    # released from memory (``ReportWriter``); the others count their ``lines``.
+    line_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def counts(self) -> Counter[Outcome]:
         return Counter(c.outcome for c in self.clearings)
+
+    def _lines_of(self, c: ClearingReport) -> tuple[int, int]:
+        return self.line_counts.get(c.clearing_id) or (len(c.lines), c.linked_count)
 
     @property
     def failed(self) -> list[ClearingReport]:
@@ -110,8 +118,9 @@ class RunReport:
     def summary(self) -> str:
         counts = self.counts()
         parts = [f"{counts[o]} {o.label.lower()}" for o in Outcome if counts[o]]
-        lines = sum(len(c.lines) for c in self.clearings if c.outcome is Outcome.BOOKED)
-        linked = sum(c.linked_count for c in self.clearings if c.outcome is Outcome.BOOKED)
+        booked = [self._lines_of(c) for c in self.clearings if c.outcome is Outcome.BOOKED]
+        lines = sum(n for n, _ in booked)
+        linked = sum(n for _, n in booked)
         text = f"{len(self.clearings)} clearings: " + (", ".join(parts) or "nothing to do")
         if lines:
             text += f"; {lines} lines booked, {linked} invoices settled"
@@ -141,7 +150,14 @@ def _plain(value: Any) -> Any:
 
 def jsonl_lines(report: RunReport) -> Iterable[str]:
     """One JSON object per line: the run, each clearing (with its lines), each problem, totals."""
-    yield json.dumps(
+    yield _jsonl_run(report)
+    for clearing in report.clearings:
+        yield _jsonl_clearing(clearing)
+    yield from _jsonl_tail(report)
+
+
+def _jsonl_run(report: RunReport) -> str:
+    return json.dumps(
         {
             "type": "run",
             "run_id": report.run_id,
@@ -151,10 +167,15 @@ def jsonl_lines(report: RunReport) -> Iterable[str]:
             "dry_run": report.dry_run,
         }
     )
-    for clearing in report.clearings:
-        item = _plain(asdict(clearing))
-        item["type"] = "clearing"
-        yield json.dumps(item, sort_keys=True)
+
+
+def _jsonl_clearing(clearing: ClearingReport) -> str:
+    item = _plain(asdict(clearing))
+    item["type"] = "clearing"
+    return json.dumps(item, sort_keys=True)
+
+
+def _jsonl_tail(report: RunReport) -> Iterable[str]:
     for problem in report.problems:
         yield json.dumps({"type": "problem", "message": problem})
     yield json.dumps(
@@ -197,6 +218,17 @@ def _money(value: Decimal | None) -> str:
 
 
 def render_html(report: RunReport) -> str:
+    attention = [_attention_html(row) for row in _attention_rows(report)]
+    out = _html_top(report, attention)
+    out.append("<h2>Clearings</h2>")
+    for c in report.clearings:
+        out.extend(_clearing_html(c))
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _html_top(report: RunReport, attention: list[str]) -> list[str]:
+    """Everything above the clearings: summary, what was not booked, what needs attention."""
     counts = report.counts()
     out: list[str] = [
         "<!DOCTYPE html>",
@@ -237,7 +269,6 @@ def render_html(report: RunReport) -> str:
             f'<p class="muted">Exact API calls in this run: {report.api_calls}{remaining}.</p>'
         )
 
-    attention = _attention_rows(report)
     not_booked = [c for c in report.clearings if c.outcome.is_problem]
     if not_booked or report.problems:
         out.append("<h2>Not booked, and why</h2><table><tr><th>Clearing</th><th>Date</th>")
@@ -255,20 +286,18 @@ def render_html(report: RunReport) -> str:
     if attention:
         out.append("<h2>Needs attention</h2><table><tr><th>Clearing</th><th>What</th>")
         out.append("<th>Customer</th><th class=num>Amount</th><th>Details</th></tr>")
-        for row in attention:
-            out.append(
-                f'<tr class=attention><td><a href="#{_anchor(row.clearing_id)}">'
-                f"{_e(row.clearing_id)}</a></td><td>{_e(row.what)}</td>"
-                f"<td>{_e(row.customer)}</td><td class=num>{_e(row.amount)}</td>"
-                f"<td>{_e(row.details)}</td></tr>"
-            )
+        out.extend(attention)
         out.append("</table>")
+    return out
 
-    out.append("<h2>Clearings</h2>")
-    for c in report.clearings:
-        out.extend(_clearing_html(c))
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+
+def _attention_html(row: _AttentionRow) -> str:
+    return (
+        f'<tr class=attention><td><a href="#{_anchor(row.clearing_id)}">'
+        f"{_e(row.clearing_id)}</a></td><td>{_e(row.what)}</td>"
+        f"<td>{_e(row.customer)}</td><td class=num>{_e(row.amount)}</td>"
+        f"<td>{_e(row.details)}</td></tr>"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,21 +316,23 @@ def _with_candidates(line: ReportLine) -> str:
 
 
 def _attention_rows(report: RunReport) -> list[_AttentionRow]:
-    rows: list[_AttentionRow] = []
-    for c in report.clearings:
-        rows.extend(_AttentionRow(c.clearing_id, text) for text in c.attention)
-        for line in c.lines:
-            if line.attention:
-                payment = f" ({line.record_id})" if line.record_id else ""
-                rows.append(
-                    _AttentionRow(
-                        c.clearing_id,
-                        f"{line.attention}{payment}",
-                        customer=line.customer or "",
-                        amount=f"{_money(line.amount)} {c.currency or ''}".strip(),
-                        details=_with_candidates(line),
-                    )
+    return [row for c in report.clearings for row in _attention_rows_of(c)]
+
+
+def _attention_rows_of(c: ClearingReport) -> list[_AttentionRow]:
+    rows = [_AttentionRow(c.clearing_id, text) for text in c.attention]
+    for line in c.lines:
+        if line.attention:
+            payment = f" ({line.record_id})" if line.record_id else ""
+            rows.append(
+                _AttentionRow(
+                    c.clearing_id,
+                    f"{line.attention}{payment}",
+                    customer=line.customer or "",
+                    amount=f"{_money(line.amount)} {c.currency or ''}".strip(),
+                    details=_with_candidates(line),
                 )
+            )
     return rows
 
 
@@ -370,16 +401,104 @@ def _when(value: datetime | None) -> str:
 # Writing -------------------------------------------------------------------------------------
 
 
+def report_paths(report: RunReport, report_dir: Path) -> tuple[Path, Path]:
+    stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ")
+    base = report_dir / f"pay-exact-{report.division}-{stamp}-{report.run_id}"
+    return base.with_suffix(".jsonl"), base.with_suffix(".html")
+
+
 def write_report(report: RunReport, report_dir: Path) -> tuple[Path, Path]:
     """Write ``<stamp>-<run id>.jsonl`` and ``.html`` atomically; returns both paths."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ")
-    base = report_dir / f"pay-exact-{report.division}-{stamp}-{report.run_id}"
-    jsonl_path = base.with_suffix(".jsonl")
-    html_path = base.with_suffix(".html")
+    jsonl_path, html_path = report_paths(report, report_dir)
     _atomic_write(jsonl_path, "\n".join(jsonl_lines(report)) + "\n")
     _atomic_write(html_path, render_html(report))
     return jsonl_path, html_path
+
+
+# Lines a run keeps in its in-memory report after writing them (for its summary and callers
+# that look at a small run's lines); beyond this, lines live only in the report files.
+RETAINED_LINES = 20_000
+_ROWS = "(the attention rows)"
+
+
+class ReportWriter:
+    """Writes the report as the run goes, one clearing at a time, in one pass.
+
+    A backfill has a line per payment, millions of them; holding them until the end would make
+    the run's memory grow with its size. Each clearing, once decided, is rendered once: its
+    JSON line, its HTML section and its attention rows go to part files beside the report, and
+    its lines leave memory (beyond ``RETAINED_LINES``). ``finish`` writes what only the end of
+    the run knows (summary, what was not booked, run-wide problems) and joins the parts into the
+    same two files ``write_report`` writes, atomically.
+    """
+
+    def __init__(self, report: RunReport, report_dir: Path) -> None:
+        self.report = report
+        report_dir.mkdir(parents=True, exist_ok=True)
+        self.jsonl_path, self.html_path = report_paths(report, report_dir)
+        self._parts = {
+            name: self.html_path.with_name(f"{self.html_path.name}.{name}.part")
+            for name in ("jsonl", "sections", "attention")
+        }
+        self._files = {name: path.open("w", encoding="utf-8") for name, path in self._parts.items()}
+        self._attention_rows = 0
+        self._retained = 0
+
+    def add(self, c: ClearingReport) -> None:
+        """Write one clearing whose outcome is final."""
+        files = self._files
+        files["jsonl"].write(_jsonl_clearing(c) + "\n")
+        files["sections"].write("\n".join(_clearing_html(c)) + "\n")
+        for row in _attention_rows_of(c):
+            files["attention"].write(_attention_html(row) + "\n")
+            self._attention_rows += 1
+        self.report.line_counts[c.clearing_id] = (len(c.lines), c.linked_count)
+        if self._retained + len(c.lines) <= RETAINED_LINES:
+            self._retained += len(c.lines)
+        else:
+            c.lines = []
+
+    def finish(self) -> tuple[Path, Path]:
+        report = self.report
+        for f in self._files.values():
+            f.close()
+        with _atomic_open(self.jsonl_path) as out:
+            out.write(_jsonl_run(report) + "\n")
+            _copy(self._parts["jsonl"], out)
+            for line in _jsonl_tail(report):
+                out.write(line + "\n")
+        with _atomic_open(self.html_path) as out:
+            # The attention rows wait in their part file; a marker holds their place.
+            for piece in _html_top(report, [_ROWS] if self._attention_rows else []):
+                if piece is _ROWS:
+                    _copy(self._parts["attention"], out)
+                else:
+                    out.write(piece + "\n")
+            out.write("<h2>Clearings</h2>\n")
+            _copy(self._parts["sections"], out)
+            out.write("</body></html>\n")
+        self.discard()
+        return self.jsonl_path, self.html_path
+
+    def discard(self) -> None:
+        for f in self._files.values():
+            f.close()
+        for path in self._parts.values():
+            path.unlink(missing_ok=True)
+
+
+def _copy(source: Path, out: Any) -> None:
+    with source.open(encoding="utf-8") as f:
+        shutil.copyfileobj(f, out, 1 << 20)
+
+
+@contextmanager
+def _atomic_open(path: Path) -> Iterator[Any]:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        yield out
+    os.replace(tmp, path)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -6,10 +6,13 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+from target_exactonline import report as report_module
 from target_exactonline.report import (
     ClearingReport,
     Outcome,
     ReportLine,
+    ReportWriter,
     RunReport,
     jsonl_lines,
     render_html,
@@ -122,3 +125,25 @@ def test_write_report_creates_both_files(tmp_path) -> None:
     assert len(jsonl.read_text().splitlines()) == 5
     assert page.read_text().startswith("<!DOCTYPE html>")
     assert not list((tmp_path / "reports").glob("*.tmp"))
+
+
+@pytest.mark.parametrize("retained", [0, 20_000])
+def test_written_as_the_run_goes_the_report_is_the_same_and_lines_leave_memory(
+    tmp_path, monkeypatch, retained: int
+) -> None:
+    whole = write_report(sample(), tmp_path / "whole")
+    monkeypatch.setattr(report_module, "RETAINED_LINES", retained)
+    report = sample()
+    clearings, report.clearings = report.clearings, []
+    writer = ReportWriter(report, tmp_path / "streamed")
+    for clearing in clearings:  # as the run decides them, one at a time
+        report.clearings.append(clearing)
+        writer.add(clearing)
+    streamed = writer.finish()
+    assert [p.read_text() for p in streamed] == [p.read_text() for p in whole]
+    assert [len(c.lines) for c in report.clearings] == ([0, 0] if retained == 0 else [4, 0])
+    assert "2 lines booked" not in report.summary()
+    assert "4 lines booked, 1 invoices settled" in report.summary()
+    assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == sorted(
+        p.name for p in streamed
+    )  # no part files left behind

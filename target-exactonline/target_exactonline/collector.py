@@ -116,6 +116,7 @@ class Collector:
         self._dir: str | None = None
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, str, str | None, str | None, bytes]] = []
+        self._duplicates_at_close: Counter[str] | None = None
 
     # The spool --------------------------------------------------------------------------------
 
@@ -160,6 +161,8 @@ class Collector:
         return self._db
 
     def close(self) -> None:
+        """Remove the spool; what was counted stays readable."""
+        self._duplicates_at_close = self.duplicates
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -215,6 +218,8 @@ class Collector:
     @property
     def duplicates(self) -> Counter[str]:
         """Records that arrived more than once (Singer delivers at least once), per stream."""
+        if self._duplicates_at_close is not None:
+            return self._duplicates_at_close
         kept: Counter[str] = Counter({s: len(rows) for s, rows in self._memory.items()})
         db = self._ready()
         if db is not None:

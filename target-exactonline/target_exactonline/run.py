@@ -1,15 +1,20 @@
 """One booking run: the collected clearings in, bank entries in Exact and a report out.
 
-Order of work (DESIGN §4, §6, §7):
-1. group and convert the clearings; skip revenue groups not selected; block unreadable ones;
+Order of work (DESIGN §4, §6, §7), each step over the clearings one window at a time, so the
+run holds one window of payments, whatever the size of the backfill:
+1. read: convert every clearing once (its facts and whether it can be booked); skip revenue
+   groups not selected; block unreadable ones;
 2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls);
 3. read the Exact context once, and the keys already booked in the bank journals (one paged
    read), which also settles clearings whose last POST had no answer;
-4. plan all clearings jointly with the engine, validate every plan locally;
-5. create the relations a plan needs, then post one bank entry per clearing, recording each
-   step in the ledger before and after; a POST whose outcome is unknown is looked up before it
-   is ever sent again;
-6. report.
+4. count: every record's candidates, as claims on open items across the whole run (the
+   engine's ``RunPlanner``, pass 1);
+5. plan, check and book window by window (pass 2): create the relations a plan needs, then
+   post one bank entry per clearing, recording each step in the ledger before and after; a POST
+   whose outcome is unknown is looked up before it is ever sent again;
+6. report each clearing as it is decided (``ReportWriter``), the summary at the end.
+Steps 4 and 5 read the clearings again from the collector's spool; the plans are exactly those
+of one engine call over the whole run (see the engine's ``RunPlanner``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from pay_exact_transform import (
@@ -35,25 +41,19 @@ from pay_exact_transform import (
     Reason,
     RecordKind,
     RevenueGroupOverride,
+    RunPlanner,
     Settings,
     Status,
     build_index,
     idempotency_key,
-    plan_clearing,
-    plan_run,
 )
 from pay_exact_transform import MatchProfile as EngineProfile
 
 from target_exactonline import context as ctx
 from target_exactonline import kill_points
-from target_exactonline.collector import TRANSACTIONS, TURNOVER_GROUPS, ClearingBundle, Collector
+from target_exactonline.collector import TURNOVER_GROUPS, ClearingBundle, Collector
 from target_exactonline.commands import check_command
-from target_exactonline.convert import (
-    ConversionError,
-    Converted,
-    convert_bundle,
-    transactions_by_order,
-)
+from target_exactonline.convert import ConversionError, convert_bundle
 from target_exactonline.exact_client.errors import (
     ExactAuthError,
     ExactBadRequest,
@@ -74,9 +74,19 @@ from target_exactonline.exact_payload import (
 )
 from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow
 from target_exactonline.progress import Progress
-from target_exactonline.report import ClearingReport, Outcome, ReportLine, RunReport
+from target_exactonline.report import (
+    ClearingReport,
+    Outcome,
+    ReportLine,
+    ReportWriter,
+    RunReport,
+)
 from target_exactonline.settings import CUSTOM_PROFILE, TargetSettings
 from target_exactonline.validate import check_plan, check_sales_journal
+
+# Clearings converted, planned and booked together: the run holds the records of this many
+# clearings at a time (a day's payout per revenue group is one clearing).
+WINDOW = 16
 
 ATTENTION = {
     Reason.AMBIGUOUS: "Ambiguous: several open invoices fit; not linked",
@@ -108,19 +118,15 @@ class ClearingsNotBooked(RuntimeError):
 
 @dataclass(slots=True)
 class _Item:
-    """One clearing as it moves through the run."""
+    """One clearing as it moves through the run: its facts, not its records."""
 
     clearing_id: str
-    bundle: ClearingBundle
     report: ClearingReport
-    converted: Converted | None = None
-    plan: BookingPlan | None = None
+    group: str | None = None  # the revenue group of the converted clearing
+    has_emails: bool = False  # some payment carries the customer's e-mail (enrichment)
+    plan: BookingPlan | None = None  # while its window is planned and booked
     journal: str | None = None
     ledger_row: LedgerRow | None = None
-
-    @property
-    def clearing(self) -> Clearing | None:
-        return self.converted.clearing if self.converted else None
 
 
 @dataclass(slots=True)
@@ -128,6 +134,7 @@ class RunResult:
     report: RunReport
     earliest_unbooked: date | None
     progress_lines: list[str] = field(default_factory=list)
+    report_paths: tuple[Path, Path] | None = None  # the JSON lines and the HTML page
 
 
 class _Stop(Exception):
@@ -166,27 +173,53 @@ class BookingRun:
         self._rejections = 0
         self._problems: list[str] = []
         self.progress: Progress | None = None
+        self._transactions: Mapping[str, Mapping[str, Any]] = {}
+        self._group_names: dict[str, str] = {}
+        self._journal_problems: dict[str, str] = {}
+        self._standard_problem: str | None = None
 
     # -- public -------------------------------------------------------------------------------
 
-    def execute(self, collector: Collector) -> RunResult:
+    def execute(self, collector: Collector, *, report_dir: Path | None = None) -> RunResult:
+        """Book what ``collector`` holds; with ``report_dir``, write the report there as the
+        run goes (each clearing once it is decided) and finish it at the end."""
         s = self.settings
         report = RunReport(
             run_id=self.run_id, started_at=self.now(), division=s.division, dry_run=s.dry_run
         )
+        writer = ReportWriter(report, report_dir) if report_dir is not None else None
+        try:
+            result = self._execute(collector, report, writer)
+        except BaseException:
+            if writer is not None:
+                writer.discard()
+            raise
+        if writer is not None:
+            result.report_paths = writer.finish()
+        return result
+
+    def _execute(
+        self, collector: Collector, report: RunReport, writer: ReportWriter | None
+    ) -> RunResult:
         report.problems.extend(p.describe() for p in collector.unattributed_problems())
-        items = self._convert(collector)
+        items = self._scan(collector)
         report.problems.extend(self._problems)
         report.clearings = [item.report for item in items]
 
         todo = self._drop_posted(items)
+        planner = None
         if todo:
             try:
-                todo = self._prepare(todo)
-                self._book(todo)
+                todo = self._read_context(todo)
+                planner = self._count(todo, collector)
+                todo = [i for i in todo if i.report.outcome is Outcome.NOT_ATTEMPTED]
             except _Stop as stop:
                 report.stopped = stop.reason
                 self._not_attempted(todo, stop.reason)
+                todo = []
+        self._plan_and_book(
+            items, todo, planner=planner, collector=collector, report=report, writer=writer
+        )
         if self._client is not None:
             report.api_calls = self._client.calls_made
             report.api_remaining_today = self._client.remaining_today()
@@ -198,69 +231,88 @@ class BookingRun:
             progress_lines=self.progress.lines if self.progress else [],
         )
 
-    # -- 1. convert ---------------------------------------------------------------------------
+    # -- 1. read and convert ------------------------------------------------------------------
 
-    def _convert(self, collector: Collector) -> list[_Item]:
-        transactions = transactions_by_order(collector.records(TRANSACTIONS))
-        names = {
+    def _scan(self, collector: Collector) -> list[_Item]:
+        self._transactions = collector.transactions()
+        self._group_names = names = {
             str(g["code"]): str(g.get("name") or "")
             for g in collector.records(TURNOVER_GROUPS)
             if g.get("code")
         }
         self._check_group_settings(names)
         items = []
-        for clearing_id, bundle in collector.bundles().items():
-            report = ClearingReport(clearing_id=clearing_id, key=None, outcome=Outcome.BLOCKED)
-            item = _Item(clearing_id, bundle, report)
-            items.append(item)
-            head = bundle.clearing or {}
-            report.settlement_code = head.get("settlementCode") or (bundle.settlement or {}).get(
-                "code"
-            )
-            report.settlement_date = _bundle_date(bundle)
-            report.currency = head.get("currency")
-            group = head.get("turnoverGroupCode") or _single(head.get("turnoverGroupCodes"))
-            report.revenue_group = group
-            try:
-                report.key = idempotency_key(clearing_id)
-            except InputError as exc:
-                report.reason = f"the clearing id cannot be used as a booking key: {exc}"
-                continue
-            if names and group and group not in names:
-                report.reason = (
-                    f"revenue group {group} is not one of the merchant's revenue groups at Pay. "
-                    f"({', '.join(sorted(names))})"
-                )
-                continue
-            if bundle.clearing is not None and not self.settings.includes_group(group):
-                report.outcome = Outcome.SKIPPED
-                report.reason = (
-                    f"revenue group {group or '(none)'} is not among the selected revenue groups"
-                )
-                continue
-            try:
-                item.converted = convert_bundle(
-                    bundle, transactions=transactions, group_names=names
-                )
-            except ConversionError as exc:
-                report.reason = "; ".join(exc.problems)
-                continue
-            report.attention.extend(item.converted.notes)
-            clearing = item.converted.clearing
-            report.settlement_date = clearing.settlement_date
-            report.currency = clearing.currency
-            if item.converted.mixed_groups and self.settings.revenue_groups:
-                report.reason = (
-                    f"the clearing mixes revenue groups {', '.join(item.converted.mixed_groups)}; "
-                    "with selected revenue groups each clearing must hold one group (turn on "
-                    "'payout per revenue group' at Pay.)"
-                )
-                continue
-            report.outcome = Outcome.NOT_ATTEMPTED  # until the run decides
-            group_code = clearing.revenue_group.code if clearing.revenue_group else None
-            item.journal = self.settings.bank_journal_for(group_code)
-            report.journal = item.journal
+        for window in collector.windows(WINDOW):
+            for clearing_id, bundle in collector.bundles_for(window).items():
+                items.append(self._scan_one(clearing_id, bundle))
         return items
+
+    def _scan_one(self, clearing_id: str, bundle: ClearingBundle) -> _Item:
+        names = self._group_names
+        report = ClearingReport(clearing_id=clearing_id, key=None, outcome=Outcome.BLOCKED)
+        item = _Item(clearing_id, report)
+        head = bundle.clearing or {}
+        report.settlement_code = head.get("settlementCode") or (bundle.settlement or {}).get("code")
+        report.settlement_date = _bundle_date(bundle)
+        report.currency = head.get("currency")
+        group = head.get("turnoverGroupCode") or _single(head.get("turnoverGroupCodes"))
+        report.revenue_group = group
+        try:
+            report.key = idempotency_key(clearing_id)
+        except InputError as exc:
+            report.reason = f"the clearing id cannot be used as a booking key: {exc}"
+            return item
+        if names and group and group not in names:
+            report.reason = (
+                f"revenue group {group} is not one of the merchant's revenue groups at Pay. "
+                f"({', '.join(sorted(names))})"
+            )
+            return item
+        if bundle.clearing is not None and not self.settings.includes_group(group):
+            report.outcome = Outcome.SKIPPED
+            report.reason = (
+                f"revenue group {group or '(none)'} is not among the selected revenue groups"
+            )
+            return item
+        try:
+            converted = convert_bundle(bundle, transactions=self._transactions, group_names=names)
+        except ConversionError as exc:
+            report.reason = "; ".join(exc.problems)
+            return item
+        report.attention.extend(converted.notes)
+        clearing = converted.clearing
+        report.settlement_date = clearing.settlement_date
+        report.currency = clearing.currency
+        if converted.mixed_groups and self.settings.revenue_groups:
+            report.reason = (
+                f"the clearing mixes revenue groups {', '.join(converted.mixed_groups)}; "
+                "with selected revenue groups each clearing must hold one group (turn on "
+                "'payout per revenue group' at Pay.)"
+            )
+            return item
+        report.outcome = Outcome.NOT_ATTEMPTED  # until the run decides
+        item.group = clearing.revenue_group.code if clearing.revenue_group else None
+        item.has_emails = any(r.customer_email for r in clearing.records)
+        item.journal = self.settings.bank_journal_for(item.group)
+        report.journal = item.journal
+        return item
+
+    def _load(self, items: list[_Item], collector: Collector) -> dict[str, Clearing]:
+        """The engine's clearings of one window, read again from the spool."""
+        bundles = collector.bundles_for(i.clearing_id for i in items)
+        found = {}
+        for item in items:
+            try:
+                converted = convert_bundle(
+                    bundles[item.clearing_id],
+                    transactions=self._transactions,
+                    group_names=self._group_names,
+                )
+            except ConversionError as exc:  # read once already: only if the spool changed
+                self._block(item, "; ".join(exc.problems))
+                continue
+            found[item.clearing_id] = converted.clearing
+        return found
 
     def _check_group_settings(self, names: dict[str, str]) -> None:
         """Settings that name a revenue group Pay. does not know (when the groups arrived)."""
@@ -315,11 +367,11 @@ class BookingRun:
         except ExactError as exc:
             raise _Stop(f"reading {what} from Exact failed: {exc}") from None
 
-    def _prepare(self, todo: list[_Item]) -> list[_Item]:
+    def _read_context(self, todo: list[_Item]) -> list[_Item]:
+        """Step 3: everything the run reads from Exact, once; the clearings still to book."""
         s = self.settings
-        clearings = [i.clearing for i in todo if i.clearing is not None]
-        dates = [c.settlement_date for c in clearings]
-        groups = {c.revenue_group.code if c.revenue_group else None for c in clearings}
+        dates = [i.report.settlement_date for i in todo if i.report.settlement_date]
+        groups = {i.group for i in todo}
         bank_journals = {i.journal for i in todo if i.journal}
         sales_journals = s.all_sales_journals()
         gl_codes: dict[str, set[str]] = {}
@@ -356,7 +408,7 @@ class BookingRun:
                 self.client, None if not s.sales_journal else sales_journals
             ),
         )
-        if any(r.customer_email for clearing in clearings for r in clearing.records):
+        if any(i.has_emails for i in todo):
             # Payments carry e-mails (the tap's enrichment): the open items get their
             # customers' e-mails so e-mail rules can apply, and new relations can be checked
             # against existing customers. One bulk read of the accounts.
@@ -391,41 +443,37 @@ class BookingRun:
                     )
                 )
 
+        self._journal_problems = journal_problems
+        self._standard_problem = standard_problem
         kill_points.reached("context_read")
-        self._plan(todo)
-        ready = []
-        for item in todo:
-            plan = item.plan
-            if plan is None:
-                continue
-            self._fill_report(item)
-            if plan.status is Status.BLOCKED:
-                self._block(item, plan.explanation)
-                continue
-            problems = check_plan(
-                plan,
-                journal_code=item.journal or s.bank_journal,
-                context=c,
-                division=s.division,
-                sales_journal_problems=self._sales_journal_problems(item, journal_problems),
-            )
-            if standard_problem and any(
-                line.customer_kind is CustomerKind.STANDARD_DEBTOR for line in plan.lines
-            ):
-                problems.insert(0, standard_problem)
-            if problems:
-                self._block(item, "; ".join(problems))
-                continue
-            ready.append(item)
-        return ready
+        return todo
+
+    def _check(self, item: _Item) -> bool:
+        """Fill the report from the plan and check it locally; whether it may be posted."""
+        plan = item.plan
+        assert plan is not None
+        self._fill_report(item)
+        if plan.status is Status.BLOCKED:
+            self._block(item, plan.explanation)
+            return False
+        problems = check_plan(
+            plan,
+            journal_code=item.journal or self.settings.bank_journal,
+            context=self.context,
+            division=self.settings.division,
+            sales_journal_problems=self._sales_journal_problems(item, self._journal_problems),
+        )
+        if self._standard_problem and any(
+            line.customer_kind is CustomerKind.STANDARD_DEBTOR for line in plan.lines
+        ):
+            problems.insert(0, self._standard_problem)
+        if problems:
+            self._block(item, "; ".join(problems))
+            return False
+        return True
 
     def _sales_journal_problems(self, item: _Item, problems: dict[str, str]) -> list[str]:
-        group = (
-            item.clearing.revenue_group.code
-            if item.clearing and item.clearing.revenue_group
-            else None
-        )
-        override = self.settings.overrides.get(group or "")
+        override = self.settings.overrides.get(item.group or "")
         code = (override.sales_journal if override else None) or self.settings.sales_journal
         return [problems[code]] if code in problems else []
 
@@ -469,7 +517,7 @@ class BookingRun:
             )
         return name
 
-    def _engine_settings(self, clearings: list[Clearing]) -> Settings:
+    def _engine_settings(self, currencies: set[str]) -> Settings:
         s = self.settings
         overrides = {
             code: RevenueGroupOverride(
@@ -487,7 +535,7 @@ class BookingRun:
             gl=GLAccounts(**s.gl),
             # Every currency passes the engine; whether the journal takes it is checked per plan
             # with the journal named.
-            currencies=tuple(sorted({c.currency for c in clearings})) or ("EUR",),
+            currencies=tuple(sorted(currencies)) or ("EUR",),
             sales_journal=s.sales_journal,
             standard_debtor=s.standard_debtor_code,
             create_relations=s.create_relations,
@@ -496,34 +544,84 @@ class BookingRun:
             profile=self._engine_profile(s.matching_profile),
         )
 
-    def _plan(self, todo: list[_Item]) -> None:
-        """Plan all clearings of the run with the engine in one call.
+    def _count(self, todo: list[_Item], collector: Collector) -> RunPlanner:
+        """Step 4: claims on open items across every clearing of the run (the engine's pass 1).
 
         Revenue groups may sell through different webshops and so read references with
         different profiles; the engine takes a profile per group and counts the claims on an
         open item across all of them, so an invoice that payments of two groups point at is
-        linked by neither, whatever the order of the clearings.
+        linked by neither, whatever the order of the clearings. A clearing the engine refuses
+        is blocked alone; the others are counted and planned together.
         """
-        by_id = {i.clearing_id: i for i in todo}
-        clearings = [i.clearing for i in todo if i.clearing is not None]
-        settings = self._engine_settings(clearings)
-        index = build_index(self.context.open_items)
-        try:
-            plans = plan_run(clearings, index, settings)
-        except InputError:
-            # One clearing the engine cannot take must not stop the others: find it, block it,
-            # and plan the rest together.
-            good = []
-            for clearing in clearings:
+        currencies = {i.report.currency for i in todo if i.report.currency}
+        planner = RunPlanner(
+            build_index(self.context.open_items), self._engine_settings(currencies)
+        )
+        for start in range(0, len(todo), WINDOW):
+            window = todo[start : start + WINDOW]
+            for item_id, clearing in self._load(window, collector).items():
                 try:
-                    plan_clearing(clearing, build_index(()), settings)
+                    planner.count([clearing])
                 except InputError as exc:
-                    self._block(by_id[clearing.clearing_id], str(exc))
-                else:
-                    good.append(clearing)
-            plans = plan_run(good, index, settings)
-        for plan in plans:
-            by_id[plan.clearing_id].plan = plan
+                    self._block(next(i for i in window if i.clearing_id == item_id), str(exc))
+        return planner
+
+    def _plan_and_book(
+        self,
+        items: list[_Item],
+        todo: list[_Item],
+        *,
+        planner: RunPlanner | None,
+        collector: Collector,
+        report: RunReport,
+        writer: ReportWriter | None,
+    ) -> None:
+        """Step 5 and 6, window by window: plan, check, book, report, and let go."""
+        pending = {i.clearing_id for i in todo}
+        if todo and not self.settings.dry_run:
+            self.progress = Progress(
+                self.log,
+                len(todo),
+                calls_made=lambda: self.client.calls_made,
+                remaining_today=self.client.remaining_today,
+            )
+        for start in range(0, len(items), WINDOW):
+            window = items[start : start + WINDOW]
+            wanted = [i for i in window if i.clearing_id in pending]
+            if wanted and planner is not None:
+                clearings = self._load(wanted, collector)
+                for plan in planner.plan(clearings.values()):
+                    item = next(i for i in wanted if i.clearing_id == plan.clearing_id)
+                    item.plan = plan
+                for item in wanted:
+                    if item.plan is None:
+                        continue
+                    ready = self._check(item)
+                    if ready:
+                        self._book_item(item, report)
+                    elif self.progress is not None:
+                        self.progress.step(ok=False)
+            for item in window:
+                if report.stopped and item.report.outcome is Outcome.NOT_ATTEMPTED:
+                    item.report.reason = report.stopped
+                if writer is not None:
+                    writer.add(item.report)
+                item.plan = None  # the window is done: its plans go
+
+    def _book_item(self, item: _Item, report: RunReport) -> None:
+        if self.settings.dry_run:
+            item.report.outcome = Outcome.WOULD_BOOK
+            item.report.reason = None
+            return
+        if report.stopped:
+            return  # not attempted; planned only for the report
+        try:
+            self._book_one(item)
+        except _Stop as stop:
+            report.stopped = stop.reason
+            return
+        assert self.progress is not None
+        self.progress.step(ok=item.report.outcome is Outcome.BOOKED)
 
     # -- reporting helpers --------------------------------------------------------------------
 
@@ -571,29 +669,6 @@ class BookingRun:
             report.reason = plan.explanation
 
     # -- 5. posting ---------------------------------------------------------------------------
-
-    def _book(self, ready: list[_Item]) -> None:
-        if self.settings.dry_run:
-            for item in ready:
-                item.report.outcome = Outcome.WOULD_BOOK
-                item.report.reason = None
-            return
-        self.progress = Progress(
-            self.log,
-            len(ready),
-            calls_made=lambda: self.client.calls_made,
-            remaining_today=self.client.remaining_today,
-        )
-        remaining = list(ready)
-        try:
-            while remaining:
-                item = remaining[0]
-                self._book_one(item)
-                remaining.pop(0)
-                self.progress.step(ok=item.report.outcome is Outcome.BOOKED)
-        except _Stop as stop:
-            self._not_attempted(remaining, stop.reason)
-            raise
 
     def _book_one(self, item: _Item) -> None:
         plan = item.plan

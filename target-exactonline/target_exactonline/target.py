@@ -29,7 +29,6 @@ from target_exactonline.collector import PAY_STREAMS, Collector
 from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.ledger import BookingLedger
 from target_exactonline.notify import notifications, with_notification_settings
-from target_exactonline.report import write_report
 from target_exactonline.run import BookingRun, ClearingsNotBooked, RunResult
 from target_exactonline.run_lock import run_lock
 from target_exactonline.settings import TargetSettings, config_jsonschema
@@ -112,7 +111,10 @@ class TargetExactOnline(Target):
             result=lambda: self.result,
             has_clearings=lambda: self.collector.has_clearing_data,
         ):
-            super().listen(file_input)
+            try:
+                super().listen(file_input)
+            finally:
+                self.collector.close()  # the spooled records go, whatever happened
 
     def process_endofpipe(self) -> None:
         result = self._run_bookings()
@@ -152,10 +154,11 @@ class TargetExactOnline(Target):
                 logger=self.logger,
                 now=self._now,
             )
-            result = run.execute(collector)
+            result = run.execute(collector, report_dir=settings.report_dir)
         self.result = result
         report = result.report
-        jsonl_path, html_path = write_report(report, settings.report_dir)
+        assert result.report_paths is not None
+        jsonl_path, html_path = result.report_paths
         level = logging.ERROR if report.failed else logging.INFO
         mode = "Dry run (nothing written to Exact): " if settings.dry_run else ""
         self.logger.log(level, "%s%s", mode, report.summary())

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
+from target_exactonline import run as run_module
 from target_exactonline.ledger import BookingLedger, Status
 from target_exactonline.report import Outcome
 from target_exactonline.run import ClearingsNotBooked
@@ -756,3 +757,41 @@ def test_an_unanswered_post_of_a_clearing_that_is_now_unreadable_is_pointed_out(
     reason = ran.outcome("CLR-2025-001").reason
     assert "field 'amount'" in reason
     assert "check Exact for lines starting with PX:CLR-2025-001" in reason
+
+
+@pytest.mark.parametrize("window", [1, 2, 16])
+def test_windows_of_any_size_book_the_same_entries_and_count_claims_across_them(
+    exact: ExactSandbox,
+    config: dict,
+    run: Callable[..., Ran],
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+) -> None:
+    # ORD00013 (open 12.10) is paid in the first and in the last clearing: in windows of 1 or 2
+    # the two payments are never planned together, and still neither links the invoice.
+    monkeypatch.setattr(run_module, "WINDOW", window)
+    clearings = [
+        Pay("CLR-2025-801", "2025-10-20", [("ORD00013", "12.10"), ("ORD00012", "121.00")]),
+        Pay("CLR-2025-802", "2025-10-21", [("NOPE", "1.00")], fees="0.25"),
+        Pay("CLR-2025-803", "2025-10-22", [("ORD00013", "12.10")]),
+    ]
+    ran = run(config, singer(*clearings))
+    assert ran.error is None
+    entries = sorted(bank_entries(exact), key=lambda e: e["BankEntryLines"][0]["Description"])
+    booked = [
+        [(line["Description"], line["AmountFC"], line["OurRef"]) for line in e["BankEntryLines"]]
+        for e in entries
+    ]
+    assert len(booked) == 3
+    reasons = {
+        c.clearing_id: [line.reason for line in c.lines if line.record_id]
+        for c in ran.report.clearings
+    }
+    assert reasons == {
+        "CLR-2025-801": ["claimed_twice", "matched"],
+        "CLR-2025-802": ["unassigned"],
+        "CLR-2025-803": ["claimed_twice"],
+    }
+    linked = [ref for entry in booked for (_, _, ref) in entry if ref]
+    assert len(linked) == 1  # ORD00012 only
+    assert "ORD00013:+" in receivables(exact)

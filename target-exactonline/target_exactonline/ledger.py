@@ -7,8 +7,15 @@ Exact, so a crash between the POST and its answer leaves a row that says "outcom
 next run looks the clearing's key up in Exact before it posts anything (DESIGN §6).
 
 The ledger lives in the same database as the OAuth token store (``store_url``): a SQLite file by
-default, or any SQLAlchemy URL (PostgreSQL for shared use between machines). Every state change
-is committed at once; a posted row is never overwritten by a later run.
+default, or any SQLAlchemy URL (PostgreSQL for shared use between machines). A posted row is never
+overwritten by a later run.
+
+Commits are batched where that is safe, because each one is a disk flush (a backfill books a
+thousand clearings): a clearing is planned and marked ``posting`` in one commit, still before its
+POST; its ``posted`` mark then waits and is committed with the next clearing's ``posting`` (or by
+``flush``, which every read, every other change and the end of the run make first). A crash in
+between leaves the row ``posting``, which the next run settles by looking the key up in Exact,
+as after any crash between a POST and its answer. State reaches Meltano only after ``flush``.
 """
 
 from __future__ import annotations
@@ -144,6 +151,7 @@ class BookingLedger:
         self.division = division
         self.store_key = store_key
         self._clock = clock
+        self._posted_pending: list[tuple[str, str, int | None]] = []
         metadata.create_all(engine, checkfirst=True)
 
     @classmethod
@@ -151,8 +159,11 @@ class BookingLedger:
         return cls(make_store_engine(store_url), division=division, store_key=store_key)
 
     def close(self) -> None:
-        """Release the database connections (the ledger owns its engine)."""
-        self.engine.dispose()
+        """Commit what waits, then release the connections (the ledger owns its engine)."""
+        try:
+            self.flush()
+        finally:
+            self.engine.dispose()
 
     def __enter__(self) -> BookingLedger:
         return self
@@ -168,6 +179,7 @@ class BookingLedger:
 
     def rows(self, clearing_ids: Iterable[str]) -> dict[str, LedgerRow]:
         """The rows for these clearings (absent ones are simply missing), in few queries."""
+        self.flush()
         wanted = sorted(set(clearing_ids))
         found: dict[str, LedgerRow] = {}
         with self.engine.connect() as conn:
@@ -181,6 +193,7 @@ class BookingLedger:
         return found
 
     def all_rows(self) -> list[LedgerRow]:
+        self.flush()
         with self.engine.connect() as conn:
             query = (
                 select(bookings)
@@ -204,68 +217,137 @@ class BookingLedger:
         Returns the current row; a posted or posting row is returned unchanged so the caller
         can see it must not post blindly.
         """
-        now = self._clock()
+        self.flush()
         with self.engine.begin() as conn:
-            current = self._read(conn, clearing_id)
-            if current is None:
-                try:
-                    conn.execute(
-                        insert(bookings).values(
-                            division=self.division,
-                            clearing_id=clearing_id,
-                            store_key=self.store_key,
-                            booking_key=booking_key,
-                            status=Status.PLANNED.value,
-                            reason=None,
-                            plan_digest=plan_digest,
-                            settlement_date=settlement_date,
-                            attempts=0,
-                            version=1,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-                except IntegrityError as exc:  # another run inserted it a moment ago
-                    raise LedgerConflict(
-                        f"clearing {clearing_id} is being booked by another run"
-                    ) from exc
-            elif current.status in (Status.FAILED, Status.BLOCKED, Status.PLANNED):
-                self._cas(
-                    conn,
-                    current,
-                    status=Status.PLANNED.value,
-                    reason=None,
-                    plan_digest=plan_digest,
-                    settlement_date=settlement_date,
-                    booking_key=booking_key,
-                    updated_at=now,
-                )
+            self._plan_in(
+                conn,
+                clearing_id,
+                booking_key=booking_key,
+                plan_digest=plan_digest,
+                settlement_date=settlement_date,
+            )
             found = self._read(conn, clearing_id)
         assert found is not None
         return found
 
-    def start_posting(self, clearing_id: str) -> LedgerRow:
-        """planned/failed → posting, committed before the POST leaves this process."""
-        return self._transition(
-            clearing_id,
-            allowed=(Status.PLANNED, Status.FAILED, Status.POSTING),
-            status=Status.POSTING,
-            bump_attempts=True,
-        )
+    def _plan_in(
+        self,
+        conn,
+        clearing_id: str,
+        *,
+        booking_key: str,
+        plan_digest: str | None,
+        settlement_date: date | None,
+    ) -> None:
+        now = self._clock()
+        current = self._read(conn, clearing_id)
+        if current is None:
+            try:
+                # A conflict rolls back the whole transaction, posted marks included: those rows
+                # stay 'posting', and the next run finds their entries in Exact by their keys.
+                conn.execute(
+                    insert(bookings).values(
+                        division=self.division,
+                        clearing_id=clearing_id,
+                        store_key=self.store_key,
+                        booking_key=booking_key,
+                        status=Status.PLANNED.value,
+                        reason=None,
+                        plan_digest=plan_digest,
+                        settlement_date=settlement_date,
+                        attempts=0,
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            except IntegrityError as exc:  # another run inserted it a moment ago
+                raise LedgerConflict(
+                    f"clearing {clearing_id} is being booked by another run"
+                ) from exc
+        elif current.status in (Status.FAILED, Status.BLOCKED, Status.PLANNED):
+            self._cas(
+                conn,
+                current,
+                status=Status.PLANNED.value,
+                reason=None,
+                plan_digest=plan_digest,
+                settlement_date=settlement_date,
+                booking_key=booking_key,
+                updated_at=now,
+            )
+
+    def start_posting(
+        self,
+        clearing_id: str,
+        *,
+        booking_key: str | None = None,
+        plan_digest: str | None = None,
+        settlement_date: date | None = None,
+    ) -> LedgerRow:
+        """planned/failed → posting, committed before the POST leaves this process.
+
+        With ``booking_key`` the clearing is planned in the same transaction (one commit per
+        clearing); the posted marks waiting since the previous clearing go in it too.
+        """
+        with self.engine.begin() as conn:
+            self._write_posted(conn)
+            if booking_key is not None:
+                self._plan_in(
+                    conn,
+                    clearing_id,
+                    booking_key=booking_key,
+                    plan_digest=plan_digest,
+                    settlement_date=settlement_date,
+                )
+            return self._transition_in(
+                conn,
+                clearing_id,
+                allowed=(Status.PLANNED, Status.FAILED, Status.POSTING),
+                status=Status.POSTING,
+                bump_attempts=True,
+            )
 
     def mark_posted(
         self, clearing_id: str, *, entry_id: str, entry_number: int | None
     ) -> LedgerRow:
+        self.flush()
         return self._transition(
             clearing_id,
-            allowed=(Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED),
+            allowed=_POSTABLE,
             status=Status.POSTED,
             entry_id=entry_id,
             entry_number=entry_number,
             reason=None,
         )
 
+    def mark_posted_later(
+        self, clearing_id: str, *, entry_id: str, entry_number: int | None
+    ) -> None:
+        """Posted: committed with the next clearing's ``posting``, or by ``flush``."""
+        self._posted_pending.append((clearing_id, entry_id, entry_number))
+
+    def flush(self) -> None:
+        """Commit the posted marks that are waiting."""
+        if self._posted_pending:
+            with self.engine.begin() as conn:
+                self._write_posted(conn)
+
+    def _write_posted(self, conn) -> None:
+        pending, self._posted_pending = self._posted_pending, []
+        for clearing_id, entry_id, entry_number in pending:
+            self._transition_in(
+                conn,
+                clearing_id,
+                allowed=_POSTABLE,
+                status=Status.POSTED,
+                entry_id=entry_id,
+                entry_number=entry_number,
+                reason=None,
+            )
+
     def mark_failed(self, clearing_id: str, reason: str) -> LedgerRow:
+        self.flush()
         return self._transition(
             clearing_id,
             allowed=(Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED),
@@ -339,6 +421,7 @@ class BookingLedger:
     def remember_relation(
         self, relation_key: str, *, account_id: str, account_code: str | None
     ) -> None:
+        self.flush()
         with self.engine.begin() as conn:
             if (
                 conn.execute(
@@ -397,28 +480,46 @@ class BookingLedger:
         bump_attempts: bool = False,
         **values: object,
     ) -> LedgerRow:
+        self.flush()
         with self.engine.begin() as conn:
-            current = self._read(conn, clearing_id)
-            if current is None:
-                raise KeyError(f"clearing {clearing_id} is not in the booking ledger")
-            if current.status not in allowed:
-                raise LedgerConflict(
-                    f"clearing {clearing_id} is {current.status.value}; "
-                    f"it cannot become {status.value}"
-                )
-            if "reason" in values:
-                values["reason"] = _clip(values["reason"])  # type: ignore[arg-type]
-            self._cas(
-                conn,
-                current,
-                status=status.value,
-                attempts=current.attempts + (1 if bump_attempts else 0),
-                updated_at=self._clock(),
+            return self._transition_in(
+                conn, clearing_id, allowed=allowed, status=status, bump_attempts=bump_attempts,
                 **values,
+            )  # fmt: skip
+
+    def _transition_in(
+        self,
+        conn,
+        clearing_id: str,
+        *,
+        allowed: tuple[Status, ...],
+        status: Status,
+        bump_attempts: bool = False,
+        **values: object,
+    ) -> LedgerRow:
+        current = self._read(conn, clearing_id)
+        if current is None:
+            raise KeyError(f"clearing {clearing_id} is not in the booking ledger")
+        if current.status not in allowed:
+            raise LedgerConflict(
+                f"clearing {clearing_id} is {current.status.value}; it cannot become {status.value}"
             )
-            found = self._read(conn, clearing_id)
+        if "reason" in values:
+            values["reason"] = _clip(values["reason"])  # type: ignore[arg-type]
+        self._cas(
+            conn,
+            current,
+            status=status.value,
+            attempts=current.attempts + (1 if bump_attempts else 0),
+            updated_at=self._clock(),
+            **values,
+        )
+        found = self._read(conn, clearing_id)
         assert found is not None
         return found
+
+
+_POSTABLE = (Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED)
 
 
 def _to_row(m) -> LedgerRow:

@@ -601,6 +601,7 @@ class BookingRun:
                         self._book_item(item, report)
                     elif self.progress is not None:
                         self.progress.step(ok=False)
+            self.ledger.flush()  # the window's posted marks, before its report is written
             for item in window:
                 if report.stopped and item.report.outcome is Outcome.NOT_ATTEMPTED:
                     item.report.reason = report.stopped
@@ -688,17 +689,20 @@ class BookingRun:
                 f"the daily Exact API budget is used up ({left} calls left); the remaining "
                 "clearings are booked on the next run"
             )
-        try:
-            self.ledger.plan(
-                item.clearing_id,
-                booking_key=plan.key,
-                plan_digest=_digest(plan),
-                settlement_date=plan.entry_date,
-            )
-        except LedgerConflict as exc:
-            item.report.outcome = Outcome.FAILED
-            item.report.reason = str(exc)
-            return
+        if new_relations:
+            # Planned before the customers are created; otherwise planned and marked posting
+            # in one commit, just before the POST (``_post``).
+            try:
+                self.ledger.plan(
+                    item.clearing_id,
+                    booking_key=plan.key,
+                    plan_digest=_digest(plan),
+                    settlement_date=plan.entry_date,
+                )
+            except LedgerConflict as exc:
+                item.report.outcome = Outcome.FAILED
+                item.report.reason = str(exc)
+                return
         for relation in new_relations:
             if not self._create_relation(item, relation):
                 return
@@ -713,12 +717,25 @@ class BookingRun:
         except PayloadError as exc:
             self._fail(item, f"the entry could not be built: {exc}")
             return
-        self._post(item, body)
+        self._post(item, body, planned=bool(new_relations))
 
-    def _post(self, item: _Item, body: dict[str, Any]) -> None:
+    def _post(self, item: _Item, body: dict[str, Any], *, planned: bool) -> None:
         plan = item.plan
         assert plan is not None
-        self.ledger.start_posting(item.clearing_id)
+        try:
+            if planned:
+                self.ledger.start_posting(item.clearing_id)
+            else:
+                self.ledger.start_posting(
+                    item.clearing_id,
+                    booking_key=plan.key,
+                    plan_digest=_digest(plan),
+                    settlement_date=plan.entry_date,
+                )
+        except LedgerConflict as exc:
+            item.report.outcome = Outcome.FAILED
+            item.report.reason = str(exc)
+            return
         kill_points.reached("before_post")
         try:
             entry = self.client.post(BANK_ENTRIES, body)
@@ -772,7 +789,11 @@ class BookingRun:
         return found.get(item.clearing_id)
 
     def _posted(self, item: _Item, entry_id: str, entry_number: int | None) -> None:
-        self.ledger.mark_posted(item.clearing_id, entry_id=entry_id, entry_number=entry_number)
+        # Committed with the next clearing's 'posting' (or the run's end): if the process dies
+        # first, the row says 'posting' and the next run finds the entry by its key.
+        self.ledger.mark_posted_later(
+            item.clearing_id, entry_id=entry_id, entry_number=entry_number
+        )
         kill_points.reached("after_ledger")
         item.report.outcome = Outcome.BOOKED
         item.report.entry_id = entry_id

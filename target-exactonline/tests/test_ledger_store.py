@@ -218,3 +218,55 @@ def test_sqlite_folder_is_created(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'deep' / 'er' / 'x.sqlite'}"
     BookingLedger.from_url(url, division=1, store_key="k").close()
     assert (tmp_path / "deep" / "er" / "x.sqlite").is_file()
+
+
+def _commits(book: BookingLedger) -> list[int]:
+    counted = [0]
+    sa.event.listen(book.engine, "commit", lambda _conn: counted.__setitem__(0, counted[0] + 1))
+    return counted
+
+
+def test_one_commit_per_clearing_posting_before_the_post_posted_with_the_next(
+    store_url: str,
+) -> None:
+    book = ledger(store_url)
+    other = ledger(store_url)  # what another process (or the next run) sees in the database
+    commits = _commits(book)
+    for n in (1, 2, 3):
+        row = book.start_posting(
+            f"CLR-{n}", booking_key=f"PX:CLR-{n}", plan_digest="d", settlement_date=date(2026, 3, n)
+        )
+        assert (row.status, row.attempts) == (Status.POSTING, 1)
+        # 'posting' is durable before the POST: another connection sees it now
+        seen = other.get(f"CLR-{n}")
+        assert seen is not None
+        assert seen.status is Status.POSTING
+        book.mark_posted_later(f"CLR-{n}", entry_id=f"e-{n}", entry_number=n)
+        if n > 1:  # the previous clearing's 'posted' went with this clearing's 'posting'
+            previous = other.get(f"CLR-{n - 1}")
+            assert previous is not None
+            assert previous.is_posted
+    assert commits[0] == 3
+    pending = other.get("CLR-3")
+    assert pending is not None
+    assert pending.status is Status.POSTING  # not yet committed: a crash now leaves 'posting'
+    book.flush()
+    assert commits[0] == 4
+    done = other.get("CLR-3")
+    assert done is not None
+    assert (done.status, done.entry_id) == (Status.POSTED, "e-3")
+
+
+def test_reads_and_other_changes_commit_waiting_posted_marks_first(store_url: str) -> None:
+    book = ledger(store_url)
+    book.start_posting("CLR-1", booking_key="PX:CLR-1", plan_digest=None, settlement_date=None)
+    book.mark_posted_later("CLR-1", entry_id="e-1", entry_number=1)
+    row = book.get("CLR-1")  # the ledger's own reads never see a stale row
+    assert row is not None
+    assert row.is_posted
+    book.start_posting("CLR-2", booking_key="PX:CLR-2", plan_digest=None, settlement_date=None)
+    book.mark_posted_later("CLR-2", entry_id="e-2", entry_number=2)
+    book.close()  # the end of a run commits what waits
+    row = ledger(store_url).get("CLR-2")
+    assert row is not None
+    assert row.is_posted

@@ -76,6 +76,7 @@ class ExactStore:
         self.vat_codes: dict[str, Row] = {}
         self.exchange_rates: dict[str, Decimal] = {}
         self.journal_opening: dict[str, Decimal] = {}
+        self._entry_totals: dict[int, tuple[Row, int, Decimal]] = {}
         self.sales_entries: dict[str, Row] = {}
         self.bank_entries: dict[str, Row] = {}
         self.gj_entries: dict[str, Row] = {}
@@ -468,8 +469,18 @@ class ExactStore:
         total = self.journal_opening.get(code, Decimal(0))
         for entry in self.bank_entries.values():
             if entry["JournalCode"] == code:
-                total += sum((line["AmountFC"] for line in entry["BankEntryLines"]), Decimal(0))
+                total += self._entry_total(entry)
         return money(total)
+
+    def _entry_total(self, entry: Row) -> Decimal:
+        # Remembered per entry and line count (lines are only ever added to an entry), so a
+        # POST costs one step per entry in the journal, not one per line ever booked.
+        lines = entry["BankEntryLines"]
+        known = self._entry_totals.get(id(entry))
+        if known is None or known[0] is not entry or known[1] != len(lines):
+            known = (entry, len(lines), sum((line["AmountFC"] for line in lines), Decimal(0)))
+            self._entry_totals[id(entry)] = known
+        return known[2]
 
     # -- derived views -----------------------------------------------------------------------
     def touch(self) -> None:

@@ -20,9 +20,11 @@ benchmark measures the product, not 60 calls a minute); its daily limit stays 5,
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pay_exact_sandbox.exact import ExactData
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox, start_exact_sandbox
 from pay_exact_sandbox.generator import GeneratorParams, generate
 from pay_exact_sandbox.generator.exact_side import ExactSideParams, build_exact_data
@@ -201,6 +204,63 @@ def print_run(label: str, run: TargetRun, records: int) -> None:
     )
 
 
+def measure(size: int, *, baseline: bool) -> tuple[int, float]:
+    """Run the pipeline at ``size`` payments; the payments and the target's peak MiB."""
+    params = merchant_params(size)
+    started = time.perf_counter()
+    merchant = generate(params)
+    data: ExactData | None = build_exact_data(merchant, ExactSideParams(seed=14))
+    records = record_count(merchant.pay)
+    payments = len(merchant.pay["clearingRecords"])
+    clearings = sum(len(s["clearings"]) for s in merchant.pay["settlements"])
+    print(
+        f"\n{payments:,} payments, {records:,} Singer records, {clearings:,} clearings "
+        f"(generated in {time.perf_counter() - started:.0f} s)"
+    )
+    runs: dict[str, TargetRun] = {}
+    modes = ["new", "baseline"] if baseline else ["new"]
+    with PaySandbox(merchant) as pay:
+        for n, mode in enumerate(modes):
+            exact = start_exact_sandbox(data, minutely_limit=1_000_000)
+            if n == len(modes) - 1:
+                # Seeded for the last time: what only seeding needed goes (memory for the run).
+                data = None
+                merchant.orders.clear()
+                merchant.customers.clear()
+                gc.collect()
+            try:
+                with tempfile.TemporaryDirectory(prefix="pipeline-backfill-") as work:
+                    runs[mode] = run_pipeline(
+                        pay, exact, Path(work), baseline=mode == "baseline", start=params.start_date
+                    )
+            finally:
+                exact.stop()
+                del exact
+                gc.collect()
+            pay.admin.log.clear()
+    print(f"  open items in Exact before the run: {runs['new'].open_items:,}")
+    print(f"  this process (generator and both sandboxes): peak {own_peak_mib():,.0f} MiB")
+    print_run("records read by the target's conversion only (default)", runs["new"], records)
+    if "baseline" in runs:
+        print_run("baseline: SDK JSON-schema validation on", runs["baseline"], records)
+        ratio = runs["new"].target.cpu_s / runs["baseline"].target.cpu_s
+        print(f"  target CPU, default / baseline: {ratio:.2f}")
+    before = BEFORE.get(size)
+    if before:
+        now = runs["new"].target
+        print(
+            f"  before this work: target peak {before[0]:,} MiB, CPU {before[1]:.0f} s; now "
+            f"{now.peak_mib:,.0f} MiB ({now.peak_mib / before[0]:.2f}x), "
+            f"{now.cpu_s:.0f} s ({now.cpu_s / before[1]:.2f}x)"
+        )
+    sys.stdout.flush()
+    return payments, runs["new"].target.peak_mib
+
+
+def own_peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -217,50 +277,9 @@ def main() -> None:
 
     peaks: dict[int, float] = {}
     for size in args.sizes:
-        params = merchant_params(size)
-        started = time.perf_counter()
-        merchant = generate(params)
-        data = build_exact_data(merchant, ExactSideParams(seed=14))
-        records = record_count(merchant.pay)
-        payments = len(merchant.pay["clearingRecords"])
-        print(
-            f"\n{payments:,} payments, {records:,} Singer records, "
-            f"{sum(len(s['clearings']) for s in merchant.pay['settlements']):,} clearings "
-            f"(generated in {time.perf_counter() - started:.0f} s)"
-        )
-        runs: dict[str, TargetRun] = {}
-        modes = ["new"] + (["baseline"] if size in args.baseline else [])
-        with PaySandbox(merchant) as pay:
-            for mode in modes:
-                exact = start_exact_sandbox(data, minutely_limit=1_000_000)
-                try:
-                    with tempfile.TemporaryDirectory(prefix="pipeline-backfill-") as work:
-                        runs[mode] = run_pipeline(
-                            pay,
-                            exact,
-                            Path(work),
-                            baseline=mode == "baseline",
-                            start=params.start_date,
-                        )
-                finally:
-                    exact.stop()
-                pay.admin.log.clear()
-        print(f"  open items in Exact before the run: {runs['new'].open_items:,}")
-        print_run("records read by the target's conversion only (default)", runs["new"], records)
-        peaks[payments] = runs["new"].target.peak_mib
-        if "baseline" in runs:
-            print_run("baseline: SDK JSON-schema validation on", runs["baseline"], records)
-            ratio = runs["new"].target.cpu_s / runs["baseline"].target.cpu_s
-            print(f"  target CPU, default / baseline: {ratio:.2f}")
-        before = BEFORE.get(size)
-        if before:
-            print(
-                f"  before this work: target peak {before[0]:,} MiB, CPU {before[1]:.0f} s; now "
-                f"{runs['new'].target.peak_mib:,.0f} MiB "
-                f"({runs['new'].target.peak_mib / before[0]:.2f}x), "
-                f"{runs['new'].target.cpu_s:.0f} s ({runs['new'].target.cpu_s / before[1]:.2f}x)"
-            )
-        sys.stdout.flush()
+        payments, peak = measure(size, baseline=size in args.baseline)
+        peaks[payments] = peak
+        gc.collect()  # the previous size's data goes before the next is generated
     if len(peaks) > 1:
         small, large = min(peaks), max(peaks)
         print(

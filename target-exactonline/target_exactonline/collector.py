@@ -117,6 +117,7 @@ class Collector:
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, str, str | None, str | None, bytes]] = []
         self._duplicates_at_close: Counter[str] | None = None
+        self._settlement_index: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     # The spool --------------------------------------------------------------------------------
 
@@ -132,6 +133,8 @@ class Collector:
                 "clearing_id TEXT, order_id TEXT, body BLOB NOT NULL, "
                 "PRIMARY KEY (stream, identity)) WITHOUT ROWID"
             )
+            # A clearing as the run converted it, so that later passes need not convert again.
+            db.execute("CREATE TABLE converted (clearing_id TEXT PRIMARY KEY, body BLOB NOT NULL)")
             self._db = db
         return self._db
 
@@ -184,6 +187,8 @@ class Collector:
         identity = _identity(record, key_properties)
         if stream not in _SPOOLED:
             self._memory[stream][identity] = record
+            if stream == SETTLEMENTS:
+                self._settlement_index = None
             return
         order_id = None
         if stream == TRANSACTIONS:
@@ -249,7 +254,10 @@ class Collector:
         )
 
     def _settlements(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """Settlements by code, and by each clearing id they list."""
+        """Settlements by code, and by each clearing id they list (worked out once, not for
+        every window; a settlement that arrives later starts over)."""
+        if self._settlement_index is not None:
+            return self._settlement_index
         by_code: dict[str, dict[str, Any]] = {}
         by_clearing: dict[str, dict[str, Any]] = {}
         for settlement in self._memory[SETTLEMENTS].values():
@@ -259,6 +267,7 @@ class Collector:
             for clearing_id in settlement.get("clearingIds") or []:
                 if isinstance(clearing_id, str) and clearing_id:
                     by_clearing[clearing_id] = settlement
+        self._settlement_index = (by_code, by_clearing)
         return by_code, by_clearing
 
     def clearing_ids(self) -> list[str]:
@@ -314,6 +323,31 @@ class Collector:
                     b.settlement = by_code.get(code)
         return found
 
+    def keep_converted(self, clearing_id: str, converted: object) -> None:
+        """Keep what a clearing's records were converted into, for the run's later passes."""
+        db = self._spool()
+        db.execute(
+            "INSERT OR REPLACE INTO converted VALUES (?, ?)",
+            (clearing_id, pickle.dumps(converted, protocol=pickle.HIGHEST_PROTOCOL)),
+        )
+
+    def converted(self, clearing_ids: Iterable[str]) -> dict[str, Any]:
+        """What ``keep_converted`` kept for these clearings (those it kept)."""
+        wanted = sorted(set(clearing_ids))
+        found: dict[str, Any] = {}
+        if self._db is None:
+            return found
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                f"SELECT clearing_id, body FROM converted WHERE clearing_id IN ({marks})",  # noqa: S608
+                part,
+            )
+            for cid, body in rows:
+                found[cid] = _load(body)
+        return found
+
     def windows(self, size: int) -> Iterator[list[str]]:
         """The clearing ids in windows of ``size``, in clearing id order."""
         ids = self.clearing_ids()
@@ -329,7 +363,7 @@ class Collector:
         return [p for p in self.problems if not p.clearing_id]
 
 
-def _load(body: bytes) -> dict[str, Any]:
+def _load(body: bytes) -> Any:
     # Only this process writes the spool, in a directory only its user can open (mkdtemp).
     return pickle.loads(body)  # noqa: S301
 

@@ -244,10 +244,10 @@ class BookingRun:
         items = []
         for window in collector.windows(WINDOW):
             for clearing_id, bundle in collector.bundles_for(window).items():
-                items.append(self._scan_one(clearing_id, bundle))
+                items.append(self._scan_one(clearing_id, bundle, collector))
         return items
 
-    def _scan_one(self, clearing_id: str, bundle: ClearingBundle) -> _Item:
+    def _scan_one(self, clearing_id: str, bundle: ClearingBundle, collector: Collector) -> _Item:
         names = self._group_names
         report = ClearingReport(clearing_id=clearing_id, key=None, outcome=Outcome.BLOCKED)
         item = _Item(clearing_id, report)
@@ -281,6 +281,7 @@ class BookingRun:
             return item
         report.attention.extend(converted.notes)
         clearing = converted.clearing
+        collector.keep_converted(clearing_id, clearing)
         report.settlement_date = clearing.settlement_date
         report.currency = clearing.currency
         if converted.mixed_groups and self.settings.revenue_groups:
@@ -298,10 +299,13 @@ class BookingRun:
         return item
 
     def _load(self, items: list[_Item], collector: Collector) -> dict[str, Clearing]:
-        """The engine's clearings of one window, read again from the spool."""
-        bundles = collector.bundles_for(i.clearing_id for i in items)
-        found = {}
-        for item in items:
+        """The engine's clearings of one window, as the first pass converted them."""
+        found: dict[str, Clearing] = collector.converted(i.clearing_id for i in items)
+        missing = [i for i in items if i.clearing_id not in found]
+        if not missing:
+            return found
+        bundles = collector.bundles_for(i.clearing_id for i in missing)
+        for item in missing:
             try:
                 converted = convert_bundle(
                     bundles[item.clearing_id],

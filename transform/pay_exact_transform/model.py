@@ -7,7 +7,7 @@ is owed) under an invoice number", whichever bookkeeping system it comes from.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -91,6 +91,11 @@ class PaymentRecord:
     customer_email: str | None = None
     customer_name: str | None = None
 
+    def __reduce__(self) -> tuple[type[PaymentRecord], tuple[object, ...]]:
+        # Pickled as its fields in order (a caller may keep a run's records on disk between
+        # passes); the dataclass default looks its fields up again for every record.
+        return (PaymentRecord, tuple(getattr(self, name) for name in _RECORD_FIELDS))
+
 
 @dataclass(frozen=True, slots=True)
 class Clearing:
@@ -128,3 +133,6 @@ class OpenItem:
     journal: str | None = None
     invoice_date: date | None = None
     due_date: date | None = None
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(PaymentRecord))

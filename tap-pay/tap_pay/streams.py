@@ -38,6 +38,7 @@ from tap_pay.records import (
     turnover_group_record,
 )
 from tap_pay.settings import Settings
+from tap_pay.singer_output import SchemaOncePerStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -204,7 +205,7 @@ class SettlementsStream(LookbackIncremental):
         return {"settlementCode": record["code"]}
 
 
-class _EmbeddedChild(Stream):
+class _EmbeddedChild(SchemaOncePerStream):
     """A stream read from the settlement being synced: no API call of its own."""
 
     parent_stream_type = SettlementsStream

@@ -1,0 +1,92 @@
+"""What any Singer target sees: one SCHEMA message per stream, before its records, and stream
+metadata (keys, replication keys, formats) that targets act on."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections import Counter
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from typing import Any
+
+import pytest
+from pay_exact_sandbox.generator import GeneratorParams, RevenueGroup
+from pay_exact_sandbox.pay.sandbox import PaySandbox
+from tap_pay.tap import TapPay
+
+ALL_STREAMS = {
+    "settlements",
+    "clearings",
+    "clearing_lines",
+    "clearing_records",
+    "transactions",
+    "invoice_lines",
+    "turnover_groups",
+}
+# Several settlements, several clearings each (two revenue groups), several records each: every
+# child stream is synced many times, once per parent record.
+MANY_PARENTS = GeneratorParams(
+    seed=13,
+    days=4,
+    clearings_per_day=2,
+    payments_per_clearing=(3, 6),
+    revenue_groups=(RevenueGroup("Webshop", "woocommerce"), RevenueGroup("Winkel", "lightspeed")),
+)
+
+
+def test_each_stream_sends_exactly_one_schema_before_its_records(
+    pay_sandbox_factory: Callable, sandbox_config: Callable, run_tap: Callable
+):
+    sandbox: PaySandbox = pay_sandbox_factory(MANY_PARENTS)
+    run = run_tap(sandbox_config(sandbox, enrich_transactions=True), streams=ALL_STREAMS)
+
+    schemas = Counter(m["stream"] for m in run.messages if m["type"] == "SCHEMA")
+    assert schemas == dict.fromkeys(ALL_STREAMS, 1)
+    # The children really were synced once per parent record, so the count above means something.
+    assert len(run.records["clearings"]) > len(run.records["settlements"]) > 1
+    assert len(run.records["transactions"]) > len(run.records["clearings"])
+    first_schema = {}
+    for index, message in enumerate(run.messages):
+        if message["type"] == "SCHEMA":
+            first_schema[message["stream"]] = index
+        elif message["type"] == "RECORD":
+            assert message["stream"] in first_schema, f"{message['stream']} record before schema"
+
+
+def test_only_a_schema_that_changed_is_sent_again(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, monkeypatch: pytest.MonkeyPatch
+):
+    stream = TapPay(config=sandbox_config(pay_sandbox)).streams["clearing_records"]
+    (original,) = stream._generate_schema_messages()
+    changed = copy.deepcopy(original)
+    changed.schema["properties"]["note"] = {"type": ["string", "null"]}
+    # What the SDK would generate on each sync: the same schema, then a changed one, then back.
+    generated = iter([original, copy.deepcopy(original), changed, changed, original])
+    monkeypatch.setattr(stream, "_generate_schema_messages", lambda: [next(generated)])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        for _ in range(5):
+            stream._write_schema_message()
+    sent = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [("note" in m["schema"]["properties"]) for m in sent] == [False, True, False]
+    assert {m["type"] for m in sent} == {"SCHEMA"}
+
+
+def test_a_second_tap_in_the_same_process_sends_its_own_schemas(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, run_tap: Callable
+):
+    config = sandbox_config(pay_sandbox)
+    first = run_tap(config, streams={"settlements", "clearings"})
+    second = run_tap(config, streams={"settlements", "clearings"})
+    for run in (first, second):
+        assert Counter(m["stream"] for m in run.messages if m["type"] == "SCHEMA") == {
+            "settlements": 1,
+            "clearings": 1,
+        }
+
+
+def discovered(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    catalog = TapPay(config=config, validate_config=False).catalog_dict
+    return {entry["tap_stream_id"]: entry for entry in catalog["streams"]}

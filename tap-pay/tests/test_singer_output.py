@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pay_exact_sandbox.generator import GeneratorParams, RevenueGroup
 from pay_exact_sandbox.pay.sandbox import PaySandbox
+from tap_pay.streams import InvoiceLinesStream, SettlementsStream
 from tap_pay.tap import TapPay
 
 ALL_STREAMS = {
@@ -90,3 +91,55 @@ def test_a_second_tap_in_the_same_process_sends_its_own_schemas(
 def discovered(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     catalog = TapPay(config=config, validate_config=False).catalog_dict
     return {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
+
+
+def test_incremental_streams_are_emitted_sorted_whatever_order_pay_answers_in(
+    pay_sandbox_factory: Callable,
+    sandbox_config: Callable,
+    run_tap: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # Pay. documents no order; answer newest first to show the tap does not rely on one.
+    fetch = SettlementsStream._fetch
+    monkeypatch.setattr(
+        SettlementsStream, "_fetch", lambda self, group: reversed(list(fetch(self, group)))
+    )
+    request = InvoiceLinesStream.request_records
+    monkeypatch.setattr(
+        InvoiceLinesStream,
+        "request_records",
+        lambda self, context: reversed(list(request(self, context))),
+    )
+    sandbox = pay_sandbox_factory(MANY_PARENTS)
+    run = run_tap(sandbox_config(sandbox), streams={"settlements", "invoice_lines"})
+
+    settlements = [(r["settlementDate"], r["code"]) for r in run.records["settlements"]]
+    fees = [(r["date"], r["code"]) for r in run.records["invoice_lines"]]
+    assert len(set(settlements)) > 2
+    assert len(set(fees)) > 2
+    assert settlements == sorted(settlements)
+    assert fees == sorted(fees)
+
+
+def test_bookmarks_are_resumable_mid_run_and_nothing_warns_otherwise(
+    pay_sandbox_factory: Callable,
+    sandbox_config: Callable,
+    run_tap: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    sandbox = pay_sandbox_factory(MANY_PARENTS)
+    monkeypatch.setattr(SettlementsStream, "STATE_MSG_FREQUENCY", 2)
+    run = run_tap(sandbox_config(sandbox), streams={"settlements", "invoice_lines"})
+
+    assert "not resumable" not in run.stderr
+    for state in run.states:
+        for stream in ("settlements", "invoice_lines"):
+            assert "progress_markers" not in state["bookmarks"].get(stream, {}), state
+    # A STATE message written mid-run carries a bookmark a rerun could start from.
+    mid_run = [
+        s["bookmarks"]["settlements"]["replication_key_value"]
+        for s in run.states
+        if "replication_key_value" in s.get("bookmarks", {}).get("settlements", {})
+    ]
+    dates = sorted({r["settlementDate"] for r in run.records["settlements"]})
+    assert dates[0] <= min(mid_run) < dates[-1]

@@ -7,7 +7,7 @@ import copy
 import io
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -143,3 +143,55 @@ def test_bookmarks_are_resumable_mid_run_and_nothing_warns_otherwise(
     ]
     dates = sorted({r["settlementDate"] for r in run.records["settlements"]})
     assert dates[0] <= min(mid_run) < dates[-1]
+
+
+# The keys targets upsert on; changing one breaks every warehouse that loaded the tap before.
+KEYS = {
+    "settlements": ["code"],
+    "clearings": ["clearingId"],
+    "clearing_lines": ["code"],
+    "clearing_records": ["clearingId", "reportingId"],
+    "transactions": ["id"],
+    "invoice_lines": ["code"],
+    "turnover_groups": ["code"],
+}
+REPLICATION_KEYS = {"settlements": "settlementDate", "invoice_lines": "date"}
+
+
+def properties(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property, nested ones (objects, array items) named with dots."""
+    for name, spec in schema.get("properties", {}).items():
+        yield prefix + name, spec
+        yield from properties(spec, f"{prefix}{name}.")
+        if "items" in spec:
+            yield from properties(spec["items"], f"{prefix}{name}[].")
+
+
+def test_discovery_declares_stable_keys_replication_keys_and_formats():
+    streams = discovered({"token_code": "AT-1234-5678", "api_token": "t" * 40})
+    assert {name: list(entry["key_properties"]) for name, entry in streams.items()} == KEYS
+    for name, entry in streams.items():
+        root = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
+        assert entry.get("replication_key") == REPLICATION_KEYS.get(name), name
+        if name in REPLICATION_KEYS:
+            assert root["valid-replication-keys"] == [REPLICATION_KEYS[name]]
+            assert entry["replication_method"] == "INCREMENTAL"
+        for key in KEYS[name]:
+            assert key in entry["schema"]["required"], f"{name}.{key} may be missing"
+
+        for path, spec in properties(entry["schema"]):
+            types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+            leaf = path.rsplit(".", 1)[-1].removeprefix("[]")
+            assert spec.get("description"), f"{name}.{path} is not described"
+            if "number" in types:
+                # Money says how exact it is; anything else says it is not money.
+                text = spec["description"]
+                assert "minor unit" in text or "not money" in text, f"{name}.{path}: {text}"
+                assert "multipleOf" not in spec, f"{name}.{path}: validators divide floats"
+            if leaf.endswith("Date") or leaf == "date":  # transactionDate is a timestamp
+                assert spec.get("format") in {"date", "date-time"}, f"{name}.{path} is a date"
+            if leaf.endswith("At") or leaf in {"created", "modified", "expire"}:
+                assert spec.get("format") == "date-time", f"{name}.{path} is a timestamp"
+            if "array" in types:
+                assert spec["items"].get("description"), f"{name}.{path} items not described"
+                assert "array" in spec["description"].lower(), f"{name}.{path}"

@@ -128,6 +128,12 @@ def _register_oauth(app: Flask, runtime: ExactRuntime) -> None:
     @app.post("/api/oauth2/token")
     def token() -> Response:
         form = {k: v for k, v in request.form.items()}
+        basic = request.authorization
+        if basic is not None and basic.type == "basic" and "client_id" not in form:
+            # Client credentials in an HTTP Basic header, as OAuth libraries send them by default
+            # (RFC 6749 §2.3.1 client_secret_basic); see sandbox/README.md for the evidence.
+            form["client_id"] = basic.username or ""
+            form["client_secret"] = basic.password or ""
         try:
             body = runtime.oauth.token(form)
         except TokenError as exc:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tap_pay.money import UNIT_BY_ENDPOINT, AmountUnit, quantum
+from tap_pay.money import UNIT_BY_ENDPOINT, AmountError, AmountUnit, quantum
 from tap_pay.payload import Node
+from tap_pay.units import decide_unit
 
 SETTLEMENTS = "/clearings/settlements"
 CLEARING_RECORDS = "/clearings/{clearingId}/records"
@@ -71,14 +72,9 @@ def settlement_parts(
     item = item.about(f"settlement {code}")
     settlement_date = item.date("settlementDate", required=True)
     confirmation_date = item.date("confirmationDate")
-    value = item.get("amount").as_object().get("value")
-    if unit is AmountUnit.MINOR and isinstance(value.value, Decimal):
-        value.fail(
-            "expected whole cents, but this is a decimal: if Pay. sends settlement amounts "
-            "in euros, set settlement_amount_unit to 'euros'"
-        )
-    amount, currency = item.money("amount", unit)
-    assert amount is not None
+    amount_node = item.get("amount").as_object()
+    currency = amount_node.currency("currency")
+    value = amount_node.get("value")
     account = item.get("clearingAccount", required=False)
     iban = account.get("iban", required=False) if account.value is not None else None
     record: Record = {
@@ -86,7 +82,7 @@ def settlement_parts(
         "description": item.text("description"),
         "settlementDate": settlement_date,
         "confirmationDate": confirmation_date,
-        "amount": amount,
+        "amount": None,  # decided below, from the settlement's own evidence
         "currency": currency,
         "baseAccountIban": item.text("baseAccountIban"),
         "clearingAccountMethod": account.text("method") if account.value is not None else None,
@@ -95,7 +91,7 @@ def settlement_parts(
         "clearingAccountOwner": iban.text("owner") if iban and iban.value is not None else None,
     }
     parts = SettlementParts(record)
-    every_clearing: list[Record] = []
+    every_line: list[Record] = []
     for entry in item.items("clearings", required=False):
         clearing_id = entry.as_object().code("clearingId")
         clearing = entry.about(f"settlement {code}, clearing {clearing_id}")
@@ -103,38 +99,44 @@ def settlement_parts(
             clearing_line_record(line, clearing_id, code, settlement_date)
             for line in clearing.items("clearingLines", required=False)
         ]
+        every_line.extend(lines)
         clearing_record = _clearing_record(clearing, clearing_id, record, lines)
-        every_clearing.append(clearing_record)
         groups = clearing_record["turnoverGroupCodes"]
         if revenue_groups is not None and not revenue_groups.intersection(groups):
             continue
         parts.clearings.append(clearing_record)
         parts.lines_by_clearing[clearing_id] = lines
-    _check_amount_unit(item, record, every_clearing, unit)
+    same_currency = all(line["currency"] == currency for line in every_line)
+    try:
+        decision = decide_unit(
+            value.value,
+            currency,
+            unit,
+            [line["amount"] for line in every_line] if same_currency else None,
+            record["description"],
+        )
+    except AmountError as exc:
+        value.fail(str(exc))
+    record["amount"] = decision.amount
+    record["amountUnit"] = decision.unit.value
+    record["fundsAmount"] = decision.funds
+    record["amountProblem"] = decision.problem
+    # Every line of every clearing, whatever the revenue-group filter keeps: a target judges
+    # the stated amount against all of them, not only against the clearings it books.
+    record["lines"] = [{k: line[k] for k in SETTLEMENT_LINE_FIELDS} for line in every_line]
     record["clearingIds"] = [c["clearingId"] for c in parts.clearings]
     return parts
 
 
-def _check_amount_unit(
-    item: Node, record: Record, clearings: list[Record], unit: AmountUnit
-) -> None:
-    """Catch a settlement amount read in the wrong unit: it would be off by exactly 100.
-
-    The lines are always cents, so their sum is a yardstick for the settlement's own amount.
-    """
-    if not clearings or any(c["currency"] != record["currency"] for c in clearings):
-        return
-    lines_total = sum((c["amount"] for c in clearings), Decimal(0))
-    amount = record["amount"]
-    if lines_total in (amount, 0):
-        return
-    if amount * 100 == lines_total or amount == lines_total * 100:
-        other = "euros" if unit is AmountUnit.MINOR else "cents"
-        item.get("amount").get("value").fail(
-            f"the settlement amount reads as {amount} {record['currency']} but its clearing "
-            f"lines add up to {lines_total}: Pay. sends this amount in {other}, so set "
-            f"settlement_amount_unit to {other!r}"
-        )
+# What the settlement record repeats of each of its clearing lines.
+SETTLEMENT_LINE_FIELDS = (
+    "code",
+    "clearingId",
+    "turnoverGroupCode",
+    "direction",
+    "amount",
+    "currency",
+)
 
 
 def clearing_line_record(

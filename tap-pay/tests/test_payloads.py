@@ -337,24 +337,96 @@ def test_a_smaller_page_than_asked_stops_the_run_instead_of_skipping(run_tap: Ca
             run_tap(CONFIG, streams={"invoice_lines"})
 
 
-def test_settlement_amounts_in_euros_are_caught_and_the_setting_named(run_tap: Callable):
+def _settlement_of(run: Any) -> dict[str, Any]:
+    (settlement,) = run.records["settlements"]
+    return settlement
+
+
+def test_settlement_amounts_in_euros_are_read_as_euros_and_the_setting_named(run_tap: Callable):
+    # A decimal cannot be cents: its lines and its "Funds:" text agree with euros. The run goes
+    # on; the settlement carries the problem, naming the setting, so that it is not booked.
     in_euros = _changed(SETTLEMENT, lambda s: s["amount"].update(value=Decimal("1402.40")))
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[in_euros])
-        with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
-            run_tap(CONFIG)
-        run = run_tap({**CONFIG, "settlement_amount_unit": "euros"})
-    assert run.records["settlements"][0]["amount"] == Decimal("1402.40")
+        wrong = _settlement_of(run_tap(CONFIG))
+        right = _settlement_of(run_tap({**CONFIG, "settlement_amount_unit": "euros"}))
+    assert wrong["amount"] == right["amount"] == Decimal("1402.40")
+    assert wrong["amountUnit"] == right["amountUnit"] == "euros"
+    assert "set settlement_amount_unit to 'euros'" in wrong["amountProblem"]
+    assert right["amountProblem"] is None
 
 
-def test_whole_euros_read_as_cents_are_caught_by_the_lines(run_tap: Callable):
+def test_whole_euros_read_as_cents_are_caught_by_the_lines_and_the_funds_text(run_tap: Callable):
     # 1402 euros sent as the integer 1402 looks like cents; the lines (cents) say otherwise.
     settlement = _changed(SETTLEMENT, lambda s: s["amount"].update(value=1402))
+    settlement["description"] = "Clearing: CLEARING-20250300123/ Funds: 1402.00"
     settlement["clearings"][0]["clearingLines"][0]["amount"]["value"] = 152300
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[settlement])
-        with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
-            run_tap(CONFIG)
+        found = _settlement_of(run_tap(CONFIG))
+    assert found["amount"] == Decimal("1402.00")
+    assert found["amountUnit"] == "euros"
+    assert found["fundsAmount"] == Decimal("1402.00")
+    assert "its clearing lines and its 'Funds:' text agree" in found["amountProblem"]
+    assert "set settlement_amount_unit to 'euros'" in found["amountProblem"]
+
+
+def test_an_amount_that_contradicts_its_funds_text_by_a_cent_names_the_setting(
+    run_tap: Callable,
+):
+    # Not off by a factor 100: the amount and its own description still disagree.
+    settlement = _changed(SETTLEMENT, lambda s: s.update(description="Funds: 1402.41"))
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[settlement])
+        found = _settlement_of(run_tap(CONFIG))
+    assert found["amount"] == Decimal("1402.40")
+    assert "its 'Funds:' text says 1402.41 EUR" in found["amountProblem"]
+    assert "settlement_amount_unit" in found["amountProblem"]
+
+
+def test_a_stated_amount_a_euro_off_its_lines_is_carried_as_pay_stated_it(run_tap: Callable):
+    # The amount and its "Funds:" text agree on cents; only the lines differ. The tap carries
+    # Pay.'s amount, not the lines' sum, and every line, so a target can judge the totals.
+    tampered = _changed(SETTLEMENT, lambda s: s["amount"].update(value=140340))
+    tampered["description"] = "Clearing: CLEARING-20250300123/ Funds: 1403.40"
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[tampered])
+        run = run_tap(CONFIG)
+    found = _settlement_of(run)
+    assert found["amount"] == Decimal("1403.40")
+    assert found["amountProblem"] is None
+    assert sum(line["amount"] for line in found["lines"]) == Decimal("1402.40")
+    assert run.records["clearings"][0]["amount"] == Decimal("1402.40")  # its own lines
+
+
+def test_the_settlement_carries_the_lines_of_clearings_the_group_filter_leaves_out(
+    run_tap: Callable,
+):
+    other_line = {
+        **LINE,
+        "code": "FT-9999-9999-9999",
+        "turnoverGroup": {"code": "CT-9999-9999", "name": "Shop"},
+        "amount": {"value": 5000, "currency": "EUR"},
+    }
+    settlement = _changed(
+        SETTLEMENT,
+        lambda s: s["clearings"].append(
+            {"clearingId": "CLEARING-20250300999", "clearingLines": [other_line]}
+        ),
+    )
+    settlement["amount"]["value"] = 145240
+    settlement["description"] = "Funds: 1452.40"
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[settlement])
+        run = run_tap({**CONFIG, "revenue_groups": ["CT-1234-5678"]})
+    found = _settlement_of(run)
+    assert found["clearingIds"] == ["CLEARING-20250300123"]
+    assert {line["clearingId"] for line in found["lines"]} == {
+        "CLEARING-20250300123",
+        "CLEARING-20250300999",
+    }
+    assert sum(line["amount"] for line in found["lines"]) == found["amount"]
+    assert found["amountProblem"] is None
 
 
 def test_a_clearing_mixing_currencies_is_refused(run_tap: Callable):

@@ -9,7 +9,7 @@ target can load them without unnesting; the field names otherwise follow Pay.'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tap_pay.money import UNIT_BY_ENDPOINT, AmountError, AmountUnit, quantum
@@ -254,25 +254,48 @@ def _loose_text(node: Node, key: str) -> str | None:
     return str(child.value)
 
 
+# [I] Pay.'s SDK filters invoice lines on type[eq]=SELL|BUY (paynl/sdk-net
+# PAYNLSDK.SDK/Utilities/InvoiceType.cs, QueryFilterExtensions/InvoiceLineFilter.cs) and reads
+# `type` on each part (V2/DataTransferModels/Merchants/InvoiceLines/Line.cs). SELL is what Pay.
+# sells, i.e. charges the merchant; BUY what Pay. buys (a partner's share): not the merchant's cost.
+CHARGED_TYPE = "SELL"
+NOT_CHARGED_TYPE = "BUY"
+
+
 def invoice_line_record(item: Node) -> Record:
-    """A ``/invoicelines`` item: Pay.'s fees per day, revenue group and billing line type."""
+    """A ``/invoicelines`` item: Pay.'s fees per day, revenue group and billing line type.
+
+    Rates and costs keep every decimal Pay. sent; only ``merchantCosts``, the amount a target
+    books as fees, is rounded: once per invoice line, ROUND_HALF_UP to the currency's minor unit.
+    """
     unit = UNIT_BY_ENDPOINT[INVOICE_LINES]
     item = item.as_object()
     code = item.code("code")
     item = item.about(f"invoice line {code}")
     volume, volume_currency = item.money("volume", unit, value_key="amount", required=False)
-    costs, currency = item.money("totalCosts", unit, value_key="totalCosts")
+    costs, currency = item.rate("totalCosts", value_key="totalCosts", required=True)
+    assert currency is not None
+    assert costs is not None
     billing = item.get("billingLineType", required=False)
     has_billing = billing.value is not None
     if has_billing:
         billing.as_object()
     lines = []
+    charged = Decimal(0)
     for part in item.items("lines", required=False):
         line = part.as_object()
-        line_costs, line_currency = line.money("costs", unit, value_key="revenue", required=False)
+        line_costs, line_currency = line.rate("costs", value_key="revenue")
+        line_type = line.text("type")
+        if line_type is not None and line_type not in (CHARGED_TYPE, NOT_CHARGED_TYPE):
+            line.get("type").fail(f"expected {CHARGED_TYPE} or {NOT_CHARGED_TYPE}")
+        if line_costs is not None and line_currency not in (None, currency):
+            line.get("costs").get("currency").fail(f"expected {currency}, the line's currency")
+        if line_type != NOT_CHARGED_TYPE and line_costs is not None:
+            charged += line_costs
         lines.append(
             {
                 "code": line.text("code"),
+                "type": line_type,
                 **_reference(line, "unitType", "name"),
                 "unitTypeId": _integer_reference(line, "unitType"),
                 "rate": line.number("amount"),
@@ -281,6 +304,8 @@ def invoice_line_record(item: Node) -> Record:
                 "processedDate": line.date("processedDate"),
             }
         )
+    # Without parts, Pay.'s total is all there is to go by.
+    to_book = charged if lines else costs
     return {
         "code": code,
         "invoiceId": item.text("invoiceID"),
@@ -295,6 +320,7 @@ def invoice_line_record(item: Node) -> Record:
         "volume": volume,
         "volumeCurrency": volume_currency,
         "totalCosts": costs,
+        "merchantCosts": to_book.quantize(quantum(currency), ROUND_HALF_UP),
         "currency": currency,
         "transactions": item.integer("transactions"),
         "payers": item.integer("payers"),

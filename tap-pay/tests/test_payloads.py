@@ -264,15 +264,13 @@ MALFORMED = [
     pytest.param(
         {
             "invoice_lines": [
-                _changed(
-                    INVOICE_LINE, lambda f: f["totalCosts"].update(totalCosts=Decimal("6.234"))
-                )
+                _changed(INVOICE_LINE, lambda f: f["totalCosts"].update(totalCosts="6.23"))
             ]
         },
         "GET /invoicelines (page 1)",
         "invoiceLines[0].totalCosts.totalCosts (invoice line 2025-03-02_CT-1234-5678-706): "
-        "has more decimals than EUR allows",
-        id="fee-fraction-of-a-cent",
+        "expected a number",
+        id="fee-as-text",
     ),
     pytest.param(
         {"invoice_lines": [_changed(INVOICE_LINE, lambda f: f.update(transactions="12"))]},
@@ -464,3 +462,64 @@ def test_without_any_envelope_only_a_full_page_asks_for_the_next(run_tap: Callab
         pages = [r.qs["page"] for r in mocker.request_history if "invoicelines" in r.path]
     assert pages == [["1"], ["2"]]
     assert len(run.records["invoice_lines"]) == 101
+
+
+def test_sub_cent_unit_costs_keep_their_precision_and_only_the_booked_fee_is_rounded(
+    run_tap: Callable,
+):
+    # The spec's own example: a part costing 0.0195 EUR. It used to stop the run with no
+    # records for any stream; now every stream is read and the rate keeps its decimals.
+    spec_example = _changed(
+        INVOICE_LINE,
+        lambda f: f.update(
+            totalCosts={"totalCosts": Decimal("0.0395"), "currency": "EUR"},
+            lines=[
+                {
+                    "code": "FT-1234-1234-1234",
+                    "type": "SELL",
+                    "unitType": {"id": 12, "name": "percentage"},
+                    "amount": Decimal("0.02"),
+                    "costs": {"revenue": Decimal("0.0195"), "currency": "EUR"},
+                    "processedDate": "2021-10-09",
+                },
+                {
+                    "code": "FT-1234-1234-1235",
+                    "type": "SELL",
+                    "unitType": {"id": 11, "name": "transaction"},
+                    "amount": Decimal("0.0100"),
+                    "costs": {"revenue": Decimal("0.0100"), "currency": "EUR"},
+                    "processedDate": "2021-10-09",
+                },
+                {
+                    "code": "FT-1234-1234-1236",
+                    "type": "BUY",
+                    "unitType": {"id": 11, "name": "transaction"},
+                    "amount": Decimal("0.0100"),
+                    "costs": {"revenue": Decimal("0.0100"), "currency": "EUR"},
+                    "processedDate": "2021-10-09",
+                },
+            ],
+        ),
+    )
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, invoice_lines=[spec_example])
+        run = run_tap(CONFIG)
+    assert all(run.records[s] for s in ("settlements", "clearing_records", "turnover_groups"))
+    (line,) = run.records["invoice_lines"]
+    assert [part["costs"] for part in line["lines"]] == [
+        Decimal("0.0195"),
+        Decimal("0.0100"),
+        Decimal("0.0100"),
+    ]
+    assert [part["type"] for part in line["lines"]] == ["SELL", "SELL", "BUY"]
+    assert line["totalCosts"] == Decimal("0.0395")
+    # 0.0195 + 0.0100 (the BUY part is not charged to the merchant) = 0.0295 -> 0.03, half up
+    assert line["merchantCosts"] == Decimal("0.03")
+
+
+def test_an_invoice_line_part_of_an_unknown_type_is_named(run_tap: Callable):
+    odd = _changed(INVOICE_LINE, lambda f: f["lines"][0].update(type="LEASE"))
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, invoice_lines=[odd])
+        with pytest.raises(MalformedResponseError, match=r"lines\[0\]\.type .*SELL or BUY"):
+            run_tap(CONFIG, streams={"invoice_lines"})

@@ -349,7 +349,9 @@ class TurnoverGroupsStream(PayStream):
     path = "/turnovergroups"
     endpoint = TURNOVER_GROUPS
     items_key = "turnoverGroups"
-    page_limit = 100
+    # The spec takes no page or limit here and answers {total, turnoverGroups, _links: [...]}
+    # (labd/paynl-js-sdk packages/rest/openapi.json); a paged answer is followed all the same.
+    unpaged_list = True
     merchant_param = "merchant"  # this endpoint takes ?merchant=M-... (pay-api.md §4.5)
 
     def records_from(self, item: Node) -> Iterable[Record]:

@@ -65,7 +65,31 @@ CLEARING_LINE_FIELDS: dict[str, Field] = {
     "clearingID": Field(lambda x: [x["clearingID"]]),  # capital ID here, unlike settlements
 }
 
+# [I] Each part of an invoice line has a type, SELL (Pay. charges the merchant) or BUY
+# (paynl/sdk-net PAYNLSDK.SDK/V2/DataTransferModels/Merchants/InvoiceLines/Line.cs,
+# Utilities/InvoiceType.cs); a fixture part without one is served as SELL.
+DEFAULT_INVOICE_PART_TYPE = "SELL"
+
+
+def _part_types(line: dict[str, Any]) -> list[Any]:
+    return [sub.get("type", DEFAULT_INVOICE_PART_TYPE) for sub in line.get("lines") or []]
+
+
+def served_invoice_line(line: dict[str, Any]) -> dict[str, Any]:
+    parts = [{"type": DEFAULT_INVOICE_PART_TYPE, **sub} for sub in line.get("lines") or []]
+    return {**line, "lines": parts} if "lines" in line else dict(line)
+
+
+def served_turnover_group(group: dict[str, Any]) -> dict[str, Any]:
+    """A group with its own ``_links`` list, as in the spec's example."""
+    link = {"href": f"/turnovergroups/{group.get('code')}", "rel": "turnoverGroup", "type": "GET"}
+    return {**group, "_links": [link]}
+
+
 INVOICE_LINE_FIELDS: dict[str, Field] = {
+    # type[eq]=SELL|BUY as Pay.'s .NET SDK sends it (InvoiceLineFilter.cs WithType); a line
+    # matches when any of its parts has the type.
+    "type": Field(_part_types),
     "date": Field(lambda x: [x.get("date")], "date"),
     "processedDate": Field(
         lambda x: [sub.get("processedDate") for sub in x.get("lines", [])], "date"
@@ -136,10 +160,24 @@ def create_pay_app(
         allowed = set(token.merchants)
         return lambda code: not allowed or code in allowed
 
-    def page_of(key: str, items: list[dict[str, Any]], limits: paging.Limits) -> Response:
+    def page_of(
+        key: str, items: list[dict[str, Any]], limits: paging.Limits, *, spec_list: bool = False
+    ) -> Response:
+        """A paged list without ``pages``; ``spec_list``: the GMS list shape of the 2024 spec."""
         page, limit = paging.parse_paging(request.args, limits)
         path = request.path.removeprefix(API_PREFIX)
-        return _json(paging.paged(key, items, page=page, limit=limit, path=path, args=request.args))
+        return _json(
+            paging.paged(
+                key,
+                items,
+                page=page,
+                limit=limit,
+                path=path,
+                args=request.args,
+                with_pages=False,
+                previous_on_first=spec_list,
+            )
+        )
 
     @app.get(f"{API_PREFIX}/clearings/settlements")
     def settlements() -> Response:
@@ -188,7 +226,7 @@ def create_pay_app(
             for line in filters.apply(store.clearing_lines(), conditions)
             if allowed(store.merchant_of(line))
         ]
-        return page_of("clearingLines", found, paging.LINES)
+        return page_of("clearingLines", found, paging.LINES, spec_list=True)
 
     @app.get(f"{API_PREFIX}/invoicelines")
     def invoice_lines() -> Response:
@@ -197,11 +235,11 @@ def create_pay_app(
         conditions = filters.parse_filters(request.args, INVOICE_LINE_FIELDS)
         allowed = scope(token)
         found = [
-            line
+            served_invoice_line(line)
             for line in filters.apply(store.invoice_lines, conditions)
             if allowed(store.merchant_of(line))
         ]
-        return page_of("invoiceLines", found, paging.LINES)
+        return page_of("invoiceLines", found, paging.LINES, spec_list=True)
 
     @app.get(f"{API_PREFIX}/clearinglinetypes")
     def clearing_line_types() -> Response:
@@ -214,12 +252,20 @@ def create_pay_app(
         allowed = scope(token)
         wanted = request.args.get("merchant")  # the documented plain ?merchant=M-… form
         found = [
-            group
+            served_turnover_group(group)
             for group in filters.apply(store.turnover_groups, conditions)
             if allowed(store.merchant_of(group))
             and (not wanted or store.merchant_of(group) == wanted)
         ]
-        return page_of("turnoverGroups", found, paging.LOOKUPS)
+        # The spec's envelope: no page/limit parameters, no count or pages, and _links as a
+        # list of {href, rel, type} (labd/paynl-js-sdk packages/rest/openapi.json).
+        return _json(
+            {
+                "total": len(found),
+                "turnoverGroups": found,
+                "_links": [{"href": "/turnovergroups", "rel": "self", "type": "GET"}],
+            }
+        )
 
     @app.get(f"{API_PREFIX}/turnovergroups/<code>")
     def turnover_group(code: str) -> Response:
@@ -227,7 +273,7 @@ def create_pay_app(
         allowed = scope(token)
         for group in store.turnover_groups:
             if group.get("code") == code and allowed(store.merchant_of(group)):
-                return _json(group)
+                return _json(served_turnover_group(group))
         raise ApiError(404, f"Turnover group '{code}' not found")
 
     @app.get(f"{API_PREFIX}/transactions/<transaction_id>")

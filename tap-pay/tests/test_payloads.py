@@ -603,3 +603,48 @@ def test_records_page_on_whatever_envelope_pay_sends(
         run = run_tap(CONFIG, streams={"settlements", "clearings", "clearing_records"})
     ids = [r["reportingId"] for r in run.records["clearing_records"]]
     assert ids == ["R-000123", "R-000124"]
+
+
+TRANSACTION_V2 = {
+    "id": "EX-0171-7899-4460",
+    "orderId": "1234567890X1a2b3",
+    "description": "Example description",
+    "reference": "INV20250042",
+    "amount": {"value": 76170, "currency": "EUR"},
+    "status": {"code": 100, "action": "PAID", "phase": "SUCCESS"},
+    "customer": {"email": "sandbox@pay.nl"},
+    "stats": {"extra1": "76908"},
+}
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {
+            "serviceCode": "SL-4878-2340",
+            "createdAt": "2021-09-04T12:14:01+02:00",
+            "modifiedAt": None,
+            "expiresAt": "2021-09-04T12:29:01+02:00",
+        },
+        {
+            "serviceId": "SL-4878-2340",
+            "created": "2021-09-04T12:14:01+02:00",
+            "modified": None,
+            "expire": "2021-09-04T12:29:01+02:00",
+        },
+    ],
+    ids=["spec-example-names", "older-names"],
+)
+def test_transaction_info_is_read_under_either_set_of_names(run_tap: Callable, names: dict):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/transactions/1234567890X1a2b3", text=as_json({**TRANSACTION_V2, **names})
+        )
+        run = run_tap({**CONFIG, "enrich_transactions": True})
+    (found,) = run.records["transactions"]
+    assert found["serviceCode"] == "SL-4878-2340"
+    assert found["createdAt"] == "2021-09-04T10:14:01Z"
+    assert found["modifiedAt"] is None
+    assert found["expiresAt"] == "2021-09-04T10:29:01Z"
+    assert found["source"] == "transactions"

@@ -24,8 +24,10 @@ from .errors import ApiError
 from .filters import Field
 from .ratelimit import RateLimiter
 from .store import FixtureError, PayStore, Token
+from .transactions import order_status, served_transaction
 
 API_PREFIX = "/v2"
+ORDER_PREFIX = "/v1"  # the TGU Order API (connect.pay.nl/v1), served on the same port
 
 
 @dataclass(slots=True)
@@ -129,7 +131,7 @@ def create_pay_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith((API_PREFIX, ORDER_PREFIX)):
             return exc.get_response()
         status = exc.code or 500
         detail = {404: "Not found", 405: "Method not allowed"}.get(status, exc.name)
@@ -140,7 +142,7 @@ def create_pay_app(
 
     @app.before_request
     def gate() -> None:
-        if not request.path.startswith(API_PREFIX + "/"):
+        if not request.path.startswith((API_PREFIX + "/", ORDER_PREFIX + "/")):
             return
         wait = limiter.admit()
         if wait is not None:
@@ -280,10 +282,22 @@ def create_pay_app(
     def transaction(transaction_id: str) -> Response:
         # Transaction:Info. The spec's id is the EX- id; whether Pay. also takes the orderId
         # is open [?], so the sandbox accepts both (clearing records carry only the orderId).
+        if not store.transactions_v2_served:
+            # Pay. retiring the V2 transaction API, switched on through /_admin/pay/config.
+            raise ApiError(404, "Not found")
         found = store.transaction(transaction_id)
         if found is None:
             raise ApiError(404, f"Transaction '{transaction_id}' not found")
-        return _json(found)
+        return _json(served_transaction(found))
+
+    @app.get(f"{ORDER_PREFIX}/orders/<order_id>/status")
+    def order_status_of(order_id: str) -> Response:
+        # Order:Status takes the order's id; Pay.'s .NET SDK passes the orderId there
+        # (PayV3Client.GetOrder(string orderId)), so both are accepted.
+        found = store.transaction(order_id) or store.transaction_by_uuid(order_id)
+        if found is None:
+            raise ApiError(404, f"Order '{order_id}' not found")
+        return _json(order_status(found))
 
     app.register_blueprint(_admin_blueprint(store, limiter))
     return app
@@ -297,7 +311,7 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
     - ``POST /_admin/pay/settlements`` ``{"settlement": {…}, "records": […],
       "transactions": […], "hidden": false}``: add a settlement in the fixture format.
     - ``GET|POST /_admin/pay/config`` ``{"rateLimitPerSecond": 5 | null,
-      "settlementAmountUnit": "cents" | "euros"}``.
+      "settlementAmountUnit": "cents" | "euros", "transactionsV2": true | false}``.
     """
     bp = Blueprint("pay_admin", __name__, url_prefix="/_admin/pay")
 
@@ -339,6 +353,7 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             {
                 "rateLimitPerSecond": limiter.per_second,
                 "settlementAmountUnit": store.settlement_amount_unit,
+                "transactionsV2": store.transactions_v2_served,
             }
         )
 
@@ -354,6 +369,10 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             if data["settlementAmountUnit"] not in ("cents", "euros"):
                 raise ApiError(400, "settlementAmountUnit must be 'cents' or 'euros'")
             store.settlement_amount_unit = data["settlementAmountUnit"]
+        if "transactionsV2" in data:
+            if not isinstance(data["transactionsV2"], bool):
+                raise ApiError(400, "transactionsV2 must be true or false")
+            store.transactions_v2_served = data["transactionsV2"]
         return read_config()
 
     return bp

@@ -118,7 +118,7 @@ class Evidence:
 def _open_receivables(client: Any) -> list[_Receivable]:
     rows = client.get_all(
         ctx.RECEIVABLES,
-        select="ID,Account,AmountDC,InvoiceNumber,LastPaymentDate,TransactionType",
+        select="ID,Account,AmountFC,InvoiceNumber,LastPaymentDate,TransactionType",
         filter=(
             f"Status eq {ctx.RECEIVABLE_OPEN} and "
             f"(TransactionType eq {INVOICE} or TransactionType eq {CREDIT_NOTE})"
@@ -129,7 +129,7 @@ def _open_receivables(client: Any) -> list[_Receivable]:
     found = []
     for row in rows:
         number, kind = ctx._int(row.get("InvoiceNumber")), ctx._int(row.get("TransactionType"))
-        amount, account = ctx._decimal(row.get("AmountDC")), ctx._text(row.get("Account"))
+        amount, account = ctx._decimal(row.get("AmountFC")), ctx._text(row.get("Account"))
         if number is None or kind is None or amount is None or account is None:
             continue
         found.append(
@@ -200,7 +200,7 @@ def receivable_sign(seen: Evidence) -> ProbeResult:
             "run the check again once the division holds an open sales invoice",
         )
     wrong = [
-        f"{'invoice' if r.kind == INVOICE else 'credit note'} {r.number} AmountDC "
+        f"{'invoice' if r.kind == INVOICE else 'credit note'} {r.number} AmountFC "
         f"{_money(r.amount)}"
         for r in items
         if (r.amount < 0) == (r.kind == INVOICE)

@@ -170,6 +170,7 @@ class BookingRun:
         self._customer_names: dict[str, str] = {}
         self._rejections = 0
         self._problems: list[str] = []
+        self._context_problems: list[str] = []  # found while reading Exact, run-wide
         self.progress: Progress | None = None
 
     # -- public -------------------------------------------------------------------------------
@@ -200,6 +201,7 @@ class BookingRun:
             except _Stop as stop:
                 report.stopped = stop.reason
                 self._not_attempted(todo, stop.reason)
+        report.problems.extend(self._context_problems)
         if self._client is not None:
             report.api_calls = self._client.calls_made
             report.api_remaining_today = self._client.remaining_today()
@@ -363,12 +365,16 @@ class BookingRun:
             for code in sales_journals
             if (problem := check_sales_journal(code, c.journals.get(code), s.division))
         }
-        c.open_items = self._read(
+        receivables = self._read(
             "the open invoices",
-            lambda: ctx.read_open_items(
+            lambda: ctx.read_receivables(
                 self.client, None if not s.sales_journal else sales_journals
             ),
         )
+        c.open_items = receivables.items
+        c.receivable_signs = receivables.signs
+        if receivables.signs.disagreement:
+            self._context_problems.append(receivables.signs.describe())
         if any(r.customer_email for clearing in clearings for r in clearing.records):
             # Payments carry e-mails (the tap's enrichment): the open items get their
             # customers' e-mails so e-mail rules can apply, and new relations can be checked
@@ -414,6 +420,10 @@ class BookingRun:
             self._fill_report(item)
             if plan.status is Status.BLOCKED:
                 self._block(item, plan.explanation)
+                continue
+            doubtful = c.receivable_signs.blocks(line.link for line in plan.lines)
+            if doubtful:
+                self._block(item, doubtful)
                 continue
             problems = check_plan(
                 plan,

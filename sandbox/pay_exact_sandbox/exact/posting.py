@@ -383,7 +383,8 @@ def _apply_to_receivables(
             )
             target["_open_fc"] = remaining
             target["_open_dc"] = target["_open_dc"] + money(effect_fc * rate)
-            target["LastPaymentDate"] = when
+            if store.config.partial_sets_last_payment_date:
+                target["LastPaymentDate"] = when  # [I] reference §4.6; a setting says otherwise
             target["Modified"] = store.now()
             target["_payments"].append({"line": line["ID"], "entry": entry["EntryID"]})
             return effects

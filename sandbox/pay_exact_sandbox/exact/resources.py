@@ -93,6 +93,24 @@ def _bank_entries(store: ExactStore) -> Iterable[Row]:
     return (e for e in store.bank_entries.values() if e.get("_journal_type") != 16)
 
 
+def _receivables(store: ExactStore) -> Iterable[Row]:
+    """``cashflow/Receivables`` rows as the configured division shows their amounts."""
+    config = store.config
+    if config.receivables_sign == "positive" and config.partial_receivable_amount == "original":
+        return store.receivables.values()  # [I] the reference's reading: full amount, positive
+    return (_receivable_view(row, config.receivables_sign) for row in store.receivables.values())
+
+
+def _receivable_view(row: Row, sign: str) -> Row:
+    # "negative" (one public account): AmountDC is the remaining amount, negative for an
+    # invoice; "remaining" keeps the sign and serves what is left after part payments.
+    view = dict(row)
+    factor = -1 if sign == "negative" else 1
+    view["AmountFC"] = factor * row["_open_fc"]
+    view["AmountDC"] = factor * row["_open_dc"]
+    return view
+
+
 def _transaction_lines(store: ExactStore) -> Iterable[Row]:
     return store.transaction_lines.values()
 
@@ -132,11 +150,11 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
         lambda s: s.receivables_list(),
         kind="read",
     ),
-    EntitySet("cashflow/Receivables", RECEIVABLE, lambda s: s.receivables.values()),
+    EntitySet("cashflow/Receivables", RECEIVABLE, _receivables),
     EntitySet(
         "bulk/Cashflow/Receivables",
         RECEIVABLE,
-        lambda s: s.receivables.values(),
+        _receivables,
         kind="bulk",
         filterable=_BULK_RECEIVABLE_FILTERS,
     ),

@@ -9,7 +9,7 @@ store (``probe_store.py``); a live run refuses to book while a probe it depends 
 The facts (exact-online-api.md):
 
 - ``receivable_sign``: an open sales invoice is positive in ``cashflow/Receivables`` and a
-  credit note negative (§4.6; one public account says the opposite).
+  credit note negative (§4.6 [I]; one public account says the opposite).
 - ``partial_open_amount``: for a partly paid invoice ``cashflow/Receivables`` shows the invoice's
   full amount and ``ReceivablesList`` what is still open (§4.5, §4.6; [I] for Receivables).
 - ``partial_last_payment_date``: a partly paid, still open invoice carries ``LastPaymentDate``
@@ -32,6 +32,7 @@ from typing import Any
 from target_exactonline import context as ctx
 from target_exactonline.exact_client.odata import guid_literal
 from target_exactonline.ledger import LinkedInvoice
+from target_exactonline.receivable_signs import SignedRow, convention_of, read_signs
 
 # Open invoices and credit notes the probes look at: the first page of the bulk read.
 RECEIVABLES_LOOKED_AT = 1000
@@ -73,10 +74,10 @@ class Probe:
 
 
 # A live run refuses to book while one of these did not hold: each one, when it fails, means
-# the run would read or link invoices wrongly.
-BLOCKING: frozenset[str] = frozenset(
-    {"receivable_sign", "partial_last_payment_date", "settlement_model"}
-)
+# the run would read or link invoices wrongly. The run reads receivables in either sign
+# (receivable_signs.py) and takes a partly paid invoice's open amount from ReceivablesList
+# whichever amount Receivables shows, so it depends on neither of those two probes.
+BLOCKING: frozenset[str] = frozenset({"partial_last_payment_date", "settlement_model"})
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -189,34 +190,35 @@ def _examples(items: list[str]) -> str:
 
 def receivable_sign(seen: Evidence) -> ProbeResult:
     name = "receivable_sign"
-    items = [r for r in seen.receivables if r.amount != 0]
-    invoices = [r for r in items if r.kind == INVOICE]
-    notes = [r for r in items if r.kind == CREDIT_NOTE]
-    if not items:
+    rows = [SignedRow(r.number, r.kind, r.amount) for r in seen.receivables]
+    reading = read_signs(rows)
+    positive, negative = reading.counts.get("positive", 0), reading.counts.get("negative", 0)
+    if not positive and not negative:
         return ProbeResult(
             name,
             Outcome.COULD_NOT_TELL,
-            "no open sales invoice or credit note in cashflow/Receivables",
+            "no open sales invoice or credit note with an amount in cashflow/Receivables",
             "run the check again once the division holds an open sales invoice",
         )
-    wrong = [
-        f"{'invoice' if r.kind == INVOICE else 'credit note'} {r.number} AmountFC "
-        f"{_money(r.amount)}"
-        for r in items
-        if (r.amount < 0) == (r.kind == INVOICE)
-    ]
     counts = (
-        f"{sum(r.amount > 0 for r in invoices)} of {len(invoices)} open invoices positive, "
-        f"{sum(r.amount < 0 for r in notes)} of {len(notes)} open credit notes negative"
+        f"{positive} open items follow it (invoice positive), {negative} the opposite "
+        "(invoice negative)"
     )
-    if wrong:
-        return ProbeResult(
-            name,
-            Outcome.DID_NOT_HOLD,
-            f"{counts}: {_examples(wrong)}",
-            "Exact serves receivables in the opposite sign in this division; open amounts "
-            "would be read with the wrong sign",
+    if negative:
+        opposite = [
+            f"{'invoice' if r.kind == INVOICE else 'credit note'} {r.invoice_number} AmountFC "
+            f"{_money(r.amount)}"
+            for r in rows
+            if convention_of(r.kind, r.amount) == "negative"
+        ]
+        advice = (
+            "runs read either sign (the kind from TransactionType, the amount from its "
+            "magnitude), so nothing to do"
+            if not positive
+            else "the division mixes both signs; runs link nothing to the items of the "
+            "minority sign and name them in the report: check those items in Exact"
         )
+        return ProbeResult(name, Outcome.DID_NOT_HOLD, f"{counts}: {_examples(opposite)}", advice)
     return ProbeResult(name, Outcome.HELD, counts)
 
 

@@ -98,7 +98,7 @@ def test_a_fresh_division_holds_the_sign_and_cannot_tell_the_rest(
     code, text = check(exact_sandbox, tmp_path)
     assert code == 0, text
     assert probe_line(text, "receivable_sign").startswith("HELD    receivable_sign: ")
-    assert "5 of 5 open invoices positive, 1 of 1 open credit notes negative" in text
+    assert "6 open items follow it (invoice positive), 0 the opposite" in text
     for name in ("partial_open_amount", "partial_last_payment_date"):
         line = probe_line(text, name)
         assert line.startswith(f"COULD NOT TELL {name}: "), line
@@ -130,6 +130,68 @@ def test_a_partly_paid_invoice_shows_both_amounts_and_its_payment_date(
     assert probe_line(text, "partial_open_amount").startswith("HELD ")
     assert f"invoice {number}: Receivables 60.50, ReceivablesList 10.50" in text
     assert probe_line(text, "partial_last_payment_date").startswith("HELD ")
+
+
+def test_receivables_signed_the_other_way_fail_the_sign_probe_without_blocking(
+    exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path
+) -> None:
+    exact = exact_sandbox_factory(receivables_sign="negative")
+    code, text = check(exact, tmp_path)
+    line = probe_line(text, "receivable_sign")
+    assert line.startswith("DID NOT HOLD receivable_sign: ")
+    assert "(live runs do not depend on it)" in line
+    assert "0 open items follow it (invoice positive), 6 the opposite" in line
+    assert "AmountFC -" in line
+    assert "Runs read either sign" in line
+    assert code == 0, text  # the run reads either sign, so it does not refuse
+    assert recorded(exact, tmp_path).refusal("check") is None
+
+
+def test_a_partly_paid_receivable_showing_what_is_left_fails_the_amount_probe(
+    exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path
+) -> None:
+    exact = exact_sandbox_factory(partial_receivable_amount="remaining")
+    invoice = open_invoice(exact, "4711")
+    pay(exact, invoice, "50.00")
+    code, text = check(exact, tmp_path)
+    line = probe_line(text, "partial_open_amount")
+    assert line.startswith("DID NOT HOLD partial_open_amount: ")
+    assert f"invoice {invoice['InvoiceNumber']}: both 10.50" in line
+    # Found by its LastPaymentDate, so the run reads it right and does not refuse.
+    assert probe_line(text, "partial_last_payment_date").startswith("HELD ")
+    assert code == 0, text
+
+
+def test_a_partly_paid_invoice_without_payment_date_blocks_live_runs(
+    exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path
+) -> None:
+    exact = exact_sandbox_factory(partial_sets_last_payment_date=False)
+    invoice = open_invoice(exact, "4711")
+    pay(exact, invoice, "50.00")
+    code, text = check(exact, tmp_path)
+    assert code == 1
+    line = probe_line(text, "partial_last_payment_date")
+    assert line.startswith("DID NOT HOLD partial_last_payment_date: ")
+    assert f"invoice {invoice['InvoiceNumber']}: Receivables 60.50, ReceivablesList 10.50" in line
+    assert probe_line(text, "partial_open_amount").startswith("HELD ")
+    refusal = recorded(exact, tmp_path).refusal("check")
+    assert refusal is not None
+    assert "partial_last_payment_date did not hold" in refusal
+
+
+def test_a_partly_paid_invoice_that_shows_nothing_cannot_be_told(
+    exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path
+) -> None:
+    # Receivables shows what is left and no payment date: nothing tells it is partly paid, and
+    # the run reads the right amount from Receivables anyway.
+    exact = exact_sandbox_factory(
+        partial_receivable_amount="remaining", partial_sets_last_payment_date=False
+    )
+    pay(exact, open_invoice(exact, "4711"), "50.00")
+    code, text = check(exact, tmp_path)
+    assert code == 0, text
+    for name in ("partial_open_amount", "partial_last_payment_date"):
+        assert probe_line(text, name).startswith("COULD NOT TELL "), text
 
 
 def test_settlement_model_holds_when_linked_invoices_are_settled(

@@ -233,7 +233,8 @@ def create_pay_app(
     @app.get(f"{API_PREFIX}/transactions/<transaction_id>")
     def transaction(transaction_id: str) -> Response:
         # Transaction:Info. The spec's id is the EX- id; whether Pay. also takes the orderId
-        # is open [?], so the sandbox accepts both (clearing records carry only the orderId).
+        # is open [?], so the sandbox accepts both (clearing records carry only the orderId),
+        # unless transactionsByOrderId is off.
         found = store.transaction(transaction_id)
         if found is None:
             raise ApiError(404, f"Transaction '{transaction_id}' not found")
@@ -293,6 +294,7 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             {
                 "rateLimitPerSecond": limiter.per_second,
                 "settlementAmountUnit": store.settlement_amount_unit,
+                "transactionsByOrderId": store.transactions_by_order_id,
             }
         )
 
@@ -308,6 +310,10 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             if data["settlementAmountUnit"] not in ("cents", "euros"):
                 raise ApiError(400, "settlementAmountUnit must be 'cents' or 'euros'")
             store.settlement_amount_unit = data["settlementAmountUnit"]
+        if "transactionsByOrderId" in data:
+            if not isinstance(data["transactionsByOrderId"], bool):
+                raise ApiError(400, "transactionsByOrderId must be true or false")
+            store.transactions_by_order_id = data["transactionsByOrderId"]
         return read_config()
 
     return bp

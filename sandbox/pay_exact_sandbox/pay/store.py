@@ -66,6 +66,9 @@ class PayStore:
                 f"pay: field 'settlementAmountUnit' must be 'cents' or 'euros', "
                 f"got {self.settlement_amount_unit!r}"
             )
+        # [?] Whether Transaction:Info takes a clearing record's orderId is open (pay-api.md
+        # §4.9); served by default, switched off to show a merchant where only the EX- id works.
+        self.transactions_by_order_id: bool = bool(pay.get("transactionsByOrderId", True))
         self.merchants: list[dict[str, Any]] = list(pay.get("merchants", []))
         self.tokens: dict[str, Token] = {}
         for index, raw in enumerate(pay["tokens"]):
@@ -227,7 +230,10 @@ class PayStore:
 
     def transaction(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._transactions.get(key)
+            found = self._transactions.get(key)
+            if found is not None and not self.transactions_by_order_id and found["id"] != key:
+                return None
+            return found
 
     def hidden_codes(self) -> list[str]:
         with self._lock:

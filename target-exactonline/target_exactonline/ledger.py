@@ -108,6 +108,7 @@ class LinkedInvoice:
     amount: Decimal
     currency: str
     customer_id: str | None = None
+    entry_id: str | None = None  # the posted entry that linked it (from the booking row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,8 +383,16 @@ class BookingLedger:
 
     def recent_links(self, limit: int) -> list[LinkedInvoice]:
         """The invoices linked by posted clearings, newest first."""
+        joined = links.outerjoin(
+            bookings,
+            and_(
+                bookings.c.division == links.c.division,
+                bookings.c.clearing_id == links.c.clearing_id,
+            ),
+        )
         query = (
-            select(links)
+            select(links, bookings.c.entry_id)
+            .select_from(joined)
             .where(links.c.division == self.division)
             .order_by(links.c.posted_at.desc(), links.c.clearing_id, links.c.receivable_id)
             .limit(limit)
@@ -397,6 +406,7 @@ class BookingLedger:
                     amount=Decimal(r.amount),
                     currency=r.currency,
                     customer_id=r.customer_id,
+                    entry_id=r.entry_id,
                 )
                 for r in conn.execute(query)
             ]

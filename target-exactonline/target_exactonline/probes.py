@@ -321,7 +321,7 @@ def settlement_model(seen: Evidence) -> ProbeResult:
                 ctx._int(row.get("Status")),
                 bool(row.get("IsFullyPaid")),
             )
-    still_open, settled, gone = [], 0, 0
+    open_links, settled, gone = [], 0, 0
     for link in linked:
         found = status.get(link.receivable_id.lower())
         if found is None:
@@ -329,11 +329,20 @@ def settlement_model(seen: Evidence) -> ProbeResult:
         elif found[0] == RECEIVABLE_MATCHED or found[1]:
             settled += 1
         else:
-            still_open.append(
-                f"invoice {link.invoice_number} (clearing {link.clearing_id}, "
-                f"{_money(link.amount)}) is Status {found[0]}"
-            )
+            open_links.append((link, found[0]))
+    # An invoice is open again when someone deleted the entry that paid it: that says nothing
+    # about settling, so only those whose entry Exact still holds count against the fact.
+    removed = _entries_gone(seen.client, {link.entry_id for link, _ in open_links})
+    still_open = [
+        f"invoice {link.invoice_number} (clearing {link.clearing_id}, {_money(link.amount)}) is "
+        f"Status {state}"
+        for link, state in open_links
+        if link.entry_id not in removed
+    ]
+    unpaid = len(open_links) - len(still_open)
     missing = f"; {gone} no longer in Receivables" if gone else ""
+    if unpaid:
+        missing += f"; {unpaid} open again because their entry was deleted in Exact"
     if still_open:
         return ProbeResult(
             name,
@@ -348,13 +357,30 @@ def settlement_model(seen: Evidence) -> ProbeResult:
         return ProbeResult(
             name,
             Outcome.COULD_NOT_TELL,
-            f"none of the {len(linked)} linked invoices is in Receivables any more",
+            f"none of the {len(linked)} linked invoices can be judged{missing}",
+            "run the check again after the next live run",
         )
     return ProbeResult(
         name,
         Outcome.HELD,
         f"{settled} of {len(linked)} invoices linked by live runs are settled{missing}",
     )
+
+
+def _entries_gone(client: Any, entry_ids: set[str | None]) -> set[str | None]:
+    """The entries among these that Exact no longer holds (read only when some are asked)."""
+    wanted = sorted(e for e in entry_ids if e)
+    held: set[str] = set()
+    for start in range(0, len(wanted), IDS_PER_READ):
+        batch = wanted[start : start + IDS_PER_READ]
+        rows = client.get_all(
+            ctx.TRANSACTION_LINES,
+            select="EntryID",
+            filter=" or ".join(f"EntryID eq {guid_literal(e)}" for e in batch),
+            bulk=True,
+        )
+        held.update(str(row.get("EntryID") or "").lower() for row in rows)
+    return {e for e in entry_ids if e and e.lower() not in held}
 
 
 PROBES: tuple[Probe, ...] = (

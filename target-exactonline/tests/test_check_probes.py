@@ -50,8 +50,8 @@ def open_invoice(exact: ExactSandbox, your_ref: str) -> dict[str, Any]:
     )
 
 
-def pay(exact: ExactSandbox, invoice: dict[str, Any], amount: str) -> None:
-    """A bank transfer on the invoice's customer with its number in OurRef."""
+def pay(exact: ExactSandbox, invoice: dict[str, Any], amount: str) -> str:
+    """A bank transfer on the invoice's customer with its number in OurRef; its EntryID."""
     store = exact.runtime.store
     debtors = next(g["ID"] for g in store.gl_accounts.values() if g["Code"] == "1300")
     answer = exact.session().post(
@@ -71,13 +71,20 @@ def pay(exact: ExactSandbox, invoice: dict[str, Any], amount: str) -> None:
         },
     )
     assert answer.status_code == 201, answer.text
+    return answer.json()["d"]["EntryID"]
 
 
-def link(exact: ExactSandbox, tmp_path: Path, invoice: dict[str, Any]) -> None:
-    """The booking ledger remembers a live run linking this invoice."""
+def link(
+    exact: ExactSandbox, tmp_path: Path, invoice: dict[str, Any], entry_id: str | None = None
+) -> None:
+    """The booking ledger remembers a live run linking this invoice (posted as ``entry_id``)."""
     with BookingLedger.from_url(
         store_url(tmp_path), division=exact.division, store_key="acme"
     ) as ledger:
+        if entry_id is not None:
+            ledger.plan("CLR-1", booking_key="PX:CLR-1", plan_digest=None, settlement_date=None)
+            ledger.start_posting("CLR-1")
+            ledger.mark_posted("CLR-1", entry_id=entry_id, entry_number=None)
         ledger.record_links(
             "CLR-1",
             [
@@ -233,6 +240,27 @@ def test_settlement_model_fails_where_exact_does_not_settle_by_our_ref(
     assert latest.outcome is Outcome.DID_NOT_HOLD
     assert "still open" in latest.seen
     assert latest.advice is not None
+
+
+def test_an_invoice_open_again_because_its_entry_was_deleted_is_not_held_against_exact(
+    exact_sandbox: ExactSandbox, tmp_path: Path
+) -> None:
+    invoice = open_invoice(exact_sandbox, "4711")
+    entry_id = pay(exact_sandbox, invoice, "60.50")
+    link(exact_sandbox, tmp_path, invoice, entry_id)
+    code, text = check(exact_sandbox, tmp_path)
+    assert probe_line(text, "settlement_model").startswith("HELD ")
+    # The bookkeeper deletes the entry: the invoice is open again, through no fault of Exact's.
+    deleted = exact_sandbox.session().delete(
+        f"{exact_sandbox.api_url}/financialtransaction/BankEntries(guid'{entry_id}')"
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert open_invoice(exact_sandbox, "4711")["Status"] == 20
+    code, text = check(exact_sandbox, tmp_path)
+    assert code == 0, text
+    line = probe_line(text, "settlement_model")
+    assert line.startswith("COULD NOT TELL settlement_model: ")
+    assert "1 open again because their entry was deleted in Exact" in line
 
 
 def test_a_probe_whose_read_is_refused_cannot_tell_and_says_why(

@@ -259,6 +259,7 @@ def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None) -> str:
 
     config = {
         "api_url": pay.api_url,
+        "order_api_url": pay.order_api_url,
         "token_code": pay.token_code,
         "api_token": pay.api_token,
         "start_date": "2025-01-01",

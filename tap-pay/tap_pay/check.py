@@ -9,8 +9,10 @@ it *could not tell* (nothing to judge by), with what it saw:
   judged against its clearing lines, its "Funds:" text (``units.decide_unit``, the same rule the
   tap applies to every settlement) and, for one clearing, its payment records (pay-api.md §4.1:
   the docs example pairs value 250 with "Funds: 250.00").
-- ``transaction_info_by_order_id``: Transaction:Info answers with the ``orderId`` that clearing
-  records carry (pay-api.md §4.9 [?]); the enrichment (``enrich_transactions``) needs it.
+- ``transaction_info_by_order_id``: a payment's details are found with the ``orderId`` that
+  clearing records carry (pay-api.md §4.9 [?]), from the API the setting ``transaction_api``
+  names (V2 Transaction:Info, the Order API, or both in turn); the enrichment
+  (``enrich_transactions``) needs it.
 
 Exit status 0 when no probe a run depends on did not hold, 1 otherwise, 2 for unusable
 settings. A run depends on the first two always and on the third with ``enrich_transactions``.
@@ -80,10 +82,10 @@ class PayReader:
         self.session.auth = (settings.token_code, settings.api_token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "tap-pay check"})
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Answer:
+    def get(self, path: str, params: dict[str, Any] | None = None, *, base: str = "") -> Answer:
         try:
             response = self.session.get(
-                self.settings.api_url + path, params=params or {}, timeout=TIMEOUT
+                (base or self.settings.api_url) + path, params=params or {}, timeout=TIMEOUT
             )
         except requests.RequestException as exc:
             return Answer(None, None, self._redact(f"no answer from Pay. ({type(exc).__name__})"))
@@ -270,6 +272,13 @@ def _records_against_lines(seen: Evidence) -> str | None:
     )
 
 
+# Where the enrichment asks for a payment's details (streams.TransactionsStream).
+DETAIL_APIS = {
+    "transactions": ("Transaction:Info", "/transactions/{}"),
+    "orders": ("Order:Status", "/orders/{}/status"),
+}
+
+
 def transaction_info_by_order_id(seen: Evidence) -> ProbeResult:
     name = "transaction_info_by_order_id"
     records = [r for r in seen.records() if r["amount"] > 0]
@@ -281,32 +290,43 @@ def transaction_info_by_order_id(seen: Evidence) -> ProbeResult:
             "run the check again once Pay. has paid out at least once",
         )
     order_id = records[0]["orderId"]
-    answer = seen.reader.get(f"/transactions/{quote(order_id, safe='')}")
-    if answer.status == 200 and isinstance(answer.body, dict):
-        got = answer.body.get("orderId")
-        if got == order_id:
+    choice = seen.settings.transaction_api
+    apis = ["transactions", "orders"] if choice == "auto" else [choice]
+    said = []
+    for api in apis:
+        label, template = DETAIL_APIS[api]
+        base = seen.settings.order_api_url if api == "orders" else ""
+        answer = seen.reader.get(template.format(quote(order_id, safe="")), base=base)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if answer.status == 200 and body.get("orderId") == order_id:
+            said.append(f"{label} answered 200 with that orderId")
             return ProbeResult(
                 name,
                 Outcome.HELD,
-                f"/transactions/{order_id} answered 200 with that orderId "
-                f"(transaction {answer.body.get('id')})",
+                f"order {order_id} of clearing record {records[0]['reportingId']}: "
+                + "; ".join(said),
             )
-        return ProbeResult(
-            name,
-            Outcome.DID_NOT_HOLD,
-            f"/transactions/{order_id} answered another transaction (orderId {got!r})",
-            "leave enrich_transactions off: payments would get another payment's details",
+        if answer.status == 200:
+            said.append(f"{label} answered another payment (orderId {body.get('orderId')!r})")
+        elif answer.status == 404:
+            said.append(f"{label} answered {answer.detail}")
+        else:
+            return ProbeResult(
+                name, Outcome.COULD_NOT_TELL, f"{label} for order {order_id}: {answer.detail}"
+            )
+    return ProbeResult(
+        name,
+        Outcome.DID_NOT_HOLD,
+        f"order {order_id} of clearing record {records[0]['reportingId']}: " + "; ".join(said),
+        "the payment details cannot be found by the order id clearing records carry"
+        + (
+            "; try transaction_api 'auto', which also asks the Order API"
+            if choice != "auto"
+            else ""
         )
-    if answer.status == 404:
-        return ProbeResult(
-            name,
-            Outcome.DID_NOT_HOLD,
-            f"/transactions/{order_id} (a clearing record's orderId) answered {answer.detail}",
-            "Transaction:Info does not take the orderId clearing records carry: leave "
-            "enrich_transactions off, and prefer a matching profile that needs no payment "
-            "details",
-        )
-    return ProbeResult(name, Outcome.COULD_NOT_TELL, f"/transactions/{order_id}: {answer.detail}")
+        + "; otherwise leave enrich_transactions off and prefer a matching profile that needs "
+        "no payment details",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +350,8 @@ PROBES: tuple[Probe, ...] = (
     ),
     Probe(
         "transaction_info_by_order_id",
-        "Transaction:Info answers with the orderId of a clearing record",
+        "A payment's details are found with a clearing record's orderId (Transaction:Info, or "
+        "the Order API, as transaction_api says)",
         transaction_info_by_order_id,
     ),
 )

@@ -21,6 +21,7 @@ CLEARING_RECORDS = "/clearings/{clearingId}/records"
 INVOICE_LINES = "/invoicelines"
 TURNOVER_GROUPS = "/turnovergroups"
 TRANSACTION_INFO = "/transactions/{transactionId}"
+ORDER_STATUS = "/orders/{id}/status"
 
 Record = dict[str, Any]
 
@@ -394,7 +395,6 @@ def transaction_record(item: Node, order_id: str) -> Record:
     return {
         "id": transaction_id,
         "orderId": item.text("orderId") or order_id,
-        "serviceId": item.text("serviceId"),
         "description": item.text("description"),
         "reference": item.text("reference"),
         "manualTransferCode": item.text("manualTransferCode"),
@@ -426,9 +426,105 @@ def transaction_record(item: Node, order_id: str) -> Record:
             name: stats.text(name) if has_stats else None
             for name in ("extra1", "extra2", "extra3", "info", "tool", "object", "domainId")
         },
-        "created": item.timestamp("created"),
-        "modified": item.timestamp("modified"),
-        "expire": item.timestamp("expire"),
+        # The spec's example and Pay.'s SDKs name these serviceCode, createdAt, modifiedAt and
+        # expiresAt (labd/paynl-js-sdk packages/transaction/openapi.json); the spec's schema
+        # still lists serviceId, created, modified and expire: either is read.
+        "serviceCode": _either_text(item, "serviceCode", "serviceId"),
+        "createdAt": _either_timestamp(item, "createdAt", "created"),
+        "modifiedAt": _either_timestamp(item, "modifiedAt", "modified"),
+        "expiresAt": _either_timestamp(item, "expiresAt", "expire"),
+        "source": "transactions",
+    }
+
+
+def _either_text(item: Node, name: str, older: str) -> str | None:
+    return item.text(name) if item.has(name) else item.text(older)
+
+
+def _either_timestamp(item: Node, name: str, older: str) -> str | None:
+    return item.timestamp(name) if item.has(name) else item.timestamp(older)
+
+
+def order_record(item: Node, order_id: str) -> Record:
+    """Order:Status (TGU Order API v1) for one payment, in the ``transactions`` stream's shape.
+
+    What Transaction:Info calls ``customer`` is ``checkoutData.customer`` here (labd/paynl-js-sdk
+    packages/connect/openapi.json; paynl/sdk-net V3/DataTransferObjects/Orders/V3Order.cs,
+    V3Customer.cs); ``stats`` (extra1..3) as pay-api.md §4.9 lists it.
+    """
+    unit = UNIT_BY_ENDPOINT[ORDER_STATUS]
+    item = item.as_object().about(f"order {order_id}")
+    amount, currency = item.money("amount", unit)
+    assert currency is not None
+    captured = _same_currency_amount(item, "capturedAmount", currency, unit)
+    status = item.get("status", required=False)
+    has_status = status.value is not None
+    if has_status:
+        status.as_object()
+    integration = item.get("integration", required=False)
+    checkout = item.get("checkoutData", required=False)
+    customer = (
+        checkout.as_object().get("customer", required=False) if checkout.value is not None else None
+    )
+    has_customer = customer is not None and customer.value is not None
+    if has_customer:
+        customer.as_object()
+    company = customer.get("company", required=False) if has_customer else None
+    has_company = company is not None and company.value is not None
+    if has_company:
+        company.as_object()
+    stats = item.get("stats", required=False)
+    has_stats = stats.value is not None
+    if has_stats:
+        stats.as_object()
+    payments = item.items("payments", required=False)
+    method = payments[0].as_object().get("paymentMethod", required=False) if payments else None
+    has_method = method is not None and method.value is not None
+    if has_method:
+        method.as_object()
+    customer_fields = {"email": "email", "firstName": "firstname", "lastName": "lastname"}
+    customer_fields.update({"type": "type", "phone": "phone", "reference": "reference"})
+    company_fields = {"name": "name", "coc": "cocNumber", "vat": "vatNumber"}
+    company_fields["countryCode"] = "country"
+    return {
+        "id": item.code("id"),
+        "orderId": item.text("orderId") or order_id,
+        "serviceCode": _either_text(item, "serviceId", "serviceCode"),
+        "description": item.text("description"),
+        "reference": item.text("reference"),
+        "manualTransferCode": item.text("manualTransferCode"),
+        "type": None,
+        "amount": amount,
+        "currency": currency,
+        "amountConverted": None,
+        "amountConvertedCurrency": None,
+        "amountPaid": captured,
+        "amountRefunded": None,
+        "paymentMethodId": method.integer("id") if has_method else None,
+        "paymentMethodSubId": None,
+        "paymentMethodName": None,
+        "statusCode": status.integer("code") if has_status else None,
+        "statusAction": status.text("action") if has_status else None,
+        "statusPhase": None,
+        "testMode": (
+            integration.as_object().boolean("test") if integration.value is not None else None
+        ),
+        **{
+            f"customer{name[0].upper()}{name[1:]}": customer.text(key) if has_customer else None
+            for name, key in customer_fields.items()
+        },
+        **{
+            f"company{name[0].upper()}{name[1:]}": company.text(key) if has_company else None
+            for name, key in company_fields.items()
+        },
+        **{
+            name: stats.text(name) if has_stats else None
+            for name in ("extra1", "extra2", "extra3", "info", "tool", "object", "domainId")
+        },
+        "createdAt": item.timestamp("createdAt"),
+        "modifiedAt": item.timestamp("modifiedAt"),
+        "expiresAt": item.timestamp("expiresAt"),
+        "source": "orders",
     }
 
 

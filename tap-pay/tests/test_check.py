@@ -24,6 +24,7 @@ def config_file(pay: PaySandbox, tmp_path: Path, **changes: Any) -> str:
     path = tmp_path / "tap.json"
     config = {
         "api_url": pay.api_url,
+        "order_api_url": pay.order_api_url,
         "token_code": pay.token_code,
         "api_token": pay.api_token,
         **changes,
@@ -111,17 +112,37 @@ def test_transaction_info_without_the_order_id_fails_and_matters_only_with_enric
     start: Callable[..., PaySandbox], tmp_path: Path
 ) -> None:
     pay = start(transactions_by_order_id=False)
-    code, text = check(pay, tmp_path, enrich_transactions=True)
+    code, text = check(pay, tmp_path, enrich_transactions=True, transaction_api="transactions")
     assert code == 1
     info = line(text, "transaction_info_by_order_id")
     assert info.startswith("DID NOT HOLD transaction_info_by_order_id: ")
-    assert "answered HTTP 404" in info
-    assert "leave enrich_transactions off" in info
-    code, text = check(pay, tmp_path)  # no enrichment: reported, not blocking
+    assert "Transaction:Info answered HTTP 404" in info
+    assert "try transaction_api 'auto'" in info
+    # no enrichment: reported, not blocking
+    code, text = check(pay, tmp_path, transaction_api="transactions")
     assert code == 0, text
     assert "(runs with these settings do not depend on it)" in line(
         text, "transaction_info_by_order_id"
     )
+
+
+def test_auto_finds_the_payment_through_the_order_api_when_v2_does_not_know_it(
+    start: Callable[..., PaySandbox], tmp_path: Path
+) -> None:
+    pay = start(transactions_by_order_id=False)
+    code, text = check(pay, tmp_path, enrich_transactions=True)
+    assert code == 0, text
+    info = line(text, "transaction_info_by_order_id")
+    assert info.startswith("HELD ")
+    assert "Transaction:Info answered HTTP 404" in info
+    assert "Order:Status answered 200 with that orderId" in info
+    # ... and fails when neither knows the order id.
+    pay.inject(action="status", status=404, path="/v1/orders/", count=5)
+    code, text = check(pay, tmp_path, enrich_transactions=True)
+    assert code == 1
+    info = line(text, "transaction_info_by_order_id")
+    assert info.startswith("DID NOT HOLD ")
+    assert "leave enrich_transactions off" in info
 
 
 def test_the_console_script_reads_meltano_variables(

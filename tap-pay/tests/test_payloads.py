@@ -15,6 +15,7 @@ import pytest
 import requests_mock
 import simplejson
 from tap_pay.errors import MalformedResponseError
+from tap_pay.streams import ClearingRecordsStream
 
 API = "https://pay.test/v2"
 CONFIG = {
@@ -308,7 +309,7 @@ def test_a_body_that_is_not_json_is_named(run_tap: Callable):
         mocker.get(f"{API}/turnovergroups", text="<html>Bad gateway</html>", headers={"X": "y"})
         with pytest.raises(MalformedResponseError) as caught:
             run_tap(CONFIG, streams={"turnover_groups"})
-    assert "GET /turnovergroups (page 1) returned a body that is not JSON" in str(caught.value)
+    assert "GET /turnovergroups returned a body that is not JSON" in str(caught.value)
 
 
 def test_a_broken_paging_envelope_is_named(run_tap: Callable):
@@ -523,3 +524,127 @@ def test_an_invoice_line_part_of_an_unknown_type_is_named(run_tap: Callable):
         mock_pay(mocker, invoice_lines=[odd])
         with pytest.raises(MalformedResponseError, match=r"lines\[0\]\.type .*SELL or BUY"):
             run_tap(CONFIG, streams={"invoice_lines"})
+
+
+def test_turnover_groups_in_the_spec_envelope_take_one_call_without_paging(run_tap: Callable):
+    # labd/paynl-js-sdk packages/rest/openapi.json: no page/limit, no count, _links a list, and
+    # the example renders turnoverGroups as a single object.
+    spec = {
+        "total": 1,
+        "turnoverGroups": {**GROUP, "_links": [{"href": "/turnovergroups/CT-1234-5678"}]},
+        "_links": [{"href": "/turnovergroups", "rel": "self", "type": "GET"}],
+    }
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(f"{API}/turnovergroups", text=as_json(spec))
+        run = run_tap(CONFIG, streams={"turnover_groups"})
+        asked = [r.qs for r in mocker.request_history if "turnovergroups" in r.path]
+    assert [g["code"] for g in run.records["turnover_groups"]] == ["CT-1234-5678"]
+    assert asked == [{}]
+
+
+def test_turnover_groups_paged_after_all_are_followed_by_their_next_link(run_tap: Callable):
+    groups = [{**GROUP, "code": f"CT-1234-{n:04d}"} for n in range(3)]
+
+    def page(items: list[Any], number: int) -> dict[str, Any]:
+        links: dict[str, Any] = {"self": {"href": f"/turnovergroups?page={number}"}}
+        if number == 1:
+            links["next"] = {"href": "/turnovergroups?page=2&limit=2"}
+        return {"total": 3, "count": len(items), "turnoverGroups": items, "_links": links}
+
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/turnovergroups",
+            [{"text": as_json(page(groups[:2], 1))}, {"text": as_json(page(groups[2:], 2))}],
+        )
+        run = run_tap(CONFIG, streams={"turnover_groups"})
+        asked = [r.qs.get("page") for r in mocker.request_history if "turnovergroups" in r.path]
+    assert [g["code"] for g in run.records["turnover_groups"]] == [g["code"] for g in groups]
+    assert asked == [None, ["2"]]
+
+
+def test_a_list_that_ignores_paging_is_read_once(run_tap: Callable):
+    # More items than the limit asked for: the endpoint does not page, so page 2 would repeat.
+    lines = [{**INVOICE_LINE, "code": f"line-{n}"} for n in range(150)]
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(f"{API}/invoicelines", text=as_json({"total": 150, "invoiceLines": lines}))
+        run = run_tap(CONFIG, streams={"invoice_lines"})
+        pages = [r.qs["page"] for r in mocker.request_history if "invoicelines" in r.path]
+    assert pages == [["1"]]
+    assert len(run.records["invoice_lines"]) == 150
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"total": 2, "count": 1, "pages": 2},  # the settlements' shape, with pages
+        {"total": 2, "count": 1},  # the records example: no pages
+        {"total": 2},  # the clearinglines example: not even count
+    ],
+    ids=["pages", "no-pages", "total-only"],
+)
+def test_records_page_on_whatever_envelope_pay_sends(
+    run_tap: Callable, envelope: dict, monkeypatch: pytest.MonkeyPatch
+):
+    second = {**RECORD, "reportingId": "R-000124", "amount": {"value": 0, "currency": "EUR"}}
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        url = f"{API}/clearings/CLEARING-20250300123/records"
+        mocker.get(
+            url,
+            [
+                {"text": as_json({**envelope, "clearingRecords": [RECORD], "_links": {}})},
+                {"text": as_json({**envelope, "clearingRecords": [second], "_links": {}})},
+            ],
+        )
+        monkeypatch.setattr(ClearingRecordsStream, "page_limit", 1)  # two pages of one
+        run = run_tap(CONFIG, streams={"settlements", "clearings", "clearing_records"})
+    ids = [r["reportingId"] for r in run.records["clearing_records"]]
+    assert ids == ["R-000123", "R-000124"]
+
+
+TRANSACTION_V2 = {
+    "id": "EX-0171-7899-4460",
+    "orderId": "1234567890X1a2b3",
+    "description": "Example description",
+    "reference": "INV20250042",
+    "amount": {"value": 76170, "currency": "EUR"},
+    "status": {"code": 100, "action": "PAID", "phase": "SUCCESS"},
+    "customer": {"email": "sandbox@pay.nl"},
+    "stats": {"extra1": "76908"},
+}
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {
+            "serviceCode": "SL-4878-2340",
+            "createdAt": "2021-09-04T12:14:01+02:00",
+            "modifiedAt": None,
+            "expiresAt": "2021-09-04T12:29:01+02:00",
+        },
+        {
+            "serviceId": "SL-4878-2340",
+            "created": "2021-09-04T12:14:01+02:00",
+            "modified": None,
+            "expire": "2021-09-04T12:29:01+02:00",
+        },
+    ],
+    ids=["spec-example-names", "older-names"],
+)
+def test_transaction_info_is_read_under_either_set_of_names(run_tap: Callable, names: dict):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/transactions/1234567890X1a2b3", text=as_json({**TRANSACTION_V2, **names})
+        )
+        run = run_tap({**CONFIG, "enrich_transactions": True})
+    (found,) = run.records["transactions"]
+    assert found["serviceCode"] == "SL-4878-2340"
+    assert found["createdAt"] == "2021-09-04T10:14:01Z"
+    assert found["modifiedAt"] is None
+    assert found["expiresAt"] == "2021-09-04T10:29:01Z"
+    assert found["source"] == "transactions"

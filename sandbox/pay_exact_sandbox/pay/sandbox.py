@@ -84,6 +84,11 @@ class PaySandbox:
         return self.url + "/v2"
 
     @property
+    def order_api_url(self) -> str:
+        """The Order API (connect.pay.nl/v1 at Pay.), on the same port here."""
+        return self.url + "/v1"
+
+    @property
     def admin_url(self) -> str:
         return self.url + "/_admin"
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from pay_exact_sandbox.generator import catalog
 
+from .transactions import order_uuid
+
 # Fields a clearing line carries inside a settlement (pay-api.md §4.1); the fixture may hold more.
 _SETTLEMENT_LINE_FIELDS = (
     "code",
@@ -69,6 +71,8 @@ class PayStore:
         # [?] Whether Transaction:Info takes a clearing record's orderId is open (pay-api.md
         # §4.9); served by default, switched off to show a merchant where only the EX- id works.
         self.transactions_by_order_id: bool = bool(pay.get("transactionsByOrderId", True))
+        # False: the V2 Transaction:Info API answers 404, as once Pay. retires it.
+        self.transactions_v2_served = True
         self.merchants: list[dict[str, Any]] = list(pay.get("merchants", []))
         self.tokens: dict[str, Token] = {}
         for index, raw in enumerate(pay["tokens"]):
@@ -230,10 +234,15 @@ class PayStore:
 
     def transaction(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            found = self._transactions.get(key)
-            if found is not None and not self.transactions_by_order_id and found["id"] != key:
-                return None
-            return found
+            return self._transactions.get(key)
+
+    def transaction_by_uuid(self, key: str) -> dict[str, Any] | None:
+        """The payment whose Order API id (a UUID derived from its orderId) is ``key``."""
+        with self._lock:
+            for transaction in self._transactions.values():
+                if order_uuid(str(transaction["orderId"])) == key:
+                    return transaction
+        return None
 
     def hidden_codes(self) -> list[str]:
         with self._lock:

@@ -14,7 +14,9 @@ from pay_exact_sandbox.exact.jsonout import dumps
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from pay_exact_sandbox.generator import generate
 
-SELECT = "InvoiceNumber,TransactionType,AmountDC,AmountFC,LastPaymentDate,YourRef"
+SELECT = (
+    "InvoiceNumber,TransactionType,AmountDC,AmountFC,LastPaymentDate,YourRef,TransactionAmountDC"
+)
 
 
 def _receivables(sandbox: ExactSandbox, path: str = "cashflow/Receivables") -> dict[Any, Any]:
@@ -76,6 +78,9 @@ def test_negative_convention_serves_the_remaining_amount_negative_for_an_invoice
     assert rows[("4711", 20)]["AmountDC"] == Decimal("-40.50")
     assert rows[("4711", 20)]["AmountFC"] == Decimal("-40.50")
     assert rows[("ORD00012", 21)]["AmountDC"] == Decimal("24.20")
+    # The transaction's own total keeps the invoice's sign in either convention.
+    assert rows[("4711", 20)]["TransactionAmountDC"] == Decimal("60.50")
+    assert rows[("ORD00012", 21)]["TransactionAmountDC"] == Decimal("-24.20")
     # The stored open item is untouched: ReceivablesList still shows what is left, positive.
     with sandbox.session() as http:
         listed = http.get(

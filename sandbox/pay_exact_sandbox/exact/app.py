@@ -368,7 +368,7 @@ def _get_collection(
     query = parse_query(
         request.args,
         entity,
-        select_required=kind in ("bulk", "sync"),
+        select_required=entity_set.select_required,
         filterable=entity_set.filterable,
     )
     if tail == ["$count"]:

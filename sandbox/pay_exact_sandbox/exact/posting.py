@@ -296,6 +296,10 @@ def _new_receivable(store: ExactStore, **fields: Any) -> Row:
             "PaymentReference": None,
             "YourRef": None,
             "TransactionID": None,
+            # The linked transaction's own total keeps its sign whatever the convention of
+            # AmountDC: positive for an invoice (TimPelgrim/exactonline-mcp research.md) [I].
+            "TransactionAmountDC": fields["AmountDC"],
+            "TransactionIsReversal": False,
             **fields,
             "_open_fc": open_fc,
             "_open_dc": fields["AmountDC"],

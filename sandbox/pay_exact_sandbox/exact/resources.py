@@ -16,11 +16,15 @@ from .schema import (
     GJ_ENTRY,
     GJ_ENTRY_LINE,
     GL_ACCOUNT,
+    HRM_DIVISION,
     JOURNAL,
     RECEIVABLE,
     RECEIVABLES_LIST,
     SALES_ENTRY,
     SALES_ENTRY_LINE,
+    SYNC_ACCOUNT,
+    SYNC_GL_ACCOUNT,
+    SYNC_TRANSACTION_LINE,
     TRANSACTION_LINE,
     EntityType,
 )
@@ -29,6 +33,28 @@ from .store import ExactStore
 Row = dict[str, Any]
 Kind = Literal["normal", "bulk", "sync", "read"]
 
+# Filters Exact allows on bulk/Financial/GLAccounts [C] (its reference page, as in
+# Pi-Systems/exact-online src/Entity/Bulk/Financial/GLAccounts.php).
+_BULK_GL_FILTERS = frozenset(
+    {
+        "AssimilatedVATBox",
+        "BelcotaxType",
+        "Code",
+        "Costcenter",
+        "Costunit",
+        "Created",
+        "Creator",
+        "ID",
+        "Modified",
+        "Modifier",
+        "PrivateGLAccount",
+        "SearchCode",
+        "Type",
+        "VATNonDeductibleGLAccount",
+        "YearEndCostGLAccount",
+        "YearEndReflectionGLAccount",
+    }
+)
 # Filters Exact allows on bulk/Cashflow/Receivables [C].
 _BULK_RECEIVABLE_FILTERS = frozenset(
     {
@@ -61,6 +87,9 @@ class EntitySet:
     update: Callable[[ExactStore, str, Row], None] | None = None
     filterable: frozenset[str] | None = None
     order_key: str | None = None  # sync endpoints page by Timestamp
+    # "It is mandatory to provide the $select query option" on the bulk pages that say so [C];
+    # bulk TransactionLines and the sync pages do not say it, so they do not demand it.
+    select_required: bool = False
 
     @property
     def methods(self) -> set[str]:
@@ -129,6 +158,8 @@ def _sync(path: str, entity: EntityType, rows: Callable[[ExactStore], Iterable[R
 
 ENTITY_SETS: tuple[EntitySet, ...] = (
     EntitySet("system/Divisions", DIVISION, lambda s: [s.division]),
+    # The division pickers' other source [C]: the divisions of one license.
+    EntitySet("hrm/Divisions", HRM_DIVISION, lambda s: [s.division]),
     EntitySet(
         "crm/Accounts",
         ACCOUNT,
@@ -137,11 +168,24 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
         update=accounts.update_account,
         delete=accounts.delete_account,
     ),
-    EntitySet("bulk/CRM/Accounts", ACCOUNT, lambda s: s.accounts.values(), kind="bulk"),
-    _sync("sync/CRM/Accounts", ACCOUNT, lambda s: s.accounts.values()),
+    EntitySet(
+        "bulk/CRM/Accounts",
+        ACCOUNT,
+        lambda s: s.accounts.values(),
+        kind="bulk",
+        select_required=True,
+    ),
+    _sync("sync/CRM/Accounts", SYNC_ACCOUNT, lambda s: s.accounts.values()),
     EntitySet("financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values()),
-    EntitySet("bulk/Financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values(), "bulk"),
-    _sync("sync/Financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values()),
+    EntitySet(
+        "bulk/Financial/GLAccounts",
+        GL_ACCOUNT,
+        lambda s: s.gl_accounts.values(),
+        kind="bulk",
+        filterable=_BULK_GL_FILTERS,
+        select_required=True,
+    ),
+    _sync("sync/Financial/GLAccounts", SYNC_GL_ACCOUNT, lambda s: s.gl_accounts.values()),
     EntitySet("financial/Journals", JOURNAL, lambda s: s.journals.values()),
     EntitySet("financial/FinancialPeriods", FINANCIAL_PERIOD, lambda s: s.periods.values()),
     EntitySet(
@@ -157,6 +201,7 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
         _receivables,
         kind="bulk",
         filterable=_BULK_RECEIVABLE_FILTERS,
+        select_required=True,
     ),
     EntitySet(
         "salesentry/SalesEntries",
@@ -197,7 +242,7 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
     ),
     EntitySet("financialtransaction/TransactionLines", TRANSACTION_LINE, _transaction_lines),
     EntitySet("bulk/Financial/TransactionLines", TRANSACTION_LINE, _transaction_lines, kind="bulk"),
-    _sync("sync/Financial/TransactionLines", TRANSACTION_LINE, _transaction_lines),
+    _sync("sync/Financial/TransactionLines", SYNC_TRANSACTION_LINE, _transaction_lines),
 )
 
 # Service and entity names are matched case-insensitively: Exact's own samples mix

@@ -120,8 +120,9 @@ class ProbeStore:
         for r in failed:
             when = r.checked_at.strftime("%Y-%m-%d %H:%M UTC")
             advice = f" ({r.advice})" if r.advice else ""
+            fact = PROBE_FACTS.get(r.probe, "")
             parts.append(
-                f"{r.probe} did not hold when checked {when}: {PROBE_FACTS.get(r.probe, '')}; "
+                f"{r.probe} did not hold when checked {when} ({fact[:1].lower()}{fact[1:]}); "
                 f"seen: {r.seen}{advice}"
             )
         return (

@@ -402,7 +402,7 @@ PROBES: tuple[Probe, ...] = (
     ),
     Probe(
         "settlement_model",
-        "An invoice linked by a live run (Account + OurRef, full amount) is no longer open",
+        "An invoice a live run linked by Account and OurRef at its full amount is no longer open",
         settlement_model,
     ),
 )

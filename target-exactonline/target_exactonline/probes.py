@@ -32,7 +32,13 @@ from typing import Any
 from target_exactonline import context as ctx
 from target_exactonline.exact_client.odata import guid_literal
 from target_exactonline.ledger import LinkedInvoice
-from target_exactonline.receivable_signs import SignedRow, convention_of, read_signs
+from target_exactonline.receivable_signs import (
+    CREDIT_NOTE,
+    SALES_ENTRY,
+    SignedRow,
+    convention_of,
+    read_signs,
+)
 
 # Open invoices and credit notes the probes look at: the first page of the bulk read.
 RECEIVABLES_LOOKED_AT = 1000
@@ -43,7 +49,7 @@ LINKS_LOOKED_AT = 200
 IDS_PER_READ = 40
 SHOWN = 3  # examples quoted in what a probe saw
 
-INVOICE, CREDIT_NOTE = 20, 21
+INVOICE = SALES_ENTRY  # TransactionType of an invoice's receivable
 RECEIVABLE_MATCHED = 50
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from target_exactonline import context as ctx
 from target_exactonline.commands import authorize_command
 from target_exactonline.exact_client.authorize import load_config
@@ -294,6 +296,14 @@ def self_check(findings: Findings, settings: TargetSettings, client: Any) -> Non
         ledger = BookingLedger(engine, division=settings.division, store_key=settings.store_key)
         results = run_probes(client, ledger.recent_links)
         ProbeStore(engine, division=settings.division, store_key=settings.store_key).record(results)
+    except SQLAlchemyError as exc:
+        # Without the store the results cannot reach the live runs: that is missing, not noted.
+        found = f" ({type(exc.orig or exc).__name__})" if hasattr(exc, "orig") else ""
+        findings.missing(
+            f"The self-check cannot use the store in store_url{found}; its results would not "
+            "reach the live runs. Check store_url."
+        )
+        return
     finally:
         engine.dispose()
     findings.add_probes(results)

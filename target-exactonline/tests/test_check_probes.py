@@ -289,3 +289,24 @@ def test_linked_invoices_are_remembered_once_per_division(tmp_path: Path) -> Non
         assert ledger.recent_links(10) == [one]
     with BookingLedger.from_url(url, division=8, store_key="acme") as other:
         assert other.recent_links(10) == []
+
+
+def test_a_store_the_results_cannot_reach_is_missing(
+    exact_sandbox: ExactSandbox, tmp_path: Path
+) -> None:
+    # The tokens live in a store of their own; the store for the results is unreachable.
+    store_target_tokens(exact_sandbox, store_url(tmp_path), issued_at=time.time())
+    config = target_config(
+        exact_sandbox,
+        "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        token_store_url=store_url(tmp_path),
+        token_store_key="acme",
+    )
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    out = io.StringIO()
+    code = run(["--config", str(path)], stdout=out, environ={})
+    text = out.getvalue()
+    assert code == 1
+    assert "MISSING The self-check cannot use the store in store_url (OperationalError)" in text
+    assert "nobody" not in text

@@ -2,7 +2,9 @@
 
 Order of work (DESIGN §4, §6, §7):
 1. group and convert the clearings; skip revenue groups not selected; block unreadable ones;
-2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls);
+2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls); a live
+   run stops here, before any Exact call, while the self-check found a fact it relies on not
+   holding (``refusal``; a dry run goes on and says so);
 3. read the Exact context once, and the keys already booked in the bank journals (one paged
    read), which also settles clearings whose last POST had no answer;
 4. plan all clearings jointly with the engine, validate every plan locally;
@@ -72,7 +74,7 @@ from target_exactonline.exact_payload import (
     account_body,
     bank_entry_body,
 )
-from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow
+from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow, LinkedInvoice
 from target_exactonline.progress import Progress
 from target_exactonline.report import ClearingReport, Outcome, ReportLine, RunReport
 from target_exactonline.settings import CUSTOM_PROFILE, TargetSettings
@@ -153,8 +155,11 @@ class BookingRun:
         logger: logging.Logger,
         now: Callable[[], datetime] = _utcnow,
         run_id: str | None = None,
+        refusal: str | None = None,
     ) -> None:
         self.settings = settings
+        # Why the self-check says not to book (probe_store.ProbeStore.refusal), or None.
+        self.refusal = refusal
         self._client_factory = client_factory
         self._client: Any = None
         self.ledger = ledger
@@ -182,6 +187,14 @@ class BookingRun:
         report.clearings = [item.report for item in items]
 
         todo = self._drop_posted(items)
+        if todo and self.refusal:
+            if s.dry_run:
+                report.problems.append(f"A live run would not book: {self.refusal}")
+            else:
+                report.stopped = self.refusal
+                self._not_attempted(todo, self.refusal)
+                self.log.error("Not booking: %s", self.refusal)
+                todo = []
         if todo:
             try:
                 todo = self._prepare(todo)
@@ -709,6 +722,24 @@ class BookingRun:
     def _posted(self, item: _Item, entry_id: str, entry_number: int | None) -> None:
         self.ledger.mark_posted(item.clearing_id, entry_id=entry_id, entry_number=entry_number)
         kill_points.reached("after_ledger")
+        plan = item.plan
+        if plan is not None:
+            # For the self-check: these invoices must no longer be open once Exact has the entry.
+            self.ledger.record_links(
+                item.clearing_id,
+                [
+                    LinkedInvoice(
+                        clearing_id=item.clearing_id,
+                        invoice_number=line.link,
+                        receivable_id=line.open_item,
+                        amount=line.amount,
+                        currency=plan.currency,
+                        customer_id=self._customer_ids.get(line.customer or ""),
+                    )
+                    for line in plan.lines
+                    if line.link and line.open_item
+                ],
+            )
         item.report.outcome = Outcome.BOOKED
         item.report.entry_id = entry_id
         item.report.entry_number = entry_number

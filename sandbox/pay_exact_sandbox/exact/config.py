@@ -62,6 +62,10 @@ class ExactConfig:
     strict_opening_balance: bool = True
     # Longer line descriptions are cut to this many characters [I] (Invantive shows 60).
     line_description_max: int = 60
+    # A debtors line with the customer's Account and the invoice number in OurRef, for exactly
+    # the open amount, settles the invoice [I] (exact-online-api.md §5). False serves a
+    # division where it does not: the payment stays an unmatched item and the invoice open.
+    links_settle: bool = True
     # Behaviours the reference leaves open; each default follows its inference, the other value
     # is what a public account reports, so the product and its self-check are tried both ways.
     # "positive": cashflow/Receivables AmountDC/AmountFC are positive for an invoice [I] (§4.6);

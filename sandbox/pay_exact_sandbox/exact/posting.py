@@ -335,7 +335,7 @@ def _apply_to_receivables(
     if effect_fc == 0:
         return effects
     target = None
-    if our_ref is not None:
+    if our_ref is not None and store.config.links_settle:
         for item in store.receivables_for_invoice(our_ref):
             if (
                 item["InvoiceNumber"] == our_ref

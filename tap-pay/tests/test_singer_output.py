@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from pay_exact_sandbox.generator import GeneratorParams, RevenueGroup
 from pay_exact_sandbox.pay.sandbox import PaySandbox
+from singer_sdk import Stream
+from tap_pay.singer_output import SchemaOncePerStream
 from tap_pay.streams import InvoiceLinesStream, SettlementsStream
 from tap_pay.tap import TapPay
 
@@ -54,6 +57,29 @@ def test_each_stream_sends_exactly_one_schema_before_its_records(
             first_schema[message["stream"]] = index
         elif message["type"] == "RECORD":
             assert message["stream"] in first_schema, f"{message['stream']} record before schema"
+
+
+def test_everything_but_the_repeated_schemas_is_what_the_sdk_writes(
+    pay_sandbox_factory: Callable,
+    sandbox_config: Callable,
+    run_tap: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    sandbox: PaySandbox = pay_sandbox_factory(MANY_PARENTS)
+    config = sandbox_config(sandbox, enrich_transactions=True)
+    ours = run_tap(config, streams=ALL_STREAMS)
+    # The SDK's own way: a SCHEMA message every time a stream is synced.
+    monkeypatch.setattr(SchemaOncePerStream, "_write_schema_message", Stream._write_schema_message)
+    sdk = run_tap(config, streams=ALL_STREAMS)
+
+    def without_schemas(run: Any) -> list[str]:
+        lines = [line for line in run.stdout.splitlines() if '"type":"SCHEMA"' not in line]
+        return [re.sub(r',"time_extracted":"[^"]*"', "", line) for line in lines]
+
+    assert without_schemas(ours) == without_schemas(sdk)
+    assert sum('"type":"SCHEMA"' in line for line in sdk.stdout.splitlines()) > 100
+    sdk_schemas = {m["stream"]: m for m in sdk.messages if m["type"] == "SCHEMA"}
+    assert {m["stream"]: m for m in ours.messages if m["type"] == "SCHEMA"} == sdk_schemas
 
 
 def test_only_a_schema_that_changed_is_sent_again(

@@ -281,11 +281,14 @@ def create_pay_app(
     @app.get(f"{API_PREFIX}/transactions/<transaction_id>")
     def transaction(transaction_id: str) -> Response:
         # Transaction:Info. The spec's id is the EX- id; whether Pay. also takes the orderId
-        # is open [?], so the sandbox accepts both (clearing records carry only the orderId).
+        # is open [?], so the sandbox accepts both (clearing records carry only the orderId),
+        # unless transactionsByOrderId is off.
         if not store.transactions_v2_served:
             # Pay. retiring the V2 transaction API, switched on through /_admin/pay/config.
             raise ApiError(404, "Not found")
         found = store.transaction(transaction_id)
+        if found is not None and not store.transactions_by_order_id:
+            found = found if found["id"] == transaction_id else None
         if found is None:
             raise ApiError(404, f"Transaction '{transaction_id}' not found")
         return _json(served_transaction(found))
@@ -353,6 +356,7 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             {
                 "rateLimitPerSecond": limiter.per_second,
                 "settlementAmountUnit": store.settlement_amount_unit,
+                "transactionsByOrderId": store.transactions_by_order_id,
                 "transactionsV2": store.transactions_v2_served,
             }
         )
@@ -369,6 +373,10 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             if data["settlementAmountUnit"] not in ("cents", "euros"):
                 raise ApiError(400, "settlementAmountUnit must be 'cents' or 'euros'")
             store.settlement_amount_unit = data["settlementAmountUnit"]
+        if "transactionsByOrderId" in data:
+            if not isinstance(data["transactionsByOrderId"], bool):
+                raise ApiError(400, "transactionsByOrderId must be true or false")
+            store.transactions_by_order_id = data["transactionsByOrderId"]
         if "transactionsV2" in data:
             if not isinstance(data["transactionsV2"], bool):
                 raise ApiError(400, "transactionsV2 must be true or false")

@@ -43,6 +43,7 @@ class PaySandbox:
         port: int = 0,
         rate_limit_per_second: int | None = None,
         settlement_amount_unit: str | None = None,
+        transactions_by_order_id: bool | None = None,
     ) -> None:
         self.merchant = load_merchant(source)
         self.store = PayStore(self.merchant.pay)
@@ -53,6 +54,8 @@ class PaySandbox:
                     f"got {settlement_amount_unit!r}"
                 )
             self.store.settlement_amount_unit = settlement_amount_unit
+        if transactions_by_order_id is not None:
+            self.store.transactions_by_order_id = transactions_by_order_id
         self.admin = AdminState()
         self.app = create_pay_app(
             self.store, PayConfig(rate_limit_per_second=rate_limit_per_second), self.admin

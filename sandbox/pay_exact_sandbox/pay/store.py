@@ -68,6 +68,9 @@ class PayStore:
                 f"pay: field 'settlementAmountUnit' must be 'cents' or 'euros', "
                 f"got {self.settlement_amount_unit!r}"
             )
+        # [?] Whether Transaction:Info takes a clearing record's orderId is open (pay-api.md
+        # §4.9); served by default, switched off to show a merchant where only the EX- id works.
+        self.transactions_by_order_id: bool = bool(pay.get("transactionsByOrderId", True))
         # False: the V2 Transaction:Info API answers 404, as once Pay. retires it.
         self.transactions_v2_served = True
         self.merchants: list[dict[str, Any]] = list(pay.get("merchants", []))

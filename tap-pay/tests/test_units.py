@@ -77,3 +77,26 @@ def test_any_disagreement_with_the_funds_text_is_flagged(
     decision = decide_unit(cents, "EUR", setting, None, f"Funds: {funds}")
     if decision.problem is None:
         assert decision.amount == funds
+
+
+@given(
+    cents=st.integers(min_value=1, max_value=10**10),
+    split=st.integers(min_value=0, max_value=10**10),
+    served=st.sampled_from([CENTS, EUROS]),
+    setting=st.sampled_from([CENTS, EUROS]),
+)
+def test_consistent_evidence_reads_the_true_amount_whatever_the_setting(
+    cents: int, split: int, served: AmountUnit, setting: AmountUnit
+):
+    """Pay. serving the amount in either unit, lines and Funds: text agreeing: the amount is
+    always read right, and the setting is named exactly when it is the wrong one."""
+    true = D(cents).scaleb(-2)
+    first = D(min(split, cents)).scaleb(-2)
+    value: int | Decimal = cents if served is CENTS else true
+    decision = decide_unit(value, "EUR", setting, [first, true - first], f"Funds: {true}")
+    assert decision.amount == true
+    assert decision.agrees
+    if served is EUROS and cents % 100 == 0 and setting is CENTS:
+        # a whole-euro decimal such as 12.00 is also a whole number: only the evidence tells
+        assert decision.unit is EUROS
+    assert (decision.problem is None) == (decision.unit is setting)

@@ -106,3 +106,12 @@ def test_consistent_evidence_reads_the_true_amount_whatever_the_setting(
         # a whole-euro decimal such as 12.00 is also a whole number: only the evidence tells
         assert decision.unit is EUROS
     assert (decision.problem is None) == (decision.unit is setting)
+
+
+@given(cents=st.integers(min_value=-(10**12), max_value=10**12))
+def test_the_funds_text_reads_back_in_either_locale(cents: int):
+    amount = D(cents).scaleb(-2)
+    english = f"{amount:,.2f}"  # 1,523.40
+    dutch = english.replace(",", "_").replace(".", ",").replace("_", ".")  # 1.523,40
+    for text in (f"{amount}", english, dutch):
+        assert funds_in_description(f"Clearing: CLEARING-1/ Funds: {text}") == amount

@@ -254,7 +254,7 @@ class MerchantKit:
     pay_secret: str  # the Pay. API token the tap used
 
 
-def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None) -> str:
+def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None, **settings: Any) -> str:
     from tap_pay.tap import TapPay
 
     config = {
@@ -264,6 +264,7 @@ def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None) -> str:
         "api_token": pay.api_token,
         "start_date": "2025-01-01",
         "enrich_transactions": True,
+        **settings,
     }
     catalog = TapPay(config=config, validate_config=False).catalog_dict
     for entry in catalog["streams"]:
@@ -274,6 +275,12 @@ def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None) -> str:
     with redirect_stdout(out):
         TapPay(config=config, state=state, catalog=catalog).sync_all()
     return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tap_on() -> Callable[..., str]:
+    """``tap_on(pay_sandbox, **settings)``: tap-pay's Singer output against that sandbox."""
+    return run_tap
 
 
 def singer_messages(text: str) -> list[dict[str, Any]]:

@@ -156,3 +156,23 @@ def test_division_pickers_list_the_division(
     (row,) = _rows(_get(exact_sandbox, path, **{"$select": f"Code,Description,{key}"}))
     assert row["Code"] == exact_sandbox.division
     assert row[key] == str(exact_sandbox.division)  # Edm.Int64
+
+
+def test_a_new_account_keeps_documented_properties_and_ignores_get_only_ones(
+    exact_sandbox: ExactSandbox,
+) -> None:
+    body = {"Name": "Bakker BV", "Website": "bakker.example", "City": "Gouda", "IsSales": False}
+    with exact_sandbox.session() as http:
+        http.headers["Prefer"] = "return=representation"
+        created = http.post(f"{exact_sandbox.api_url}/crm/Accounts", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    account_id = created.json()["d"]["ID"]
+    (row,) = _rows(
+        _get(
+            exact_sandbox,
+            "crm/Accounts",
+            **{"$select": "Website,City,IsSales", "$filter": f"ID eq guid'{account_id}'"},
+        )
+    )
+    assert (row["Website"], row["City"]) == ("bakker.example", "Gouda")
+    assert row["IsSales"] is True  # GET-only in Exact's reference: what was sent is ignored

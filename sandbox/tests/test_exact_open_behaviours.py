@@ -115,6 +115,9 @@ def test_admin_config_switches_a_running_sandbox(exact_sandbox: ExactSandbox) ->
     bad = requests.post(admin, json={"receivables_sign": "sideways"}, timeout=10)
     assert bad.status_code == 400
     assert "receivables_sign" in bad.json()["error"]
+    not_bool = requests.post(admin, json={"strict_opening_balance": "no"}, timeout=10)
+    assert not_bool.status_code == 400
+    assert "strict_opening_balance" in not_bool.json()["error"]
     unknown = requests.post(admin, json={"daily_limit": 1}, timeout=10)
     assert unknown.status_code == 400
     assert "daily_limit" in unknown.json()["error"]

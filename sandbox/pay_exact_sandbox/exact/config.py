@@ -82,8 +82,9 @@ class ExactConfig:
             raise ValueError(f"receivables_sign must be one of {RECEIVABLES_SIGNS}")
         if self.partial_receivable_amount not in PARTIAL_AMOUNTS:
             raise ValueError(f"partial_receivable_amount must be one of {PARTIAL_AMOUNTS}")
-        if not isinstance(self.partial_sets_last_payment_date, bool):
-            raise ValueError("partial_sets_last_payment_date must be true or false")
+        for name in ("partial_sets_last_payment_date", "strict_opening_balance"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
 
     def behaviour(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in BEHAVIOUR_FIELDS}

@@ -6,14 +6,13 @@ it *could not tell* (nothing to judge by), with what it saw:
 - ``clearing_permission``: the token may read the clearing API (Pay. switches this permission
   on per merchant; without it Pay. answers 403, pay-api.md §3, §10).
 - ``settlement_unit``: a settlement's own amount is in the unit ``settlement_amount_unit`` says,
-  judged on the first settlement Pay. lists by its clearing lines, its "Funds:" text and the
-  records of its clearings (``probes.probe_settlement_units``, the same unit rule the tap
-  applies to every settlement; pay-api.md §4.1: the docs example pairs value 250 with
-  "Funds: 250.00").
+  judged against its clearing lines, its "Funds:" text (``units.decide_unit``, the same rule the
+  tap applies to every settlement) and, for one clearing, its payment records (pay-api.md §4.1:
+  the docs example pairs value 250 with "Funds: 250.00").
 - ``transaction_info_by_order_id``: a payment's details are found with the ``orderId`` that
   clearing records carry (pay-api.md §4.9 [?]), from the API the setting ``transaction_api``
-  names (V2 Transaction:Info, the Order API, or both in turn; ``probes.probe_transaction_info``);
-  the enrichment (``enrich_transactions``) needs it.
+  names (V2 Transaction:Info, the Order API, or both in turn); the enrichment
+  (``enrich_transactions``) needs it.
 
 Exit status 0 when no probe a run depends on did not hold, 1 otherwise, 2 for unusable
 settings. A run depends on the first two always and on the third with ``enrich_transactions``.
@@ -25,7 +24,7 @@ import argparse
 import enum
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,19 +36,15 @@ from urllib.parse import quote
 import requests
 
 from tap_pay.errors import MalformedResponseError, redact
+from tap_pay.money import AmountUnit
 from tap_pay.payload import Node, Origin
-from tap_pay.probes import (
-    HELD,
-    NOT_HELD,
-    UNKNOWN,
-    probe_settlement_units,
-    probe_transaction_info,
-)
-from tap_pay.records import SETTLEMENTS, clearing_record_record, settlement_parts
+from tap_pay.records import SettlementParts, clearing_record_record, settlement_parts
 from tap_pay.settings import Settings, SettingsError
-from tap_pay.streams import API_NAMES
 from tap_pay.units import SETTING
 
+SETTLEMENTS = "/clearings/settlements"
+SETTLEMENTS_LOOKED_AT = 10  # one page (Pay.'s maximum page size there)
+SHOWN = 3
 TIMEOUT = 60
 
 
@@ -87,10 +82,10 @@ class PayReader:
         self.session.auth = (settings.token_code, settings.api_token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "tap-pay check"})
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Answer:
+    def get(self, path: str, params: dict[str, Any] | None = None, *, base: str = "") -> Answer:
         try:
             response = self.session.get(
-                self.settings.api_url + path, params=params or {}, timeout=TIMEOUT
+                (base or self.settings.api_url) + path, params=params or {}, timeout=TIMEOUT
             )
         except requests.RequestException as exc:
             return Answer(None, None, self._redact(f"no answer from Pay. ({type(exc).__name__})"))
@@ -108,45 +103,63 @@ class PayReader:
 
 
 class Evidence:
-    """What the probes read, each read once; ``config`` is the tap's, for ``tap_pay.probes``."""
+    """What the probes read, each read once."""
 
-    def __init__(self, reader: PayReader, config: Mapping[str, Any]) -> None:
+    def __init__(self, reader: PayReader) -> None:
         self.reader = reader
         self.settings = reader.settings
-        self.config = config
 
     @cached_property
     def settlements(self) -> Answer:
-        params: dict[str, Any] = {"page": 1, "limit": 1}
+        params: dict[str, Any] = {"page": 1, "limit": SETTLEMENTS_LOOKED_AT}
         if self.settings.merchant_code:
             params["merchant[eq]"] = self.settings.merchant_code
         return self.reader.get(SETTLEMENTS, params)
 
-    @cached_property
-    def payment(self) -> dict[str, Any] | None:
-        """One payment record (positive amount) of the first settlement Pay. lists."""
+    def settlement_items(self) -> list[Any]:
         body = self.settlements.body
-        items = body.get("settlements") if isinstance(body, dict) else None
-        if self.settlements.status != 200 or not isinstance(items, list) or not items:
-            return None
-        try:
-            parts = settlement_parts(Node(items[0], Origin(SETTLEMENTS)), None)
-        except MalformedResponseError:
-            return None  # settlement_unit shows what is wrong with it
-        for clearing in parts.clearings:
-            clearing_id = clearing["clearingId"]
-            path = f"/clearings/{quote(clearing_id, safe='')}/records"
-            answer = self.reader.get(path, {"page": 1, "limit": 10000})
-            found = answer.body.get("clearingRecords") if isinstance(answer.body, dict) else None
-            for item in found if isinstance(found, list) else []:
-                with suppress(MalformedResponseError):  # a malformed record is no evidence
-                    record = clearing_record_record(Node(item, Origin(path)), clearing_id)
-                    if record["amount"] > 0:
-                        return record
+        if self.settlements.status != 200 or not isinstance(body, dict):
+            return []
+        items = body.get("settlements")
+        return items if isinstance(items, list) else []
+
+    @cached_property
+    def sample_clearing(self) -> tuple[str, list[dict[str, Any]], Answer] | None:
+        """The first clearing with lines: its id, its parsed lines and its records' answer."""
+        for item in self.settlement_items():
+            parts = _parsed(item)
+            if parts is None:
+                continue  # a malformed item is shown by settlement_unit
+            for clearing_id, lines in parts.lines_by_clearing.items():
+                if lines:
+                    path = f"/clearings/{quote(clearing_id, safe='')}/records"
+                    return clearing_id, lines, self.reader.get(path, {"page": 1, "limit": 10000})
+        return None
+
+    def records(self) -> list[dict[str, Any]]:
+        sample = self.sample_clearing
+        if sample is None or sample[2].status != 200 or not isinstance(sample[2].body, dict):
+            return []
+        clearing_id, _lines, answer = sample
+        items = answer.body.get("clearingRecords")
+        origin = Origin(f"/clearings/{clearing_id}/records")
+        found = []
+        for item in items if isinstance(items, list) else []:
+            with suppress(MalformedResponseError):  # a malformed record is simply no evidence
+                found.append(clearing_record_record(Node(item, origin), clearing_id))
+        return found
+
+
+def _parsed(item: Any, unit: AmountUnit = AmountUnit.MINOR) -> SettlementParts | None:
+    try:
+        return settlement_parts(Node(item, Origin(SETTLEMENTS)), None, unit)
+    except MalformedResponseError:
         return None
 
 
-_OUTCOMES = {HELD: Outcome.HELD, NOT_HELD: Outcome.DID_NOT_HOLD, UNKNOWN: Outcome.COULD_NOT_TELL}
+def _examples(items: list[str]) -> str:
+    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return "; ".join(items[:SHOWN]) + more
 
 
 # -- the probes -------------------------------------------------------------------------------
@@ -179,55 +192,141 @@ def clearing_permission(seen: Evidence) -> ProbeResult:
 
 
 def settlement_unit(seen: Evidence) -> ProbeResult:
-    """The cross-sums of the first settlement Pay. lists (``probe_settlement_units``)."""
     name = "settlement_unit"
-    probe = probe_settlement_units(seen.config)
-    outcome = _OUTCOMES[probe.verdict]
-    advice = None
-    if outcome is Outcome.DID_NOT_HOLD:
-        advice = (
-            f"set {SETTING} as said above; until then a run books no settlement whose unit is "
-            "in doubt"
-            if probe.decision is not None and probe.decision.problem
-            else "a run books no clearing of a settlement whose amounts disagree; ask Pay. "
-            "about this settlement"
-        )
-    elif outcome is Outcome.COULD_NOT_TELL:
-        advice = "run the check again once Pay. has paid out at least once"
-    return ProbeResult(name, outcome, probe.detail, advice)
-
-
-def transaction_info_by_order_id(seen: Evidence) -> ProbeResult:
-    """One payment's details by its order id (``probe_transaction_info``)."""
-    name = "transaction_info_by_order_id"
-    payment = seen.payment
-    if payment is None:
+    setting = seen.settings.settlement_amount_unit
+    items = seen.settlement_items()
+    if not items:
         return ProbeResult(
             name,
             Outcome.COULD_NOT_TELL,
-            "no payment record to look up (looked at the clearings of the first settlement)",
+            f"no settlement to judge by ({SETTLEMENTS}: {seen.settlements.detail})",
             "run the check again once Pay. has paid out at least once",
         )
-    probe = probe_transaction_info(seen.config, payment["orderId"])
-    outcome = _OUTCOMES[probe.verdict]
-    tried = ", ".join(f"{API_NAMES[api]} HTTP {status}" for api, status in probe.statuses.items())
-    seen_text = (
-        f"order {probe.order_id} of clearing record {payment['reportingId']}: {tried}; "
-        f"{probe.detail}"
-    )
-    advice = None
-    if outcome is Outcome.DID_NOT_HOLD:
-        advice = (
-            "the payment details cannot be found by the order id clearing records carry"
-            + (
-                "; try transaction_api 'auto', which also asks the Order API"
-                if seen.settings.transaction_api != "auto"
-                else ""
+    agree: list[str] = []
+    apart: list[str] = []
+    contradict: list[tuple[str, str]] = []
+    for item in items:
+        try:
+            record = settlement_parts(Node(item, Origin(SETTLEMENTS)), None, setting).record
+        except MalformedResponseError as exc:
+            apart.append(redact(str(exc), seen.settings.secrets)[:200])
+            continue
+        lines_total = sum((line["amount"] for line in record["lines"]), Decimal(0))
+        shown = f"settlement {record['code']} {record['amount']} {record['currency']}"
+        if record["amountProblem"]:
+            contradict.append((record["code"], record["amountProblem"]))
+        elif record["lines"] and lines_total == record["amount"]:
+            funds = record["fundsAmount"]
+            agree.append(
+                f"{shown} = its lines" + (f" = 'Funds: {funds}'" if funds is not None else "")
             )
-            + "; otherwise leave enrich_transactions off and prefer a matching profile that "
-            "needs no payment details"
+        else:
+            apart.append(f"{shown}, its lines {lines_total}: no unit explains the difference")
+    records_seen = _records_against_lines(seen)
+    if contradict:
+        (first, problem), others = contradict[0], [code for code, _ in contradict[1:]]
+        also = f" (the same for {_examples(others)})" if others else ""
+        return ProbeResult(
+            name,
+            Outcome.DID_NOT_HOLD,
+            f"{len(contradict)} of {len(items)} settlements contradict {SETTING}="
+            f"{setting.value!r}: {first}: {problem}{also}",
+            f"set {SETTING} to the unit named above; until then a run books no settlement whose "
+            "unit is in doubt",
         )
-    return ProbeResult(name, outcome, seen_text, advice)
+    if not agree:
+        return ProbeResult(
+            name,
+            Outcome.COULD_NOT_TELL,
+            f"no settlement whose amount equals its clearing lines: {_examples(apart)}",
+        )
+    tail = f"; {records_seen}" if records_seen else ""
+    odd = f"; {len(apart)} do not add up: {_examples(apart)}" if apart else ""
+    return ProbeResult(
+        name,
+        Outcome.HELD,
+        f"{len(agree)} of {len(items)} settlements read in {setting.value} equal their lines: "
+        f"{_examples(agree)}{tail}{odd}",
+    )
+
+
+def _records_against_lines(seen: Evidence) -> str | None:
+    """One clearing's payment records against the lines that count them (cents both, [C]):
+    shown beside the settlements as a further witness of the lines' unit.
+
+    [I] The lines that cover records are those with a transaction count; a line without one
+    (a fee invoice settled against the balance) has no records.
+    """
+    sample = seen.sample_clearing
+    records = seen.records()
+    if sample is None or not records:
+        return None
+    clearing_id, lines, _answer = sample
+    covered = [line for line in lines if line["transactions"]]
+    lines_total = sum((line["amount"] for line in covered), Decimal(0))
+    records_total = sum((r["amount"] for r in records), Decimal(0))
+    verdict = "equal" if records_total == lines_total else "differ"
+    return (
+        f"clearing {clearing_id}: its {len(records)} records add up to {records_total} and its "
+        f"payment lines to {lines_total} ({verdict})"
+    )
+
+
+# Where the enrichment asks for a payment's details (streams.TransactionsStream).
+DETAIL_APIS = {
+    "transactions": ("Transaction:Info", "/transactions/{}"),
+    "orders": ("Order:Status", "/orders/{}/status"),
+}
+
+
+def transaction_info_by_order_id(seen: Evidence) -> ProbeResult:
+    name = "transaction_info_by_order_id"
+    records = [r for r in seen.records() if r["amount"] > 0]
+    if not records:
+        return ProbeResult(
+            name,
+            Outcome.COULD_NOT_TELL,
+            "no payment record to look up (looked at the first clearing of the newest settlements)",
+            "run the check again once Pay. has paid out at least once",
+        )
+    order_id = records[0]["orderId"]
+    choice = seen.settings.transaction_api
+    apis = ["transactions", "orders"] if choice == "auto" else [choice]
+    said = []
+    for api in apis:
+        label, template = DETAIL_APIS[api]
+        base = seen.settings.order_api_url if api == "orders" else ""
+        answer = seen.reader.get(template.format(quote(order_id, safe="")), base=base)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if answer.status == 200 and body.get("orderId") == order_id:
+            said.append(f"{label} answered 200 with that orderId")
+            return ProbeResult(
+                name,
+                Outcome.HELD,
+                f"order {order_id} of clearing record {records[0]['reportingId']}: "
+                + "; ".join(said),
+            )
+        if answer.status == 200:
+            said.append(f"{label} answered another payment (orderId {body.get('orderId')!r})")
+        elif answer.status == 404:
+            said.append(f"{label} answered {answer.detail}")
+        else:
+            return ProbeResult(
+                name, Outcome.COULD_NOT_TELL, f"{label} for order {order_id}: {answer.detail}"
+            )
+    return ProbeResult(
+        name,
+        Outcome.DID_NOT_HOLD,
+        f"order {order_id} of clearing record {records[0]['reportingId']}: " + "; ".join(said),
+        "the payment details cannot be found by the order id clearing records carry"
+        + (
+            "; try transaction_api 'auto', which also asks the Order API"
+            if choice != "auto"
+            else ""
+        )
+        + "; otherwise leave enrich_transactions off and prefer a matching profile that needs "
+        "no payment details",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,8 +365,8 @@ def depended_on(settings: Settings) -> frozenset[str]:
     return frozenset(names)
 
 
-def run_probes(reader: PayReader, config: Mapping[str, Any]) -> list[ProbeResult]:
-    seen = Evidence(reader, config)
+def run_probes(reader: PayReader) -> list[ProbeResult]:
+    seen = Evidence(reader)
     return [probe.run(seen) for probe in PROBES]
 
 
@@ -319,12 +418,11 @@ def run(
     out = stdout or sys.stderr
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config)
-        settings = Settings.from_config(config)
+        settings = Settings.from_config(load_config(args.config))
     except (SettingsError, OSError, ValueError) as exc:
         print(f"Setting problem: {exc}", file=out)
         return 2
-    results = run_probes(PayReader(settings, session), config)
+    results = run_probes(PayReader(settings, session))
     needed = depended_on(settings)
     failed = []
     for result in results:

@@ -57,15 +57,15 @@ def test_every_probe_holds_on_a_merchant_as_documented(
     assert line(text, "clearing_permission").startswith("HELD    clearing_permission: ")
     unit = line(text, "settlement_unit")
     assert unit.startswith("HELD    settlement_unit: ")
-    assert "EUR (cents); its lines add up to" in unit
-    assert "its 'Funds:' text says" in unit
-    assert "the records of its clearings add up to" in unit
-    info = line(text, "transaction_info_by_order_id")
-    assert info.startswith("HELD ")
-    assert "Transaction:Info HTTP 200" in info
+    assert "settlements read in cents equal their lines" in unit
+    assert "= 'Funds: " in unit
+    assert "records add up to" in unit
+    assert "(equal)" in unit
+    assert line(text, "transaction_info_by_order_id").startswith("HELD ")
     assert text.rstrip().endswith("No fact a run relies on was seen not to hold.")
     assert pay.api_token not in text
-    assert {e.method for e in pay.requests("/")} == {"GET"}
+    assert {e.method for e in pay.requests("/v2/")} == {"GET"}
+    assert len(pay.requests("/v2/")) == 3  # settlements, one clearing's records, one transaction
 
 
 def test_a_settlement_amount_in_euros_fails_the_unit_probe_until_the_setting_says_so(
@@ -80,7 +80,7 @@ def test_a_settlement_amount_in_euros_fails_the_unit_probe_until_the_setting_say
     assert "settlement_unit" in text.splitlines()[-1]
     code, text = check(pay, tmp_path, settlement_amount_unit="euros")
     assert code == 0, text
-    assert "EUR (euros); its lines add up to" in line(text, "settlement_unit")
+    assert "settlements read in euros equal their lines" in line(text, "settlement_unit")
 
 
 def test_cents_read_as_euros_fail_the_unit_probe(
@@ -116,7 +116,7 @@ def test_transaction_info_without_the_order_id_fails_and_matters_only_with_enric
     assert code == 1
     info = line(text, "transaction_info_by_order_id")
     assert info.startswith("DID NOT HOLD transaction_info_by_order_id: ")
-    assert "Transaction:Info HTTP 404" in info
+    assert "Transaction:Info answered HTTP 404" in info
     assert "try transaction_api 'auto'" in info
     # no enrichment: reported, not blocking
     code, text = check(pay, tmp_path, transaction_api="transactions")
@@ -134,7 +134,8 @@ def test_auto_finds_the_payment_through_the_order_api_when_v2_does_not_know_it(
     assert code == 0, text
     info = line(text, "transaction_info_by_order_id")
     assert info.startswith("HELD ")
-    assert "Transaction:Info HTTP 404, Order:Status HTTP 200" in info
+    assert "Transaction:Info answered HTTP 404" in info
+    assert "Order:Status answered 200 with that orderId" in info
     # ... and fails when neither knows the order id.
     pay.inject(action="status", status=404, path="/v1/orders/", count=5)
     code, text = check(pay, tmp_path, enrich_transactions=True)

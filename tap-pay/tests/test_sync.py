@@ -296,8 +296,12 @@ def test_auto_keeps_v2_while_pay_serves_it_and_falls_back_to_the_order_api(
     assert {t["source"] for t in before.records["transactions"]} == {"transactions"}
     assert _order_calls(pay_sandbox) == []
     pay_sandbox.store.transactions_v2_served = False  # Pay. retires the V2 API
+    v2_before = len(calls(pay_sandbox, "/transactions/"))
     after = run_tap(config, streams={"clearing_records", "transactions"})
     assert {t["source"] for t in after.records["transactions"]} == {"orders"}
+    # V2 is asked until three orders in a row only the Order API knew; then only the latter
+    assert len(calls(pay_sandbox, "/transactions/")) - v2_before == 3
+    assert len(_order_calls(pay_sandbox)) == len(after.records["transactions"])
     # the same payments, with the same details the bookings use
     keep = ("orderId", "statusCode", "customerEmail", "extra1", "reference", "amount")
     assert sorted(tuple(t[k] for k in keep) for t in after.records["transactions"]) == sorted(

@@ -780,6 +780,11 @@ def test_a_settlement_a_euro_off_its_lines_books_none_of_its_clearings(
     assert reason.startswith("totals_inconsistent")
     assert "paid 170.75 EUR" in reason  # the stated amount beside the sum of the lines
     assert "add up to 169.75 EUR" in reason
+    assert blocked.totals == {
+        "settlement amount stated by Pay.": D("170.75"),
+        "settlement lines added up": D("169.75"),
+        "difference": D("1.00"),
+    }
     assert ran.outcome("CLR-2025-002").outcome is Outcome.BOOKED
     assert all(
         "CLR-2025-001" not in e["BankEntryLines"][0]["Description"] for e in bank_entries(exact)

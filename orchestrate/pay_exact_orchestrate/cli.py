@@ -11,18 +11,36 @@ import argparse
 import json
 import sys
 
-from pay_exact_orchestrate.customer_run import CustomerRefused, run_customer
+from pay_exact_orchestrate.customer_run import (
+    CustomerRefused,
+    prepare_system_database,
+    run_customer,
+)
 from pay_exact_orchestrate.secrets import SecretsError
-from pay_exact_orchestrate.settings import SettingsMissing
+from pay_exact_orchestrate.settings import OrchestrateSettings, SettingsMissing
 from pay_exact_orchestrate.view import ProjectNotInstalled
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pay-exact-run-customer", description=__doc__)
-    parser.add_argument("customer", help="the customer's environment name (its file's name)")
+    parser.add_argument(
+        "customer", nargs="?", help="the customer's environment name (its file's name)"
+    )
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="create or migrate Meltano's system database (once, after installing Meltano)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if not args.prepare and not args.customer:
+        parser.error("name a customer, or --prepare")
     try:
+        if args.prepare:
+            prepare_system_database(OrchestrateSettings.from_environ())
+            print("Meltano's system database is ready")
+            if not args.customer:
+                return 0
         result = run_customer(args.customer)
     except (SettingsMissing, CustomerRefused, SecretsError, ProjectNotInstalled) as exc:
         print(f"pay-exact-run-customer: {exc}", file=sys.stderr)

@@ -122,6 +122,42 @@ def _scrubbed(lines: list[str], secrets: Mapping[str, str]) -> list[str]:
     return out
 
 
+def prepare_system_database(
+    settings: OrchestrateSettings,
+    *,
+    meltano: str | None = None,
+    base_environ: Mapping[str, str] | None = None,
+) -> None:
+    """Create or migrate Meltano's system database once, before runs start.
+
+    Every ``meltano`` start migrates the system database when it is behind, without a lock
+    between processes (``meltano/core/migration_service.py``): the first runs of a night on a
+    new or upgraded database would migrate it at the same time. So deployments run this (``bin/dev
+    orchestrate``, ``pay-exact-run-customer --prepare``) after installing or upgrading Meltano.
+    """
+    env = {
+        k: v
+        for k, v in (os.environ if base_environ is None else base_environ).items()
+        if not k.startswith(BARE_PREFIXES)
+    }
+    env["MELTANO_DATABASE_URI"] = settings.meltano_database_uri
+    env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    done = subprocess.run(
+        [meltano or meltano_command(), "upgrade", "database"],
+        cwd=settings.project_dir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"meltano upgrade database failed (exit {done.returncode}): {done.stderr[-2000:]}"
+        )
+
+
 def run_customer(
     name: str,
     *,

@@ -155,3 +155,45 @@ def test_a_view_shows_meltano_one_environment_and_the_installed_plugins(
     assert target["report_dir"] == str(orchestration.reports_dir / customer.name)
     assert target["division"] == int(customer.division)
     assert tap_extras["_catalog"] == str(committed_catalog())
+
+
+def test_dagster_books_a_customer_and_shows_what_it_booked(
+    orchestration: OrchestrateSettings,
+    sandbox_customers: Callable[..., list[SandboxCustomer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dagster as dg
+    from pay_exact_orchestrate import definitions as d
+
+    (customer,) = sandbox_customers(1)
+    prepare_system_database(orchestration, base_environ=clean_environ())
+    for name, value in {
+        "MELTANO_DATABASE_URI": orchestration.meltano_database_uri,
+        "PAY_EXACT_STORE_URL": orchestration.store_url,
+        "PAY_EXACT_REPORTS_DIR": str(orchestration.reports_dir),
+        "PAY_EXACT_SECRETS_DIR": str(orchestration.secrets_dir),
+        "PAY_EXACT_PROJECT_DIR": str(orchestration.project_dir),
+        "PAY_EXACT_ENVIRONMENTS_DIR": str(orchestration.environments_dir),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(d.CUSTOMERS, [customer.name])
+        result = dg.materialize(
+            [d.customer_booking], partition_key=customer.name, instance=instance
+        )
+        assert result.success
+        (materialization,) = result.asset_materializations_for_node("customer_booking")
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        assert materialization.partition == customer.name
+        assert metadata["outcome"] == "booked"
+        assert metadata["clearings booked"] == len(customer.clearing_ids)
+        assert metadata["blocked"] == 0
+        assert metadata["failed"] == 0
+        assert metadata["Exact calls"] > 0
+        assert Path(metadata["report"]).exists()
+        (check,) = result.get_asset_check_evaluations()
+        assert check.passed
+        booked = d.customers_booked_recently(dg.build_asset_check_context(instance=instance))
+        assert booked.passed
+    assert customer.entries() == {c: 1 for c in customer.clearing_ids}

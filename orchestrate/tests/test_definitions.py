@@ -55,6 +55,11 @@ def test_the_definitions_load() -> None:
     assert d.nightly_booking.execution_timezone == "Europe/Amsterdam"
     assert d.booking_failures.default_status is dg.DefaultSensorStatus.RUNNING
     assert d.customers_sensor.default_status is dg.DefaultSensorStatus.RUNNING
+    # A booking run books and checks its own customer; the 36-hour check over all customers
+    # runs on its own schedule, not in every customer's run.
+    checks = d.booking_job.selection.resolve_checks(d.defs.resolve_asset_graph())
+    assert {c.name for c in checks} == {"every_clearing_booked"}
+    assert d.defs.resolve_job_def("book_customers").executor_def.name == "in_process"
 
 
 def sense(instance: dg.DagsterInstance) -> dg.SensorResult:

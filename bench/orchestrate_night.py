@@ -1,0 +1,313 @@
+"""A night of many customers, as the orchestrator runs them, against the local sandboxes.
+
+    .venv/bin/python bench/orchestrate_night.py [--customers 20] [--concurrency 4]
+                                                [--skip-shared] [--only-shared]
+
+Three rounds, each on fresh sandboxes (one Pay. and one Exact sandbox per customer, served from
+this process) and a fresh PostgreSQL database holding Meltano's system database and the target's
+store:
+
+1. ``view``: every customer's run in its own private Meltano view (``customer_run.py``),
+   ``--concurrency`` at a time, as Dagster's run queue would start them;
+2. ``shared, one at a time``: the plain layout, every run from one project folder whose
+   ``meltano.yml`` includes every customer's file and has no committed catalog: the CPU a run
+   costs there;
+3. ``shared, N at once``: the same layout, ``--concurrency`` at a time: how many runs fail
+   (Meltano's files under fixed names in the one ``.meltano/run/``).
+
+Per round: wall time, wall time per customer, CPU-s of Meltano and the plugins per customer
+(``getrusage`` of this process's children), the peak memory of one run slot (the sum of the
+resident memory of the processes of one run, sampled every 0.2 s from ``/proc``), the runs that
+failed, the clearings expected and posted, and bookings found twice in Exact.
+
+What this does not measure: Dagster's own cost per run (its run worker; measure with
+``bin/dev orchestrate``), real API latency, several machines, and 1,000 customers (the sandbox
+serves one merchant per process pair, so this process holds two servers per customer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from pay_exact_orchestrate.customer_run import (
+    BARE_PREFIXES,
+    prepare_system_database,
+    run_customer,
+    run_environment,
+)
+from pay_exact_orchestrate.customers import read_customers
+from pay_exact_orchestrate.sandbox_customers import SandboxCustomer, start_sandbox_customer
+from pay_exact_orchestrate.secrets import OwnerOnlyFileSecrets
+from pay_exact_orchestrate.settings import OrchestrateSettings
+from pay_exact_orchestrate.view import PLUGIN_TYPES, committed_catalog, view_document
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = Path(sys.executable).parent / "meltano"
+POSTGRES = os.environ.get(
+    "PAY_EXACT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PAGE = 1024 if sys.platform != "darwin" else 1
+
+
+def environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith((*BARE_PREFIXES, "PAY_"))}
+
+
+# -- memory of one run slot ----------------------------------------------------------------------
+
+
+class SlotMemory:
+    """Peak resident memory summed over the processes whose working folder is under ``root``,
+    per folder (one folder = one run's view)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> SlotMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            per_folder: dict[str, int] = defaultdict(int)
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    cwd = os.readlink(f"/proc/{pid}/cwd")
+                    if not cwd.startswith(self.root):
+                        continue
+                    with open(f"/proc/{pid}/status") as status:
+                        for line in status:
+                            if line.startswith("VmRSS:"):
+                                per_folder[cwd] += int(line.split()[1]) * 1024
+                except OSError:
+                    continue
+            if per_folder:
+                self.peak = max(self.peak, *per_folder.values())
+
+
+# -- one round -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    name: str
+    customers: int
+    wall: float
+    cpu: float
+    peak_slot: int
+    failed: int
+    expected: int
+    posted: int
+    duplicates: int
+    errors: list[str]
+
+    def show(self) -> None:
+        n = max(self.customers, 1)
+        slot = f"{self.peak_slot / 2**20:.0f} MB" if self.peak_slot else "-"
+        print(
+            f"{self.name:<24} {self.customers:>4} customers  wall {self.wall:7.1f} s "
+            f"({self.wall / n:5.2f} s/customer)  CPU {self.cpu / n:5.2f} s/customer  "
+            f"peak/slot {slot:>7}  failed {self.failed:>3}  posted {self.posted}/{self.expected}"
+            f"  duplicates {self.duplicates}",
+            flush=True,
+        )
+        for error in self.errors[:3]:
+            print(f"    e.g. {error}", flush=True)
+
+
+def fresh_database() -> tuple[str, Callable[[], None]]:
+    base = sa.engine.make_url(POSTGRES)
+    name = f"pay_exact_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def shared_project(settings: OrchestrateSettings, folder: Path) -> Path:
+    """The plain layout: one folder, every customer's file included, discovery on every run."""
+    any_customer = next(iter(read_customers(settings.environments_dir).usable.values()))
+    document = view_document(settings.project_dir, any_customer, committed_catalog())
+    document["include_paths"] = ["./environments/*.meltano.yml"]
+    for extractor in document["plugins"]["extractors"]:
+        extractor.pop("catalog", None)
+    folder.mkdir(parents=True)
+    (folder / "meltano.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.copytree(settings.environments_dir, folder / "environments")
+    (folder / ".meltano").mkdir()
+    for kind in PLUGIN_TYPES:
+        installed = settings.project_dir / ".meltano" / kind
+        if installed.is_dir():
+            (folder / ".meltano" / kind).symlink_to(installed, target_is_directory=True)
+    return folder
+
+
+def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
+    database, drop = fresh_database()
+    customers: list[SandboxCustomer] = []
+    with tempfile.TemporaryDirectory(prefix="pay-exact-night-") as tmp:
+        work = Path(tmp)
+        settings = OrchestrateSettings(
+            meltano_database_uri=database,
+            store_url=database,
+            reports_dir=work / "reports",
+            project_dir=ROOT,
+            environments_dir=work / "environments",
+            secrets_dir=work / "secrets",
+        )
+        try:
+            for i in range(count):
+                customers.append(
+                    start_sandbox_customer(
+                        f"shop{i + 1}",
+                        seed=900 + i,
+                        division=500001 + i,
+                        environments_dir=settings.environments_dir,
+                        secrets_dir=work / "secrets",
+                        store_url=database,
+                        days=2,
+                    )
+                )
+            prepare_system_database(settings, base_environ=environ())
+            views = Path(tempfile.gettempdir())
+            shared = shared_project(settings, work / "shared") if layout == "shared" else None
+            provider = OwnerOnlyFileSecrets(work / "secrets")
+            by_name = read_customers(settings.environments_dir).usable
+
+            def book(customer: SandboxCustomer) -> tuple[bool, str]:
+                if shared is None:
+                    result = run_customer(customer.name, settings=settings, base_environ=environ())
+                    return result.ok, "; ".join(result.log_tail[-2:])
+                known = by_name[customer.name]
+                env = run_environment(settings, known, provider.secrets_for(known), environ())
+                done = subprocess.run(
+                    [
+                        str(MELTANO),
+                        f"--environment={customer.name}",
+                        "run",
+                        "tap-pay",
+                        "target-exactonline",
+                    ],
+                    cwd=shared,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                tail = done.stderr.strip().splitlines()[-1:] if done.returncode else []
+                return done.returncode == 0, "; ".join(tail)[-300:]
+
+            before = children_cpu()
+            started = time.monotonic()
+            with (
+                SlotMemory(shared or views / "pay-exact-") as memory,
+                ThreadPoolExecutor(max_workers=concurrency) as pool,
+            ):
+                outcomes = list(pool.map(book, customers))
+            wall = time.monotonic() - started
+            cpu = children_cpu() - before
+            expected = sum(len(c.clearing_ids) for c in customers)
+            posted = duplicates = 0
+            for customer in customers:
+                entries = customer.entries()
+                posted += len(set(entries) & customer.clearing_ids)
+                duplicates += sum(n - 1 for n in entries.values() if n > 1)
+            return Round(
+                name=name,
+                customers=count,
+                wall=wall,
+                cpu=cpu,
+                peak_slot=memory.peak if shared is None else 0,
+                failed=sum(1 for ok, _ in outcomes if not ok),
+                expected=expected,
+                posted=posted,
+                duplicates=duplicates,
+                errors=[error for ok, error in outcomes if not ok and error],
+            )
+        finally:
+            for customer in customers:
+                customer.stop()
+            drop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--skip-shared", action="store_true", help="only the per-run views")
+    parser.add_argument("--only-shared", action="store_true", help="only the shared layout")
+    args = parser.parse_args()
+    subprocess.run(
+        [str(MELTANO), "install"],
+        cwd=ROOT,
+        env={**environ(), "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        check=True,
+        capture_output=True,
+    )
+    print(
+        f"{args.customers} customers, {args.concurrency} at a time, on {os.cpu_count()} cores; "
+        "Meltano's system database and the target's store in one PostgreSQL database",
+        flush=True,
+    )
+    rounds = []
+    if not args.only_shared:
+        rounds.append(
+            run_round(f"view, {args.concurrency} at once", args.customers, args.concurrency, "view")
+        )
+        rounds[-1].show()
+    if not args.skip_shared:
+        rounds.append(run_round("shared, one at a time", args.customers, 1, "shared"))
+        rounds[-1].show()
+        rounds.append(
+            run_round(
+                f"shared, {args.concurrency} at once", args.customers, args.concurrency, "shared"
+            )
+        )
+        rounds[-1].show()
+    if len(rounds) == 3:
+        view, alone = rounds[0], rounds[1]
+        print(
+            f"CPU per customer, view against shared project: "
+            f"{view.cpu / view.customers:.2f} / {alone.cpu / alone.customers:.2f} s = "
+            f"{view.cpu / max(alone.cpu, 1e-9):.2f}",
+            flush=True,
+        )
+    return 0 if all(r.duplicates == 0 for r in rounds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,10 +17,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from pay_exact_orchestrate.customers import Customer, read_customers
 from pay_exact_orchestrate.report_reader import ReportSummary, latest_report
@@ -111,8 +114,21 @@ def run_environment(
     return env
 
 
-def _scrubbed(lines: list[str], secrets: Mapping[str, str]) -> list[str]:
-    values = sorted((v for v in secrets.values() if len(v) >= 4), key=len, reverse=True)
+def _url_passwords(*urls: str) -> list[str]:
+    found = []
+    for url in urls:
+        try:
+            password = make_url(url).password
+        except ArgumentError:
+            continue
+        if password:
+            found.append(str(password))
+    return found
+
+
+def _scrubbed(lines: list[str], secrets: Iterable[str]) -> list[str]:
+    """``lines`` with every secret value (4 characters or more) replaced by ***."""
+    values = sorted((v for v in secrets if len(v) >= 4), key=len, reverse=True)
     out = []
     for line in lines:
         clean = line
@@ -205,5 +221,11 @@ def run_customer(
         exit_code=process.returncode,
         seconds=round(seconds, 3),
         summary=summary,
-        log_tail=_scrubbed(tail, secrets),
+        log_tail=_scrubbed(
+            tail,
+            [
+                *secrets.values(),
+                *_url_passwords(settings.store_url, settings.meltano_database_uri),
+            ],
+        ),
     )

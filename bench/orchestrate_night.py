@@ -1,7 +1,7 @@
 """A night of many customers, as the orchestrator runs them, against the local sandboxes.
 
     .venv/bin/python bench/orchestrate_night.py [--customers 20] [--concurrency 4]
-                                                [--skip-shared] [--only-shared]
+                                                [--skip-shared] [--only-shared] [--dagster]
 
 Three rounds, each on fresh sandboxes (one Pay. and one Exact sandbox per customer, served from
 this process) and a fresh PostgreSQL database holding Meltano's system database and the target's
@@ -13,16 +13,19 @@ store:
    ``meltano.yml`` includes every customer's file and has no committed catalog: the CPU a run
    costs there;
 3. ``shared, N at once``: the same layout, ``--concurrency`` at a time: how many runs fail
-   (Meltano's files under fixed names in the one ``.meltano/run/``).
+   (Meltano's files under fixed names in the one ``.meltano/run/``);
+4. with ``--dagster``, ``dagster, N at once``: each customer as a Dagster run worker books it
+   (``dagster asset materialize`` of the customer's partition, Dagster's storage in a PostgreSQL
+   database of its own), so the difference to round 1 is Dagster's own cost per run.
 
 Per round: wall time, wall time per customer, CPU-s of Meltano and the plugins per customer
 (``getrusage`` of this process's children), the peak memory of one run slot (the sum of the
 resident memory of the processes of one run, sampled every 0.2 s from ``/proc``), the runs that
 failed, the clearings expected and posted, and bookings found twice in Exact.
 
-What this does not measure: Dagster's own cost per run (its run worker; measure with
-``bin/dev orchestrate``), real API latency, several machines, and 1,000 customers (the sandbox
-serves one merchant per process pair, so this process holds two servers per customer).
+What this does not measure: Dagster's daemon and run queue (``bin/dev orchestrate`` shows them
+at work), real API latency, several machines, and 1,000 customers (the sandbox serves one
+merchant per server pair, so this process holds two servers per customer).
 """
 
 from __future__ import annotations
@@ -176,8 +179,21 @@ def shared_project(settings: OrchestrateSettings, folder: Path) -> Path:
     return folder
 
 
+def dagster_home(folder: Path, database: str) -> Path:
+    """A Dagster instance whose storage is a PostgreSQL database of its own."""
+    url = sa.engine.make_url(database).set(drivername="postgresql")
+    folder.mkdir(parents=True)
+    instance = {
+        "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
+        "telemetry": {"enabled": False},
+    }
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    return folder
+
+
 def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
     database, drop = fresh_database()
+    dagster_database, drop_dagster = fresh_database() if layout == "dagster" else ("", None)
     customers: list[SandboxCustomer] = []
     with tempfile.TemporaryDirectory(prefix="pay-exact-night-") as tmp:
         work = Path(tmp)
@@ -205,10 +221,48 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
             prepare_system_database(settings, base_environ=environ())
             views = Path(tempfile.gettempdir())
             shared = shared_project(settings, work / "shared") if layout == "shared" else None
+            home = None
+            if layout == "dagster":
+                from dagster import DagsterInstance
+
+                home = dagster_home(work / "dagster", dagster_database)
+                with DagsterInstance.from_config(str(home)) as instance:
+                    instance.add_dynamic_partitions("customers", [c.name for c in customers])
             provider = OwnerOnlyFileSecrets(work / "secrets")
             by_name = read_customers(settings.environments_dir).usable
 
             def book(customer: SandboxCustomer) -> tuple[bool, str]:
+                if home is not None:
+                    # What a run worker does: load the definitions, run the asset's partition.
+                    done = subprocess.run(
+                        [
+                            str(MELTANO.parent / "dagster"),
+                            "asset",
+                            "materialize",
+                            "-m",
+                            "pay_exact_orchestrate.definitions",
+                            "--select",
+                            "customer_booking",
+                            "--partition",
+                            customer.name,
+                        ],
+                        cwd=work,
+                        env={
+                            **environ(),
+                            "DAGSTER_HOME": str(home),
+                            "MELTANO_DATABASE_URI": database,
+                            "PAY_EXACT_STORE_URL": database,
+                            "PAY_EXACT_REPORTS_DIR": str(settings.reports_dir),
+                            "PAY_EXACT_SECRETS_DIR": str(work / "secrets"),
+                            "PAY_EXACT_PROJECT_DIR": str(ROOT),
+                            "PAY_EXACT_ENVIRONMENTS_DIR": str(settings.environments_dir),
+                        },
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    tail = done.stderr.strip().splitlines()[-1:] if done.returncode else []
+                    return done.returncode == 0, "; ".join(tail)[-300:]
                 if shared is None:
                     result = run_customer(customer.name, settings=settings, base_environ=environ())
                     return result.ok, "; ".join(result.log_tail[-2:])
@@ -262,6 +316,8 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
             for customer in customers:
                 customer.stop()
             drop()
+            if drop_dagster is not None:
+                drop_dagster()
 
 
 def main() -> int:
@@ -270,6 +326,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--skip-shared", action="store_true", help="only the per-run views")
     parser.add_argument("--only-shared", action="store_true", help="only the shared layout")
+    parser.add_argument(
+        "--dagster", action="store_true", help="also each run as a Dagster run worker does it"
+    )
     args = parser.parse_args()
     subprocess.run(
         [str(MELTANO), "install"],
@@ -289,6 +348,13 @@ def main() -> int:
             run_round(f"view, {args.concurrency} at once", args.customers, args.concurrency, "view")
         )
         rounds[-1].show()
+    if args.dagster:
+        rounds.append(
+            run_round(
+                f"dagster, {args.concurrency} at once", args.customers, args.concurrency, "dagster"
+            )
+        )
+        rounds[-1].show()
     if not args.skip_shared:
         rounds.append(run_round("shared, one at a time", args.customers, 1, "shared"))
         rounds[-1].show()
@@ -298,8 +364,16 @@ def main() -> int:
             )
         )
         rounds[-1].show()
-    if len(rounds) == 3:
-        view, alone = rounds[0], rounds[1]
+    by_name = {r.name.split(",")[0]: r for r in rounds}
+    if "view" in by_name and "dagster" in by_name:
+        view, dagster = by_name["view"], by_name["dagster"]
+        print(
+            f"Dagster's own CPU per customer (run worker minus the view's run): "
+            f"{(dagster.cpu - view.cpu) / view.customers:.2f} s",
+            flush=True,
+        )
+    if "view" in by_name and not args.skip_shared:
+        view, alone = by_name["view"], rounds[-2]
         print(
             f"CPU per customer, view against shared project: "
             f"{view.cpu / view.customers:.2f} / {alone.cpu / alone.customers:.2f} s = "

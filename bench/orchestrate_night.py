@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -156,6 +157,15 @@ def fresh_database() -> tuple[str, Callable[[], None]]:
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
+def cause(done: subprocess.CompletedProcess[str]) -> str:
+    """The last line of a failed command's output that says what went wrong."""
+    if done.returncode == 0:
+        return ""
+    lines = (done.stderr + done.stdout).strip().splitlines()
+    telling = [line for line in lines if re.search(r"error|invalid|fail|exception", line, re.I)]
+    return (telling or lines or ["(no output)"])[-1].strip()[-300:]
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -261,8 +271,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
                         text=True,
                         check=False,
                     )
-                    tail = done.stderr.strip().splitlines()[-1:] if done.returncode else []
-                    return done.returncode == 0, "; ".join(tail)[-300:]
+                    return done.returncode == 0, cause(done)
                 if shared is None:
                     result = run_customer(customer.name, settings=settings, base_environ=environ())
                     return result.ok, "; ".join(result.log_tail[-2:])
@@ -282,8 +291,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
                     text=True,
                     check=False,
                 )
-                tail = done.stderr.strip().splitlines()[-1:] if done.returncode else []
-                return done.returncode == 0, "; ".join(tail)[-300:]
+                return done.returncode == 0, cause(done)
 
             before = children_cpu()
             started = time.monotonic()

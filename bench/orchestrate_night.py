@@ -20,7 +20,8 @@ store:
 
 Per round: wall time, wall time per customer, CPU-s of Meltano and the plugins per customer
 (``getrusage`` of this process's children), the peak memory of one run slot (the sum of the
-resident memory of the processes of one run, sampled every 0.2 s from ``/proc``), the runs that
+resident memory of a process this benchmark started and its descendants, sampled every 0.2 s
+from ``/proc``), the runs that
 failed, the clearings expected and posted, and bookings found twice in Exact.
 
 What this does not measure: Dagster's daemon and run queue (``bin/dev orchestrate`` shows them
@@ -66,7 +67,7 @@ MELTANO = Path(sys.executable).parent / "meltano"
 POSTGRES = os.environ.get(
     "PAY_EXACT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PAGE = 1024 if sys.platform != "darwin" else 1
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 def environ() -> dict[str, str]:
@@ -77,11 +78,11 @@ def environ() -> dict[str, str]:
 
 
 class SlotMemory:
-    """Peak resident memory summed over the processes whose working folder is under ``root``,
-    per folder (one folder = one run's view)."""
+    """Peak resident memory of one run slot: a process this benchmark started (``meltano``, or
+    Dagster's run worker) together with all its descendants, sampled every 0.2 s."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = str(root)
+    def __init__(self) -> None:
+        self.me = os.getpid()
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -94,22 +95,33 @@ class SlotMemory:
         self._stop.set()
         self._thread.join()
 
+    def _sample(self) -> dict[int, int]:
+        parent: dict[int, int] = {}
+        rss: dict[int, int] = {}
+        for name in filter(str.isdigit, os.listdir("/proc")):
+            pid = int(name)
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    # The command may hold spaces and brackets: fields follow the last ')'.
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                parent[pid] = int(fields[1])
+                rss[pid] = int(fields[21]) * PAGE_BYTES
+            except (OSError, IndexError, ValueError):
+                continue
+        slots: dict[int, int] = defaultdict(int)
+        for pid, size in rss.items():
+            top, hops = pid, 0
+            while parent.get(top, 0) not in (self.me, 0) and hops < 64:
+                top, hops = parent[top], hops + 1
+            if parent.get(top) == self.me:
+                slots[top] += size
+        return slots
+
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
-            per_folder: dict[str, int] = defaultdict(int)
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    cwd = os.readlink(f"/proc/{pid}/cwd")
-                    if not cwd.startswith(self.root):
-                        continue
-                    with open(f"/proc/{pid}/status") as status:
-                        for line in status:
-                            if line.startswith("VmRSS:"):
-                                per_folder[cwd] += int(line.split()[1]) * 1024
-                except OSError:
-                    continue
-            if per_folder:
-                self.peak = max(self.peak, *per_folder.values())
+            slots = self._sample()
+            if slots:
+                self.peak = max(self.peak, *slots.values())
 
 
 # -- one round -----------------------------------------------------------------------------------
@@ -229,7 +241,6 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
                     )
                 )
             prepare_system_database(settings, base_environ=environ())
-            views = Path(tempfile.gettempdir())
             shared = shared_project(settings, work / "shared") if layout == "shared" else None
             home = None
             if layout == "dagster":
@@ -296,7 +307,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
             before = children_cpu()
             started = time.monotonic()
             with (
-                SlotMemory(shared or views / "pay-exact-") as memory,
+                SlotMemory() as memory,
                 ThreadPoolExecutor(max_workers=concurrency) as pool,
             ):
                 outcomes = list(pool.map(book, customers))
@@ -313,7 +324,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
                 customers=count,
                 wall=wall,
                 cpu=cpu,
-                peak_slot=memory.peak if shared is None else 0,
+                peak_slot=memory.peak,
                 failed=sum(1 for ok, _ in outcomes if not ok),
                 expected=expected,
                 posted=posted,

@@ -15,8 +15,9 @@ store:
 3. ``shared, N at once``: the same layout, ``--concurrency`` at a time: how many runs fail
    (Meltano's files under fixed names in the one ``.meltano/run/``);
 4. with ``--dagster``, ``dagster, N at once``: each customer as a Dagster run worker books it
-   (``dagster asset materialize`` of the customer's partition, Dagster's storage in a PostgreSQL
-   database of its own), so the difference to round 1 is Dagster's own cost per run.
+   (``dagster job execute`` of ``book_customers`` for the customer's partition, as a run worker
+   executes a run, with Dagster's storage in a PostgreSQL database of its own), so the
+   difference to round 1 is Dagster's own cost per run.
 
 Per round: wall time, wall time per customer, CPU-s of Meltano and the plugins per customer
 (``getrusage`` of this process's children), the peak memory of one run slot (the sum of the
@@ -32,6 +33,7 @@ merchant per server pair, so this process holds two servers per customer).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -254,18 +256,19 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
 
             def book(customer: SandboxCustomer) -> tuple[bool, str]:
                 if home is not None:
-                    # What a run worker does: load the definitions, run the asset's partition.
+                    # What a run worker does: load the definitions, run the booking job for the
+                    # customer's partition, in this one process (the job's executor).
                     done = subprocess.run(
                         [
                             str(MELTANO.parent / "dagster"),
-                            "asset",
-                            "materialize",
+                            "job",
+                            "execute",
                             "-m",
                             "pay_exact_orchestrate.definitions",
-                            "--select",
-                            "customer_booking",
-                            "--partition",
-                            customer.name,
+                            "-j",
+                            "book_customers",
+                            "--tags",
+                            json.dumps({"dagster/partition": customer.name}),
                         ],
                         cwd=work,
                         env={

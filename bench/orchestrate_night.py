@@ -176,7 +176,12 @@ def cause(done: subprocess.CompletedProcess[str]) -> str:
     if done.returncode == 0:
         return ""
     lines = (done.stderr + done.stdout).strip().splitlines()
-    telling = [line for line in lines if re.search(r"error|invalid|fail|exception", line, re.I)]
+    telling = [
+        line
+        for line in lines
+        if re.search(r"error|invalid|fail|exception", line, re.I)
+        and "run completed" not in line.lower()  # Meltano's closing line, also at level error
+    ]
     return (telling or lines or ["(no output)"])[-1].strip()[-300:]
 
 

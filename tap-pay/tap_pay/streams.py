@@ -33,11 +33,13 @@ from tap_pay.records import (
     SettlementParts,
     clearing_record_record,
     invoice_line_record,
+    order_record,
     settlement_parts,
     transaction_record,
     turnover_group_record,
 )
 from tap_pay.settings import Settings
+from tap_pay.singer_output import SchemaOncePerStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -48,15 +50,20 @@ SCHEMAS = SchemaDirectory(schemas)
 class LookbackIncremental(PayStream):
     """Incremental on a business date, re-reading ``lookback_days`` before the bookmark.
 
-    The bookmark never moves backwards. The SDK finalises an unsorted stream's bookmark to the
-    largest value seen in *this* run (singer-meltano.md fact 4), so a run that only re-reads the
-    look-back window would pull it back; records older than the stored bookmark therefore do
-    not count towards it.
+    The bookmark never moves backwards. The SDK sets the bookmark to the largest value seen in
+    *this* run (singer-meltano.md fact 4), so a run that only re-reads the look-back window
+    would pull it back; records older than the stored bookmark therefore do not count towards it.
+
+    Pay. documents no order for these endpoints, so the tap reads a run's window completely and
+    emits it sorted on (date, code): then the stream is sorted as the SDK means it, a STATE
+    message written mid-run is a bookmark a rerun can resume from, and the SDK's "progress is
+    not resumable" markers are not needed. The window is small (one record per payout, or per
+    day, revenue group and fee type), so holding it costs little memory.
     """
 
     replication_key: ClassVar[str]
     date_filter: ClassVar[str]
-    is_sorted = False
+    is_sorted = True
 
     _bookmark_at_start: str | None = None
 
@@ -109,6 +116,10 @@ class LookbackIncremental(PayStream):
 def revenue_group_queries(settings: Settings) -> list[str | None]:
     """One query per configured revenue group (Pay. filters ``turnoverGroup[eq]``, one value)."""
     return list(settings.revenue_groups) or [None]
+
+
+def settlement_order(parts: SettlementParts) -> tuple[str, str]:
+    return parts.record["settlementDate"], parts.record["code"]
 
 
 class EmbeddedSettlement:
@@ -174,13 +185,12 @@ class SettlementsStream(LookbackIncremental):
     def _fetch(self, group: str | None) -> Iterator[SettlementParts]:
         yield from self.request_records({"turnoverGroup": group} if group else None)  # type: ignore[misc]
 
-    def _unique(self, group: str | None) -> Iterator[SettlementParts]:
-        seen: set[str] = set()
+    def _unique(self, group: str | None) -> list[SettlementParts]:
+        unique: dict[str, SettlementParts] = {}
         for parts in self._fetch(group):
-            code = parts.record["code"]
-            if code not in seen:  # page boundaries can shift while a run pages through
-                seen.add(code)
-                yield parts
+            # Page boundaries can shift while a run pages through: keep the first copy.
+            unique.setdefault(parts.record["code"], parts)
+        return sorted(unique.values(), key=settlement_order)
 
     def _merged(self, queries: list[str | None]) -> list[SettlementParts]:
         """Several revenue groups: merge each settlement's clearings over the group queries."""
@@ -198,13 +208,13 @@ class SettlementsStream(LookbackIncremental):
                         kept.clearings.append(clearing)
                         kept.lines_by_clearing[clearing_id] = parts.lines_by_clearing[clearing_id]
                 kept.record["clearingIds"] = [c["clearingId"] for c in kept.clearings]
-        return sorted(merged.values(), key=lambda p: (p.record["settlementDate"], p.record["code"]))
+        return sorted(merged.values(), key=settlement_order)
 
     def get_child_context(self, record: Record, context: Context | None) -> Context:
         return {"settlementCode": record["code"]}
 
 
-class _EmbeddedChild(Stream):
+class _EmbeddedChild(SchemaOncePerStream):
     """A stream read from the settlement being synced: no API call of its own."""
 
     parent_stream_type = SettlementsStream
@@ -268,10 +278,15 @@ class ClearingRecordsStream(PayStream):
 
 
 class TransactionsStream(PayStream):
-    """Transaction:Info per clearing record.
+    """A payment's details per clearing record, from Transaction:Info or the Order API.
 
-    Pay.'s spec says Transaction:Info accepts the order id as well as the EX- id, so the
-    clearing record's orderId is used (pay-api.md §4.9 marks this [?]; the spec text says so).
+    Pay.'s .NET SDK marks the V2 transaction API obsolete in favour of the Order API
+    (paynl/sdk-net PAYNLSDK.SDK/V2/Client/MultiCorePayV2Client.cs, commit e4c47fa), whose
+    Order:Status is ``GET {order_api_url}/orders/{id}/status``. The setting transaction_api
+    chooses; 'auto' keeps V2 while Pay. serves it and asks the Order API for an order V2 does
+    not know. Both are asked with the clearing record's orderId, all a record carries: the
+    Transaction:Info spec says it accepts it (pay-api.md §4.9 marks this [?]) and the SDK's
+    GetOrder passes an orderId (PayV3Client.cs) [I].
     """
 
     name = "transactions"
@@ -280,16 +295,30 @@ class TransactionsStream(PayStream):
     parent_stream_type = ClearingRecordsStream
     state_partitioning_keys: ClassVar[list[str]] = []
     selected_by_default = False
-    path = "/transactions/{orderId}"
     endpoint = TRANSACTION_INFO
 
     def __init__(self, tap: Tap) -> None:
         super().__init__(tap)
         self._done: set[str] = set()
+        self._api = "transactions"
+        # 'auto': orders in a row that V2 did not know and the Order API did. After a few, V2
+        # is taken as retired for the rest of the run, so each order costs one call again.
+        self._v2_gone_streak = 0
+
+    @property
+    def url_base(self) -> str:
+        return self.settings.order_api_url if self._api == "orders" else self.settings.api_url
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        return "/orders/{orderId}/status" if self._api == "orders" else "/transactions/{orderId}"
 
     def records_from(self, item: Node) -> Iterable[Record]:
         assert self.context is not None
-        yield transaction_record(item, self.context["orderId"])
+        if self._api == "orders":
+            yield order_record(item, self.context["orderId"])
+        else:
+            yield transaction_record(item, self.context["orderId"])
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         if not self.settings.enrich_transactions or not context:
@@ -298,17 +327,39 @@ class TransactionsStream(PayStream):
         if order_id in self._done:  # a refund shares its payment's order id
             return
         self._done.add(order_id)
-        try:
-            yield from self.request_records(context)
-        except PayRequestError as exc:
-            if exc.status != 404:
-                raise
-            self.logger.warning(
-                "Pay. has no Transaction:Info for order %s (clearing %s); its record is left "
-                "without enrichment",
-                order_id,
-                context.get("clearingId"),
-            )
+        choice = self.settings.transaction_api
+        apis = {"auto": ["transactions", "orders"]}.get(choice, [choice])
+        if choice == "auto" and self._v2_gone_streak >= V2_RETIRED_AFTER:
+            apis = ["orders"]
+        for api in apis:
+            self._api = api
+            try:
+                yield from self.request_records(context)
+            except PayRequestError as exc:
+                if exc.status not in GONE:
+                    raise
+                continue
+            if choice == "auto" and len(apis) == 2:
+                self._v2_gone_streak = self._v2_gone_streak + 1 if api == "orders" else 0
+                if self._v2_gone_streak == V2_RETIRED_AFTER:
+                    self.logger.warning(
+                        "Pay.'s V2 Transaction:Info knew none of the last %d orders and the "
+                        "Order API did: reading the rest of this run from the Order API only",
+                        V2_RETIRED_AFTER,
+                    )
+            return
+        self.logger.warning(
+            "Pay. has no %s for order %s (clearing %s); its record is left without enrichment",
+            " or ".join(API_NAMES[a] for a in apis),
+            order_id,
+            context.get("clearingId"),
+        )
+
+
+API_NAMES = {"transactions": "Transaction:Info", "orders": "Order:Status"}
+V2_RETIRED_AFTER = 3  # orders in a row V2 did not know and the Order API did
+# [I] Not known here: 404; an API Pay. has switched off may also answer 410 Gone.
+GONE = (404, 410)
 
 
 class InvoiceLinesStream(LookbackIncremental):
@@ -334,12 +385,11 @@ class InvoiceLinesStream(LookbackIncremental):
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         self.begin_incremental_read()
-        seen: set[str] = set()
+        unique: dict[str, Record] = {}
         for group in revenue_group_queries(self.settings):
             for record in self.request_records({"turnoverGroup": group} if group else None):
-                if record["code"] not in seen:
-                    seen.add(record["code"])
-                    yield record
+                unique.setdefault(record["code"], record)
+        yield from sorted(unique.values(), key=lambda r: (r["date"], r["code"]))
 
 
 class TurnoverGroupsStream(PayStream):
@@ -349,7 +399,9 @@ class TurnoverGroupsStream(PayStream):
     path = "/turnovergroups"
     endpoint = TURNOVER_GROUPS
     items_key = "turnoverGroups"
-    page_limit = 100
+    # The spec takes no page or limit here and answers {total, turnoverGroups, _links: [...]}
+    # (labd/paynl-js-sdk packages/rest/openapi.json); a paged answer is followed all the same.
+    unpaged_list = True
     merchant_param = "merchant"  # this endpoint takes ?merchant=M-... (pay-api.md §4.5)
 
     def records_from(self, item: Node) -> Iterable[Record]:

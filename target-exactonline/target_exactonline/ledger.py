@@ -24,6 +24,7 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import (
@@ -89,6 +90,33 @@ relations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The invoices a posted clearing linked (a line with the customer and the invoice number at the
+# invoice's full open amount), so the self-check can confirm Exact settled them.
+links = Table(
+    "pay_exact_links",
+    metadata,
+    Column("division", Integer, primary_key=True),
+    Column("clearing_id", String(100), primary_key=True),
+    Column("receivable_id", String(64), primary_key=True),
+    Column("invoice_number", String(40), nullable=False),
+    Column("customer_id", String(64), nullable=True),
+    # Decimal text: exact on every backend (SQLite has no decimal type).
+    Column("amount", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedInvoice:
+    clearing_id: str
+    invoice_number: str
+    receivable_id: str
+    amount: Decimal
+    currency: str
+    customer_id: str | None = None
+    entry_id: str | None = None  # the posted entry that linked it (from the booking row)
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
@@ -152,6 +180,7 @@ class BookingLedger:
         self.store_key = store_key
         self._clock = clock
         self._posted_pending: list[tuple[str, str, int | None]] = []
+        self._links_pending: list[tuple[str, list[LinkedInvoice]]] = []
         metadata.create_all(engine, checkfirst=True)
 
     @classmethod
@@ -328,12 +357,13 @@ class BookingLedger:
         self._posted_pending.append((clearing_id, entry_id, entry_number))
 
     def flush(self) -> None:
-        """Commit the posted marks that are waiting."""
-        if self._posted_pending:
+        """Commit the posted marks (and the links they bring) that are waiting."""
+        if self._posted_pending or self._links_pending:
             with self.engine.begin() as conn:
                 self._write_posted(conn)
 
     def _write_posted(self, conn) -> None:
+        linked, self._links_pending = self._links_pending, []
         pending, self._posted_pending = self._posted_pending, []
         for clearing_id, entry_id, entry_number in pending:
             self._transition_in(
@@ -345,6 +375,8 @@ class BookingLedger:
                 entry_number=entry_number,
                 reason=None,
             )
+        for clearing_id, links_of in linked:
+            self._write_links(conn, clearing_id, links_of)
 
     def mark_failed(self, clearing_id: str, reason: str) -> LedgerRow:
         self.flush()
@@ -403,6 +435,80 @@ class BookingLedger:
         elif row.is_posted:
             return row
         return self.mark_posted(clearing_id, entry_id=entry_id, entry_number=entry_number)
+
+    # Invoices linked by posted clearings ------------------------------------------------------
+
+    def record_links(self, clearing_id: str, linked: Iterable[LinkedInvoice]) -> None:
+        """Remember what a posted clearing linked (once; a repeat changes nothing)."""
+        self.flush()
+        with self.engine.begin() as conn:
+            self._write_links(conn, clearing_id, list(linked))
+
+    def record_links_later(self, clearing_id: str, linked: Iterable[LinkedInvoice]) -> None:
+        """As ``record_links``, committed with the clearing's posted mark (see ``flush``)."""
+        self._links_pending.append((clearing_id, list(linked)))
+
+    def _write_links(self, conn, clearing_id: str, linked: list[LinkedInvoice]) -> None:
+        if not linked:
+            return
+        now = self._clock()
+        known = {
+            r.receivable_id
+            for r in conn.execute(
+                select(links.c.receivable_id).where(
+                    and_(links.c.division == self.division, links.c.clearing_id == clearing_id)
+                )
+            )
+        }
+        rows = []
+        for link in linked:
+            if link.receivable_id in known:
+                continue
+            known.add(link.receivable_id)
+            rows.append(
+                {
+                    "division": self.division,
+                    "clearing_id": clearing_id,
+                    "receivable_id": link.receivable_id,
+                    "invoice_number": link.invoice_number,
+                    "customer_id": link.customer_id,
+                    "amount": str(link.amount),
+                    "currency": link.currency,
+                    "posted_at": now,
+                }
+            )
+        if rows:
+            conn.execute(insert(links), rows)  # one statement for the clearing's links
+
+    def recent_links(self, limit: int) -> list[LinkedInvoice]:
+        """The invoices linked by posted clearings, newest first."""
+        joined = links.outerjoin(
+            bookings,
+            and_(
+                bookings.c.division == links.c.division,
+                bookings.c.clearing_id == links.c.clearing_id,
+            ),
+        )
+        query = (
+            select(links, bookings.c.entry_id)
+            .select_from(joined)
+            .where(links.c.division == self.division)
+            .order_by(links.c.posted_at.desc(), links.c.clearing_id, links.c.receivable_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                LinkedInvoice(
+                    clearing_id=r.clearing_id,
+                    invoice_number=r.invoice_number,
+                    receivable_id=r.receivable_id,
+                    amount=Decimal(r.amount),
+                    currency=r.currency,
+                    customer_id=r.customer_id,
+                    entry_id=r.entry_id,
+                )
+                for r in conn.execute(query)
+            ]
 
     # Relations created in Exact ---------------------------------------------------------------
 

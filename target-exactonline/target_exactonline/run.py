@@ -3,8 +3,10 @@
 Order of work (DESIGN §4, §6, §7), each step over the clearings one window at a time, so the
 run holds one window of payments, whatever the size of the backfill:
 1. read: convert every clearing once (its facts and whether it can be booked); skip revenue
-   groups not selected; block unreadable ones;
-2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls);
+   groups not selected; block unreadable ones and those of a settlement that is not bookable;
+2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls); a live
+   run stops here, before any Exact call, while the self-check found a fact it relies on not
+   holding (``refusal``; a dry run goes on and says so);
 3. read the Exact context once, and the keys already booked in the bank journals (one paged
    read), which also settles clearings whose last POST had no answer;
 4. count: every record's candidates, as claims on open items across the whole run (the
@@ -72,7 +74,7 @@ from target_exactonline.exact_payload import (
     account_body,
     bank_entry_body,
 )
-from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow
+from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow, LinkedInvoice
 from target_exactonline.progress import Progress
 from target_exactonline.report import (
     ClearingReport,
@@ -82,6 +84,7 @@ from target_exactonline.report import (
     RunReport,
 )
 from target_exactonline.settings import CUSTOM_PROFILE, TargetSettings
+from target_exactonline.settlement_check import Judgement, judge_settlement
 from target_exactonline.validate import check_plan, check_sales_journal
 
 # Clearings converted, planned and booked together: the run holds the records of this many
@@ -159,8 +162,11 @@ class BookingRun:
         logger: logging.Logger,
         now: Callable[[], datetime] = _utcnow,
         run_id: str | None = None,
+        refusal: str | None = None,
     ) -> None:
         self.settings = settings
+        # Why the self-check says not to book (probe_store.ProbeStore.refusal), or None.
+        self.refusal = refusal
         self._client_factory = client_factory
         self._client: Any = None
         self.ledger = ledger
@@ -172,11 +178,13 @@ class BookingRun:
         self._customer_names: dict[str, str] = {}
         self._rejections = 0
         self._problems: list[str] = []
+        self._context_problems: list[str] = []  # found while reading Exact, run-wide
         self.progress: Progress | None = None
         self._transactions: Mapping[str, Mapping[str, Any]] = {}
         self._group_names: dict[str, str] = {}
         self._journal_problems: dict[str, str] = {}
         self._standard_problem: str | None = None
+        self._judged: dict[Any, Judgement | None] = {}  # settlement code -> why not bookable
 
     # -- public -------------------------------------------------------------------------------
 
@@ -208,6 +216,14 @@ class BookingRun:
 
         todo = self._drop_posted(items)
         planner = None
+        if todo and self.refusal:
+            if self.settings.dry_run:
+                report.problems.append(f"A live run would not book: {self.refusal}")
+            else:
+                report.stopped = self.refusal
+                self._not_attempted(todo, self.refusal)
+                self.log.error("Not booking: %s", self.refusal)
+                todo = []
         if todo:
             try:
                 todo = self._read_context(todo)
@@ -217,6 +233,7 @@ class BookingRun:
                 report.stopped = stop.reason
                 self._not_attempted(todo, stop.reason)
                 todo = []
+        report.problems.extend(self._context_problems)
         self._plan_and_book(
             items, todo, planner=planner, collector=collector, report=report, writer=writer
         )
@@ -242,6 +259,7 @@ class BookingRun:
         }
         self._check_group_settings(names)
         items = []
+        self._judged = {}
         for window in collector.windows(WINDOW):
             for clearing_id, bundle in collector.bundles_for(window).items():
                 items.append(self._scan_one(clearing_id, bundle, collector))
@@ -273,6 +291,14 @@ class BookingRun:
             report.reason = (
                 f"revenue group {group or '(none)'} is not among the selected revenue groups"
             )
+            return item
+        code = (bundle.settlement or {}).get("code") or f"?{clearing_id}"
+        if code not in self._judged:
+            self._judged[code] = judge_settlement(bundle.settlement, clearing_id)
+        verdict = self._judged[code]
+        if verdict is not None:
+            report.reason = verdict.reason
+            report.totals = dict(verdict.totals)
             return item
         try:
             converted = convert_bundle(bundle, transactions=self._transactions, group_names=names)
@@ -406,12 +432,16 @@ class BookingRun:
             for code in sales_journals
             if (problem := check_sales_journal(code, c.journals.get(code), s.division))
         }
-        c.open_items = self._read(
+        receivables = self._read(
             "the open invoices",
-            lambda: ctx.read_open_items(
+            lambda: ctx.read_receivables(
                 self.client, None if not s.sales_journal else sales_journals
             ),
         )
+        c.open_items = receivables.items
+        c.receivable_signs = receivables.signs
+        if receivables.signs.disagreement:
+            self._context_problems.append(receivables.signs.describe())
         if any(i.has_emails for i in todo):
             # Payments carry e-mails (the tap's enrichment): the open items get their
             # customers' e-mails so e-mail rules can apply, and new relations can be checked
@@ -459,6 +489,10 @@ class BookingRun:
         self._fill_report(item)
         if plan.status is Status.BLOCKED:
             self._block(item, plan.explanation)
+            return False
+        doubtful = self.context.receivable_signs.blocks(line.link for line in plan.lines)
+        if doubtful:
+            self._block(item, doubtful)
             return False
         problems = check_plan(
             plan,
@@ -799,6 +833,24 @@ class BookingRun:
             item.clearing_id, entry_id=entry_id, entry_number=entry_number
         )
         kill_points.reached("after_ledger")
+        plan = item.plan
+        if plan is not None:
+            # For the self-check: these invoices must no longer be open once Exact has the entry.
+            self.ledger.record_links_later(
+                item.clearing_id,
+                [
+                    LinkedInvoice(
+                        clearing_id=item.clearing_id,
+                        invoice_number=line.link,
+                        receivable_id=line.open_item,
+                        amount=line.amount,
+                        currency=plan.currency,
+                        customer_id=self._customer_ids.get(line.customer or ""),
+                    )
+                    for line in plan.lines
+                    if line.link and line.open_item
+                ],
+            )
         item.report.outcome = Outcome.BOOKED
         item.report.entry_id = entry_id
         item.report.entry_number = entry_number

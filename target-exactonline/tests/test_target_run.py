@@ -86,6 +86,18 @@ class Pay:
                 settlementDate=self.day,
                 amount=payout,
                 currency=self.currency,
+                amountUnit="cents",
+                lines=[
+                    {
+                        "code": f"FT-{self.clearing_id}-{n}",
+                        "clearingId": self.clearing_id,
+                        "turnoverGroupCode": self.group,
+                        "direction": direction,
+                        "amount": amount,
+                        "currency": self.currency,
+                    }
+                    for n, (direction, _id, _name, amount, _count) in enumerate(lines, start=1)
+                ],
                 clearingIds=[self.clearing_id],
             ),
             record(
@@ -795,3 +807,59 @@ def test_windows_of_any_size_book_the_same_entries_and_count_claims_across_them(
     linked = [ref for entry in booked for (_, _, ref) in entry if ref]
     assert len(linked) == 1  # ORD00012 only
     assert "ORD00013:+" in receivables(exact)
+
+
+# -- the stated settlement amount ------------------------------------------------------------
+
+
+def _edit_settlement(text: str, change: Callable[[dict[str, Any]], None]) -> str:
+    out = []
+    for line in text.splitlines():
+        message = json.loads(line, parse_float=Decimal)
+        if message.get("type") == "RECORD" and message["stream"] == "settlements":
+            change(message["record"])
+        out.append(dumps(message))
+    return "\n".join(out) + "\n"
+
+
+def test_a_settlement_a_euro_off_its_lines_books_none_of_its_clearings(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    other = Pay("CLR-2025-002", "2025-10-21", [("000000123", "242.00")], fees="0.80")
+    text = _edit_settlement(
+        singer(PAID, other),
+        lambda s: s.update(amount=s["amount"] + 1) if s["code"] == "ST-CLR-2025-001" else None,
+    )
+    ran = run(config, text)
+    assert ran.error is not None
+    blocked = ran.outcome("CLR-2025-001")
+    assert blocked.outcome is Outcome.BLOCKED
+    reason = blocked.reason or ""
+    assert reason.startswith("totals_inconsistent")
+    assert "paid 170.75 EUR" in reason  # the stated amount beside the sum of the lines
+    assert "add up to 169.75 EUR" in reason
+    assert blocked.totals == {
+        "settlement amount stated by Pay.": D("170.75"),
+        "settlement lines added up": D("169.75"),
+        "difference": D("1.00"),
+    }
+    assert ran.outcome("CLR-2025-002").outcome is Outcome.BOOKED
+    assert all(
+        "CLR-2025-001" not in e["BankEntryLines"][0]["Description"] for e in bank_entries(exact)
+    )
+    # the state waits for the blocked clearing: it is read and judged again next run
+    state = json.loads(ran.stdout.splitlines()[-1])
+    assert state["bookmarks"]["settlements"]["replication_key_value"] == "2025-10-20"
+
+
+def test_a_settlement_whose_unit_is_in_doubt_waits_and_names_the_setting(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    doubt = "Pay. sends this amount in euros, so set settlement_amount_unit to 'euros'"
+    text = _edit_settlement(singer(PAID), lambda s: s.update(amountProblem=doubt))
+    ran = run(config, text)
+    reason = ran.outcome("CLR-2025-001").reason or ""
+    assert ran.outcome("CLR-2025-001").outcome is Outcome.BLOCKED
+    assert reason.startswith("amount_unit_in_doubt")
+    assert "settlement_amount_unit" in reason
+    assert bank_entries(exact) == []

@@ -579,9 +579,12 @@ class _Builder:
         text = template.number
         head = text.rstrip(string.digits)
         digits = text[len(head) :]
+        # Numbers well above the merchant's own: 50,000 up, further for a merchant with more
+        # orders than that (a backfill of hundreds of thousands would leave no free number).
+        reach = max(50_000, 2 * len(self.m.orders))
         for _ in range(1000):
             if digits:
-                value = int(digits) + 50_000 + rng.randrange(0, 50_000)
+                value = int(digits) + reach + rng.randrange(0, reach)
                 candidate = f"{head}{value:0{len(digits)}d}"
             else:
                 candidate = "".join(rng.choice(string.ascii_uppercase) for _ in text)

@@ -270,3 +270,30 @@ def test_reads_and_other_changes_commit_waiting_posted_marks_first(store_url: st
     row = ledger(store_url).get("CLR-2")
     assert row is not None
     assert row.is_posted
+
+
+def test_links_wait_with_the_posted_mark_and_are_written_together(store_url: str) -> None:
+    from decimal import Decimal
+
+    from target_exactonline.ledger import LinkedInvoice
+
+    book = ledger(store_url)
+    other = ledger(store_url)
+    commits = _commits(book)
+    links = [
+        LinkedInvoice("CLR-1", f"2570000{n}", f"guid-{n}", Decimal("60.50"), "EUR", "cust")
+        for n in range(3)
+    ]
+    book.start_posting("CLR-1", booking_key="PX:CLR-1", plan_digest=None, settlement_date=None)
+    book.mark_posted_later("CLR-1", entry_id="e-1", entry_number=1)
+    book.record_links_later("CLR-1", links)
+    assert other.recent_links(10) == []  # nothing written yet: the posted mark waits too
+    book.start_posting("CLR-2", booking_key="PX:CLR-2", plan_digest=None, settlement_date=None)
+    assert commits[0] == 2  # the mark and the links went with CLR-2's 'posting'
+    found = sorted(other.recent_links(10), key=lambda i: i.invoice_number)
+    assert [(i.invoice_number, i.entry_id) for i in found] == [
+        (i.invoice_number, "e-1") for i in links
+    ]  # written, with the entry they were posted in
+    posted = other.get("CLR-1")
+    assert posted is not None
+    assert posted.is_posted

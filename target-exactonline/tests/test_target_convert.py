@@ -126,6 +126,7 @@ CASES = [
     (lambda b: b.lines.pop(), "the clearing announces 3 clearing lines; 2 arrived (incomplete)"),
     # Fields the SDK's JSON-schema validation used to catch (it is off by default now)
     (lambda b: b.records[0].update(amount="twelve"), f"{R1} 'amount' is not a number: 'twelve'"),
+    (lambda b: b.records[0].update(amount="12.50"), f"{R1} 'amount' is not a number: '12.50'"),
     (
         lambda b: b.records[0].update(transactionDate="yesterday"),
         f"{R1} 'transactionDate' is not a date-time: 'yesterday'",

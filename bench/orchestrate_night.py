@@ -230,9 +230,9 @@ def dagster_home(folder: Path, database: str) -> Path:
     return folder
 
 
-# Retries after a killed run, as the asset's RetryPolicy spaces them: Meltano refuses a run of the
-# same job within 5 minutes of the killed one's last heartbeat (HEARTBEAT_VALID_MINUTES in
-# meltano/core/job/job.py), so the first retries meet that guard.
+# Retries after a killed run, 2, 4 and 8 minutes apart (the asset's RetryPolicy waits about 2, 6
+# and 14): Meltano refuses a run of the same job within 5 minutes of the killed one's last
+# heartbeat (HEARTBEAT_VALID_MINUTES in meltano/core/job/job.py), so the first retry meets that.
 RETRY_AFTER = (120, 240, 480)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .model import OpenItem, PaymentRecord, RecordKind
 from .plan import MAX_CANDIDATES, MAX_DESCRIPTION
 
@@ -19,14 +21,67 @@ def clean(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
-def line_description(key: str, body: str) -> str:
-    """``key`` + space + body, cut at the ledger's 60 characters (the key is never cut)."""
-    return f"{key} {clean(body)}"[:MAX_DESCRIPTION]
+def line_description(
+    key: str, word: str = "", codes: Sequence[str | None] = (), label: str = ""
+) -> str:
+    """A ledger line description of at most 60 characters that never cuts a word or a code.
+
+    ``key`` comes first and whole, then ``word`` (what the line is: "payment", "payout"), the
+    words of ``label`` and ``codes``. Room goes to ``word`` first, then to the codes in the
+    order given, each written whole or not at all, then to the label's words from the front.
+    Cutting a code would leave another valid-looking code ("FT-3148-5366-9453F" cut to
+    "FT-3148-5366-9453"), so a code that does not fit is left to the line's notes instead.
+    """
+    room = MAX_DESCRIPTION - len(key)
+    head: list[str] = []
+    if word and len(word) < room:
+        head.append(word)
+        room -= len(word) + 1
+    kept: list[str] = []
+    for code in codes:
+        if not code:
+            continue
+        text = clean(code)
+        if text and len(text) < room and text not in kept:
+            kept.append(text)
+            room -= len(text) + 1
+    for part in clean(label).split():
+        if len(part) >= room:
+            break
+        head.append(part)
+        room -= len(part) + 1
+    return " ".join((key, *head, *kept))
 
 
-def record_label(record: PaymentRecord) -> str:
-    """The most recognisable text of a payment: its reference, else description, else ids."""
-    return record.reference or record.description or record.order_id or record.record_id
+def record_codes(record: PaymentRecord) -> tuple[str | None, ...]:
+    """What identifies a payment in a line description, most useful first: the merchant's
+    reference, the provider's transaction id, the customer's e-mail, the order id and the
+    payment's description (often one text for every payment of a webshop)."""
+    return (
+        record.reference,
+        record.record_id,
+        record.customer_email,
+        record.order_id,
+        record.description,
+    )
+
+
+def record_notes(record: PaymentRecord) -> str:
+    """Every identifying field of a payment in full, for the ledger line's notes."""
+    fields = (
+        ("transaction", record.record_id),
+        ("order", record.order_id),
+        ("reference", record.reference),
+        ("description", record.description),
+        ("e-mail", record.customer_email),
+        ("name", record.customer_name),
+    )
+    return "; ".join(f"{name} {clean(value)}" for name, value in fields if value)
+
+
+def item_word(item: OpenItem) -> str:
+    """An open item as a bookkeeper calls it: a negative one is a credit note."""
+    return "credit note" if item.amount < 0 else "invoice"
 
 
 def customer_label(item: OpenItem) -> str:

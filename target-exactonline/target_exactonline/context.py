@@ -234,11 +234,13 @@ def read_periods(client: ReadClient, first: date, last: date) -> list[Period]:
     return sorted(found, key=lambda p: (p.start, p.year, p.number))
 
 
-def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list[OpenItem]:
-    """Open sales invoices and credit notes (``bulk/Cashflow/Receivables``, Status 20).
+def read_open_items(client: ReadClient) -> list[OpenItem]:
+    """Open sales invoices and credit notes of every journal (``bulk/Cashflow/Receivables``,
+    Status 20).
 
-    Exact allows no filter on the journal there, so other journals' items are dropped here when
-    sales journals are configured.
+    Items of journals other than the selected sales journal are kept: the engine never links
+    them, but it can then tell a bookkeeper "invoice N carries this reference but is in journal
+    71" instead of "no open item carries it".
     """
     rows = client.get_all(
         RECEIVABLES,
@@ -262,8 +264,6 @@ def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list
         if kind is not None and kind not in INVOICE_TRANSACTION_TYPES:
             continue
         journal = _text(row.get("Journal"))
-        if sales_journals and journal not in sales_journals:
-            continue
         # [I] A partly paid invoice carries a LastPaymentDate on its receivable (reference §4.6).
         if row.get("LastPaymentDate"):
             paid_before.add(number)

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline.ledger import BookingLedger, Status
-from target_exactonline.report import Outcome
+from target_exactonline.report import Outcome, render_html
 from target_exactonline.run import ClearingsNotBooked
 from target_exactonline.sandbox_testing import (
     store_target_tokens,
@@ -737,3 +737,29 @@ def test_an_unanswered_post_of_a_clearing_that_is_now_unreadable_is_pointed_out(
     reason = ran.outcome("CLR-2025-001").reason
     assert "field 'amount'" in reason
     assert "check Exact for lines starting with PX:CLR-2025-001" in reason
+
+
+# -- transaction details --------------------------------------------------------------------
+
+
+def test_a_shopify_run_without_transaction_details_warns_in_the_log_and_the_report(
+    exact: ExactSandbox, config: dict, run: Callable[..., Any], caplog: Any
+) -> None:
+    config["matching_profile"] = "shopify"
+    bare = Pay("CLR-2025-201", "2025-10-20", [("", "121.00"), ("", "10.00")])
+    told = Pay(
+        "CLR-2025-202", "2025-10-21", [("X1", "30.00")],
+        customers={"X1": ("Jansen BV", "info@jansen.example")},
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        ran = run(config, singer(bare, told))
+    missing = ran.outcome("CLR-2025-201").details_missing
+    assert missing is not None
+    assert "without the transaction details that profile shopify reads" in missing
+    assert ran.outcome("CLR-2025-202").details_missing is None
+    assert "CLR-2025-201: matching ran without the transaction details" in caplog.text
+    html = render_html(ran.report)
+    top = html.split("<h2>Clearings</h2>")[0]
+    assert "CLR-2025-201" in top
+    assert "Matching ran without the transaction details" in top
+    assert "Jansen BV (10042)" in html  # the customer with the account code beside the name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .consistency import signed_line
-from .describe import clean, line_description
+from .describe import NOTES_SEPARATOR, clean, line_description
 from .model import LineKind
 from .money import ZERO, fmt, quantum
 from .plan import FLAGGED, BookingPlan, CustomerKind, NewRelation, PlanLine, Reason, Role, Status
@@ -62,7 +62,9 @@ def assemble(
                 reason=reason,
                 explanation=text,
                 flagged=reason in FLAGGED,
-                notes=f"clearing line {line.code}; {clean(line.type_name)}".rstrip("; "),
+                notes=NOTES_SEPARATOR.join(
+                    p for p in (f"clearing line {line.code}", clean(line.type_name)) if p
+                ),
             )
         )
     flags: list[str] = []

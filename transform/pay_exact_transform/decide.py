@@ -91,7 +91,7 @@ class Decider:
             _MATCHED,
             f"Reference {keys[0] if len(keys) == 1 else refs_text(keys)} matches only "
             f"{'invoice' if item.amount > 0 else 'credit note'} {item.invoice_number} "
-            f"({item.customer_name or item.customer_code or item.customer_id}), open for "
+            f"({customer_label(item)}), open for "
             f"exactly {amount} {item.currency}: linked.",
             item.customer_id,
             _EXISTING,

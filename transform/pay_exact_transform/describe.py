@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from .model import OpenItem, PaymentRecord, RecordKind
 from .plan import MAX_CANDIDATES, MAX_DESCRIPTION
 
+# Between the fields of a line's notes; a record's id is followed by a space or this.
+NOTES_SEPARATOR = " | "
+
 KIND_WORD = {
     RecordKind.PAYMENT: "payment",
     RecordKind.REFUND: "refund",
@@ -76,7 +79,7 @@ def record_notes(record: PaymentRecord) -> str:
         ("e-mail", record.customer_email),
         ("name", record.customer_name),
     )
-    return "; ".join(f"{name} {clean(value)}" for name, value in fields if value)
+    return NOTES_SEPARATOR.join(f"{name} {clean(value)}" for name, value in fields if value)
 
 
 def item_word(item: OpenItem) -> str:
@@ -85,6 +88,9 @@ def item_word(item: OpenItem) -> str:
 
 
 def customer_label(item: OpenItem) -> str:
+    """The customer as the ledger shows it: the name with the account code beside it."""
+    if item.customer_name and item.customer_code:
+        return f"{item.customer_name}, account {item.customer_code.strip()}"
     return item.customer_name or item.customer_code or item.customer_id
 
 

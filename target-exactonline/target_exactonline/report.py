@@ -13,6 +13,7 @@ import enum
 import html
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -179,16 +180,21 @@ def jsonl_lines(report: RunReport) -> Iterable[str]:
 
 # Where a run's money went, in the order a bookkeeper ties it to Pay.'s payout statement and to
 # the transit account: what came in, where it was booked, what Pay. kept, what it paid out.
-MONEY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("received", "Received"),
-    ("linked", "Linked (settles invoices and credit notes)"),
-    ("customers", "On customers, not linked"),
-    ("standard_debtor", "On the standard debtor"),
-    ("unassigned", "On the unassigned account"),
-    ("fees", "Fees"),
-    ("refunds", "Refunds"),
-    ("chargebacks", "Chargebacks"),
-    ("payout", "Payout"),
+MONEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("received", "Received", "payments received"),
+    ("linked", "Linked", "booked on customers and linked: settles invoices and credit notes"),
+    ("customers", "On customers", "booked on customers, not linked"),
+    ("standard_debtor", "Standard debtor", "booked on the standard debtor"),
+    ("unassigned", "Unassigned", "booked on the unassigned account"),
+    ("fees", "Fees", "fees Pay. deducted"),
+    ("refunds", "Refunds", "refunds paid back"),
+    ("chargebacks", "Chargebacks", "chargebacks taken back"),
+    ("payout", "Payout", "paid out to the bank, waiting on the transit account"),
+)
+MONEY_LEGEND = (
+    "Linked + on customers + standard debtor + unassigned = fees + payout: what came in, less "
+    "refunds and chargebacks, was booked on one of those four, and Pay. kept the fees and paid "
+    "out the rest."
 )
 
 
@@ -201,7 +207,7 @@ def clearing_money(c: ClearingReport) -> dict[str, Decimal] | None:
     """
     if not c.lines:
         return None
-    money = dict.fromkeys((key for key, _ in MONEY_COLUMNS), Decimal(0))
+    money = dict.fromkeys((key for key, _, _ in MONEY_COLUMNS), Decimal(0))
     for line in c.lines:
         amount = line.amount
         if line.record_id is not None:
@@ -339,11 +345,12 @@ details.clearing>summary{cursor:pointer;padding:.2rem 0}
 #attention th[data-dir=asc]::after{content:" \\25B2"}
 #attention th[data-dir=desc]::after{content:" \\25BC"}
 .filters{display:flex;gap:.8rem;align-items:center;flex-wrap:wrap}
-.filters input{padding:.3rem .5rem;min-width:18rem}
+.filters input{padding:.3rem .5rem;min-width:18rem}td.id{white-space:nowrap}
 """
 
-# Sorting and filtering of the attention table, and opening a clearing's section when a link
-# points at it. Inline, without external assets, so the page works offline.
+# Sorting and filtering of the attention table (also from the address: ?q=text&kind=reason
+# &sort=column&dir=desc, so a filtered view can be bookmarked or sent), and opening a clearing's
+# section when a link points at it. Inline, without external assets, so the page works offline.
 _SCRIPT = """
 (function(){
 var t=document.getElementById('attention');
@@ -358,22 +365,27 @@ function apply(){var text=q.value.toLowerCase(),kind=k.value,shown=0;
 rows.forEach(function(r){var ok=(!kind||r.getAttribute('data-kind')===kind)&&
 (!text||r.textContent.toLowerCase().indexOf(text)>=0);r.hidden=!ok;if(ok){shown++;}});
 n.textContent=shown+' of '+rows.length+' lines shown';}
-q.addEventListener('input',apply);k.addEventListener('change',apply);
-[].forEach.call(head,function(th,i){th.addEventListener('click',function(){
-var dir=th.getAttribute('data-dir')==='asc'?'desc':'asc';
+function sortBy(i,dir){var th=head[i];if(!th){return;}
 [].forEach.call(head,function(o){o.removeAttribute('data-dir');});
-th.setAttribute('data-dir',dir);
-var num=th.classList.contains('num');
+th.setAttribute('data-dir',dir);var num=th.classList.contains('num');
 function key(r){var c=r.cells[i];
 return c.hasAttribute('data-v')?c.getAttribute('data-v'):c.textContent;}
 rows.sort(function(a,b){var x=key(a),y=key(b);
 var c=num?parseFloat(x)-parseFloat(y):x.localeCompare(y);return dir==='asc'?c:-c;});
-rows.forEach(function(r){body.appendChild(r);});});});
+rows.forEach(function(r){body.appendChild(r);});}
+[].forEach.call(head,function(th,i){th.addEventListener('click',function(){
+sortBy(i,th.getAttribute('data-dir')==='asc'?'desc':'asc');});});
+q.addEventListener('input',apply);k.addEventListener('change',apply);
+var p=new URLSearchParams(location.search);
+if(p.get('q')){q.value=p.get('q');}if(p.get('kind')){k.value=p.get('kind');}
+if(p.get('sort')){sortBy(+p.get('sort'),p.get('dir')==='desc'?'desc':'asc');}
 apply();
 })();
 """
 
 SHOWN_NOT_BOOKED = 50  # rows of the not-booked table shown before the rest fold away
+SHOWN_DETAILS_MISSING = 10  # clearings listed under a finding before the list folds away
+_ALL_PAYMENTS = re.compile(r"all \d+ payments")
 
 
 def _e(value: object) -> str:
@@ -452,8 +464,8 @@ def _not_booked_html(report: RunReport) -> list[str]:
         payout = c.totals.get("payout")
         out.append(
             f'<tr data-clearing="{_e(c.clearing_id)}">'
-            f'<td><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a></td>'
-            f"<td>{_e(c.settlement_date)}</td>"
+            f'<td class=id><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a></td>'
+            f"<td class=id>{_e(c.settlement_date)}</td>"
             f'<td><span class="tag {c.outcome.value}">{_e(c.outcome.label)}</span></td>'
             f"<td class=num>{_e(_money(payout))} {_e(c.currency if payout is not None else '')}"
             f"</td><td>{_e(c.reason)}"
@@ -473,22 +485,35 @@ def _not_booked_html(report: RunReport) -> list[str]:
 
 
 def _details_missing_html(report: RunReport) -> list[str]:
+    """Clearings matched without the transaction details their profile reads, grouped by what
+    happened, so a thousand of them read as one finding with the list folded under it."""
     missing = [c for c in report.clearings if c.details_missing]
     if not missing:
         return []
+    groups: dict[str, list[ClearingReport]] = {}
+    for c in missing:
+        groups.setdefault(_ALL_PAYMENTS.sub("all payments", c.details_missing or ""), []).append(c)
     count = len(missing)
     out = [
         '<section class="warn" id="details-missing">',
         f"<h2>Matched without transaction details: {count} clearing"
         f"{'' if count == 1 else 's'}</h2>",
-        "<table><thead><tr><th>Clearing</th><th>What happened</th></tr></thead><tbody>",
     ]
-    for c in missing:
-        out.append(
-            f'<tr><td><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a></td>'
-            f"<td>{_e(_sentence(c.details_missing or ''))}</td></tr>"
-        )
-    out.append("</tbody></table></section>")
+    for text, clearings in groups.items():
+        out.append(f"<p>{_e(_sentence(text))}</p>")
+        folded = len(clearings) > SHOWN_DETAILS_MISSING
+        if folded:
+            out.append(f"<details><summary>The {len(clearings)} clearings</summary>")
+        out.append("<table><thead><tr><th>Clearing</th><th>Date</th><th>Payments</th></tr>")
+        out.append("</thead><tbody>")
+        for c in clearings:
+            payments = sum(1 for line in c.lines if line.record_id is not None)
+            out.append(
+                f'<tr><td class=id><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a>'
+                f"</td><td class=id>{_e(c.settlement_date)}</td><td>{payments or ''}</td></tr>"
+            )
+        out.append("</tbody></table>" + ("</details>" if folded else ""))
+    out.append("</section>")
     return out
 
 
@@ -503,16 +528,19 @@ def _summary_html(report: RunReport) -> list[str]:
         verb = "would be booked" if report.dry_run else "booked in this run"
         out.append(f"<p>Money of the payouts {verb}; {_e(settled_text(invoices, notes))}.</p>")
         out.append('<table id="run-money"><thead><tr><th>Currency</th>')
-        out.extend(f"<th class=num>{_e(label)}</th>" for _, label in MONEY_COLUMNS)
+        out.extend(
+            f'<th class=num title="{_e(title)}">{_e(label)}</th>'
+            for _, label, title in MONEY_COLUMNS
+        )
         out.append("</tr></thead><tbody>")
         for currency, values in money.items():
             out.append(f'<tr data-currency="{_e(currency)}"><td>{_e(currency)}</td>')
             out.extend(
                 f'<td class=num data-key="{key}">{_e(_money(values[key]))}</td>'
-                for key, _ in MONEY_COLUMNS
+                for key, _, _ in MONEY_COLUMNS
             )
             out.append("</tr>")
-        out.append("</tbody></table>")
+        out.append(f'</tbody></table><p class="muted">{_e(MONEY_LEGEND)}</p>')
     out.append("<table><tr><th>Outcome</th><th class=num>Clearings</th></tr>")
     for outcome in Outcome:
         if counts[outcome]:
@@ -604,13 +632,12 @@ def _attention_html(rows: list[_AttentionRow]) -> list[str]:
     for row in rows:
         amount = f"{_money(row.amount)} {row.currency}".strip() if row.amount is not None else ""
         value = f' data-v="{row.amount}"' if row.amount is not None else ' data-v="0"'
-        payment = f"{row.what} ({row.payment})" if row.payment else row.what
         out.append(
-            f'<tr class=attention data-kind="{_e(row.kind)}"><td><a href="#'
+            f'<tr class=attention data-kind="{_e(row.kind)}"><td class=id><a href="#'
             f'{_anchor(row.clearing_id)}">{_e(row.clearing_id)}</a></td>'
-            f"<td>{_e(row.settlement_date)}</td><td>{_e(payment)}</td>"
+            f"<td class=id>{_e(row.settlement_date)}</td><td>{_e(row.what)}</td>"
             f"<td>{_e(row.customer)}</td><td class=num{value}>{_e(amount)}</td>"
-            f"<td>{_e(row.payment)}</td><td>{_e(row.details)}</td></tr>"
+            f"<td class=id>{_e(row.payment)}</td><td>{_e(row.details)}</td></tr>"
         )
     out.append("</tbody></table>")
     return out
@@ -668,11 +695,14 @@ def _clearing_html(c: ClearingReport) -> list[str]:
         out.append(f"<p>Customers created: {_e(', '.join(c.relations_created))}</p>")
     if money is not None:
         out.append('<table class="money"><tr>')
-        out.extend(f"<th class=num>{_e(label)}</th>" for _, label in MONEY_COLUMNS)
+        out.extend(
+            f'<th class=num title="{_e(title)}">{_e(label)}</th>'
+            for _, label, title in MONEY_COLUMNS
+        )
         out.append("</tr><tr>")
         out.extend(
             f'<td class=num data-key="{key}">{_e(_money(money[key]))}</td>'
-            for key, _ in MONEY_COLUMNS
+            for key, _, _ in MONEY_COLUMNS
         )
         out.append("</tr></table>")
     if c.lines:

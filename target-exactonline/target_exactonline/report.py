@@ -244,9 +244,9 @@ def settled_counts(clearings: Iterable[ClearingReport]) -> tuple[int, int]:
 
 
 def settled_text(invoices: int, notes: int) -> str:
-    text = f"{invoices} invoice{'' if invoices == 1 else 's'}"
+    text = f"{invoices:,} invoice{'' if invoices == 1 else 's'}"
     if notes:
-        text += f" and {notes} credit note{'' if notes == 1 else 's'}"
+        text += f" and {notes:,} credit note{'' if notes == 1 else 's'}"
     return text + " settled"
 
 

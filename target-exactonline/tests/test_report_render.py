@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from target_exactonline.report import (
     ClearingReport,
@@ -124,3 +125,54 @@ def test_write_report_creates_both_files(tmp_path) -> None:
     assert len(jsonl.read_text().splitlines()) == 5
     assert page.read_text().startswith("<!DOCTYPE html>")
     assert not list((tmp_path / "reports").glob("*.tmp"))
+
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def test_the_operations_guide_describes_the_report_and_lines_as_they_are() -> None:
+    from pay_exact_transform import (
+        Clearing,
+        ClearingLine,
+        Direction,
+        GLAccounts,
+        LineKind,
+        PaymentRecord,
+        RecordKind,
+        Settings,
+        plan_clearing,
+    )
+    from target_exactonline.exact_payload import bank_entry_body
+    from target_exactonline.report import MONEY_COLUMNS
+
+    guide = OPERATIONS.read_text()
+    page = render_html(sample())
+    for heading in ("Not booked, and why", "Needs attention", "Summary", "Clearings"):
+        assert f"**{heading}**" in guide
+        assert heading in page
+    for _, label, _ in MONEY_COLUMNS:
+        assert label.split()[0] in guide, label
+    # The example lines in Exact are what the engine and the target write for that payout.
+    record = PaymentRecord(
+        "R-000486136", RecordKind.PAYMENT, Decimal("14.50"), "EUR", reference="1452",
+        description="Order 1452", order_id="1661180545X1ca9c",
+    )  # fmt: skip
+    lines = (
+        ClearingLine("FT-1102-0461-4278", 10, "iDEAL", Direction.CREDIT, Decimal("14.50"),
+                     LineKind.PAYMENTS, 1),
+        ClearingLine("FT-1102-0461-4292", 9101, "Invoice settlement", Direction.DEBIT,
+                     Decimal("0.29"), LineKind.FEES),
+    )  # fmt: skip
+    clearing = Clearing(
+        "CLEARING-20250770507", "TGIQ-HG9J", date(2025, 3, 4), "EUR", None, lines, (record,),
+        Decimal("14.21"),
+    )  # fmt: skip
+    gl = GLAccounts(debtors="1300", psp_costs="4390", payouts="2050", unassigned="2090")
+    plan = plan_clearing(clearing, [], Settings(gl=gl, standard_debtor="9999"))
+    body = bank_entry_body(
+        plan, journal_code="25", gl_ids={c: c for c in ("1300", "4390", "2050", "2090")},
+        customer_ids={"9999": "guid"},
+    )  # fmt: skip
+    for entry_line in body["BankEntryLines"][:2]:
+        assert f"description  {entry_line['Description']}\n" in guide
+        assert f"notes        {entry_line['Notes']}\n" in guide

@@ -254,15 +254,17 @@ class MerchantKit:
     pay_secret: str  # the Pay. API token the tap used
 
 
-def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None) -> str:
+def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None, **settings: Any) -> str:
     from tap_pay.tap import TapPay
 
     config = {
         "api_url": pay.api_url,
+        "order_api_url": pay.order_api_url,
         "token_code": pay.token_code,
         "api_token": pay.api_token,
         "start_date": "2025-01-01",
         "enrich_transactions": True,
+        **settings,
     }
     catalog = TapPay(config=config, validate_config=False).catalog_dict
     for entry in catalog["streams"]:
@@ -273,6 +275,12 @@ def run_tap(pay: PaySandbox, *, state: dict[str, Any] | None = None) -> str:
     with redirect_stdout(out):
         TapPay(config=config, state=state, catalog=catalog).sync_all()
     return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tap_on() -> Callable[..., str]:
+    """``tap_on(pay_sandbox, **settings)``: tap-pay's Singer output against that sandbox."""
+    return run_tap
 
 
 def singer_messages(text: str) -> list[dict[str, Any]]:

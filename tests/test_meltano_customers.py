@@ -396,6 +396,13 @@ def test_two_customers_book_separately_and_reruns_book_nothing(
         assert checked.returncode == 0, checked.stderr[-3000:]
         assert "MISSING" not in checked.stderr
         assert f"Bank journal {customer.target_config['bank_journal']}" in checked.stderr
+        # The self-check: before any live run the settlement model cannot be judged yet.
+        assert "COULD NOT TELL settlement_model: " in checked.stderr
+        # ... and the Pay. side of it, as onboarding runs it.
+        paid = customer.meltano("invoke", "tap-pay:check", check=False)
+        assert paid.returncode == 0, paid.stderr[-3000:]
+        assert "HELD    clearing_permission: " in paid.stderr
+        assert "HELD    settlement_unit: " in paid.stderr
 
     # acme is shipped in dry-run mode, as onboarding starts: nothing is written to Exact, the
     # report shows the plan, and no state is kept, so the first live run reads everything.
@@ -439,6 +446,11 @@ def test_two_customers_book_separately_and_reruns_book_nothing(
     # each division holds only its own merchant's clearings
     assert not set(acme.entries()) & set(bloom.clearings())
     assert not set(bloom.entries()) & set(acme.clearings())
+
+    # After the first live run the self-check sees the linked invoices settled.
+    after = acme.meltano("invoke", "target-exactonline", "--test", check=False)
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert "HELD    settlement_model: " in after.stderr
 
     # Separate state ids, each at its own merchant's last settlement.
     states = meltano(project, "state", "list", env=clean_environ()).stdout

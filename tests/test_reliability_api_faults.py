@@ -236,6 +236,34 @@ def test_a_refused_refresh_token_stops_the_run_until_authorised_again(
     )
 
 
+def test_an_expired_refresh_token_stops_the_run_until_authorised_again(
+    books: Any, rows: Callable[..., None]
+) -> None:
+    # No fault injected: a month without a run, and the sandbox refuses the lapsed refresh token
+    # as the field does (400 invalid_request "The refresh token expired at ...").
+    books.exact.advance(31 * 86400)
+    refused = books.run()
+    assert refused.error is not None
+    assert "target-exactonline authorize" in refused.stderr
+    assert "The refresh token expired at" in refused.stderr
+    assert [e.status for e in books.exact.requests("/api/oauth2/token")] == [400]
+    assert entry_posts(books) == []
+    assert books.tally().found == 0
+    store_target_tokens(books.exact, books.store_url)  # the customer consents again
+    runs = [refused, *until_done(books)]
+    tally = check_done(books, runs)
+    rows(
+        "A18",
+        "Exact API",
+        fault="refresh token unused for 31 days: 400 invalid_request 'The refresh token "
+        "expired at ...'",
+        where="first call of the run",
+        tally=tally,
+        outcome=f"run 1 booked nothing and asked for `authorize`; after it, run {len(runs)} "
+        f"booked all {booked_in(runs[-1])}",
+    )
+
+
 # -- the error budget -----------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ right again, nothing is missing and nothing is booked twice.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import simplejson
+from pay_exact_sandbox.pay.sandbox import PaySandbox
 from target_exactonline.report import Outcome
 
 
@@ -364,3 +366,136 @@ def test_hostile_settings_write_nothing_and_say_which_setting(
         assert writes == []
     state_waits_for_the_unbooked(run)
     fixed_then_done(books, rows, ref=ref, fault=fault, where="settings", outcome=outcome)
+
+
+# -- what Pay. states against what its lines say ---------------------------------------------------
+
+
+def _served(kit: Any, change: Callable[[dict[str, Any]], None], **sandbox: Any) -> PaySandbox:
+    """A Pay. sandbox on the kit's merchant with ``change`` applied to a copy of its data."""
+    pay = copy.deepcopy(kit.merchant.pay)
+    change(pay)
+    return PaySandbox(dataclasses.replace(kit.merchant, pay=pay), **sandbox)
+
+
+def test_a_settlement_pay_states_a_euro_above_its_lines_books_none_of_its_clearings(
+    books: Any, merchant_kit: Any, rows: Callable[..., None], tap_on: Callable[..., str]
+) -> None:
+    """The sandbox serves a settlement whose amount and "Funds:" text are one euro more than
+    its lines: every clearing in it waits, also when the tap reads only one revenue group."""
+    tampered = merchant_kit.merchant.pay["settlements"][0]
+    victims = {c["clearingId"] for c in tampered["clearings"]}
+
+    def one_euro_more(pay: dict[str, Any]) -> None:
+        settlement = pay["settlements"][0]
+        settlement["amount"]["value"] += 100
+        stated = Decimal(settlement["amount"]["value"]).scaleb(-2)
+        head = settlement["description"].split("Funds:")[0]
+        settlement["description"] = f"{head}Funds: {stated}"
+
+    with _served(merchant_kit, one_euro_more) as pay:
+        text = tap_on(pay)
+        group = next(
+            line["turnoverGroup"]["code"]
+            for c in tampered["clearings"]
+            for line in c["clearingLines"]
+        )
+        one_group = tap_on(pay, revenue_groups=[group])
+    run = books.run(text=text)
+    found = outcomes(run)
+    stated = Decimal(tampered["amount"]["value"] + 100).scaleb(-2)
+    for clearing_id in victims:
+        reason = found[clearing_id].reason or ""
+        assert found[clearing_id].outcome is Outcome.BLOCKED, found[clearing_id]
+        assert reason.startswith("totals_inconsistent"), reason
+        assert f"paid {stated} EUR" in reason  # the stated amount beside the lines' sum
+        assert f"add up to {stated - 1} EUR" in reason
+    assert {v.outcome for k, v in found.items() if k not in victims} == {Outcome.BOOKED}
+    assert not victims & set(books.entries())
+    assert run.states[-1]["bookmarks"]["settlements"]["replication_key_value"] <= str(
+        tampered["settlementDate"]
+    )
+    # With a revenue-group filter the tap reads only some of its clearings; still none books.
+    partial = outcomes(books.run(text=one_group))
+    judged = [c for c in partial.values() if c.clearing_id in victims]
+    assert judged
+    assert all(c.outcome is Outcome.BLOCKED for c in judged)
+    assert not victims & set(books.entries())
+    fixed_then_done(
+        books,
+        rows,
+        ref="B12",
+        fault="Pay. states a settlement 1.00 EUR above its lines (amount and Funds: text)",
+        where="Pay. sandbox (one settlement)",
+        outcome=f"its {len(victims)} clearing(s) not booked (totals_inconsistent, both amounts "
+        "shown), also with a revenue-group filter; the others booked; once Pay.'s data agreed "
+        "the next run booked them",
+    )
+
+
+def test_settlement_amounts_in_another_unit_than_the_setting_book_nothing_until_it_is_set(
+    books: Any, merchant_kit: Any, rows: Callable[..., None], tap_on: Callable[..., str]
+) -> None:
+    with _served(merchant_kit, lambda pay: None, settlement_amount_unit="euros") as pay:
+        wrong = tap_on(pay)  # settlement_amount_unit left at cents
+        right = tap_on(pay, settlement_amount_unit="euros")
+    run = books.run(text=wrong)
+    found = outcomes(run)
+    assert {c.outcome for c in found.values()} == {Outcome.BLOCKED}
+    for outcome in found.values():
+        reason = outcome.reason or ""
+        assert reason.startswith("amount_unit_in_doubt"), reason
+        assert "set settlement_amount_unit to 'euros'" in reason
+    assert books.entries() == {}
+    assert run.states == [] or all(
+        s["bookmarks"]["settlements"]["replication_key_value"]
+        <= str(min(c.settlement_date for c in found.values()))
+        for s in run.states
+    )
+    again = books.run(text=right)
+    assert again.error is None, again.stderr[-2000:]
+    tally = books.tally()
+    assert tally.exactly_once, tally
+    rows(
+        "B13",
+        "bad input",
+        fault="Pay. sends settlement amounts in euros; settlement_amount_unit says cents",
+        where="Pay. sandbox (every settlement) and tap setting",
+        tally=tally,
+        outcome="nothing booked, each clearing names the setting; with it set to euros the "
+        "next run booked all",
+    )
+
+
+def test_sub_cent_fee_rates_are_read_and_the_run_books_everything(
+    books: Any, merchant_kit: Any, rows: Callable[..., None], tap_on: Callable[..., str]
+) -> None:
+    """Pay.'s spec example prices a fee part at 0.0195 EUR; that used to stop the tap with no
+    records for any stream."""
+
+    def sub_cent(pay: dict[str, Any]) -> None:
+        for line in pay["invoiceLines"]:
+            for part in line["lines"]:
+                part["costs"]["revenue"] = Decimal("0.0195")
+                part["amount"] = Decimal("0.0195")
+
+    with _served(merchant_kit, sub_cent) as pay:
+        text = tap_on(pay)
+    costs = [
+        part["costs"] for line in Messages(text).records("invoice_lines") for part in line["lines"]
+    ]
+    assert costs
+    assert set(costs) == {Decimal("0.0195")}
+    run = books.run(text=text)
+    assert run.error is None, run.stderr[-2000:]
+    assert {c.outcome for c in outcomes(run).values()} == {Outcome.BOOKED}
+    tally = books.tally()
+    assert tally.exactly_once, tally
+    rows(
+        "B14",
+        "bad input",
+        fault="fee parts priced below a cent (0.0195 EUR, as in Pay.'s spec example)",
+        where="Pay. sandbox (/invoicelines)",
+        tally=tally,
+        outcome="every stream read, rates kept exact; all clearings booked",
+    )

@@ -64,7 +64,16 @@ def _exact_service(args: argparse.Namespace, merchant: Merchant) -> tuple[str, S
     data = exact_data_for(
         merchant, fixture=args.fixture, seed=args.seed, division=args.exact_division
     )
-    return "exact", ExactService(data, port=args.exact_port, state_dir=args.state_dir)
+    from pay_exact_sandbox.exact.config import ExactConfig  # noqa: PLC0415
+
+    config = ExactConfig(
+        receivables_sign=args.exact_receivables_sign,
+        partial_receivable_amount=args.exact_partial_receivable_amount,
+        partial_sets_last_payment_date=args.exact_partial_sets_last_payment_date == "yes",
+    )
+    return "exact", ExactService(
+        data, port=args.exact_port, config=config, state_dir=args.state_dir
+    )
 
 
 SERVICE_BUILDERS: list[ServiceBuilder] = [_pay_service, _exact_service]
@@ -189,6 +198,26 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="division number of the generated Exact side (default 123456)",
+    )
+    exact = serve.add_argument_group("Exact behaviours the references leave open")
+    exact.add_argument(
+        "--exact-receivables-sign",
+        choices=("positive", "negative"),
+        default="positive",
+        help="cashflow/Receivables amounts: positive for an invoice (default, the reference's "
+        "inference) or the remaining amount, negative for an invoice",
+    )
+    exact.add_argument(
+        "--exact-partial-receivable-amount",
+        choices=("original", "remaining"),
+        default="original",
+        help="a part-paid receivable's amount: the invoice's full amount (default) or what is left",
+    )
+    exact.add_argument(
+        "--exact-partial-sets-last-payment-date",
+        choices=("yes", "no"),
+        default="yes",
+        help="whether a part payment sets the receivable's LastPaymentDate (default yes)",
     )
     serve.add_argument(
         "--state-dir",

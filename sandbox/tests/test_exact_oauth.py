@@ -226,3 +226,49 @@ def test_admin_mints_tokens_over_http(exact_sandbox: ExactSandbox) -> None:
         exact_sandbox, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
     )
     assert refreshed.status_code == 200
+
+
+def test_a_refresh_token_unused_for_30_days_has_expired(exact_sandbox: ExactSandbox) -> None:
+    exact_sandbox.freeze(at=1_665_523_100)  # 2022-10-11 21:18:20 UTC
+    tokens = exact_sandbox.mint_tokens()
+    exact_sandbox.advance(30 * 86400)
+    on_the_day = _token(
+        exact_sandbox, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    assert on_the_day.status_code == 200  # 30 days to the second is still within the lifetime
+    exact_sandbox.advance(30 * 86400 + 1)
+    late = _token(
+        exact_sandbox,
+        grant_type="refresh_token",
+        refresh_token=on_the_day.json()["refresh_token"],
+    )
+    assert late.status_code == 400
+    assert late.json() == {
+        "error": "invalid_request",
+        "error_description": "The refresh token expired at 12/10/2022 9:18:20 PM and it is "
+        "now 12/10/2022 9:18:21 PM.",
+    }
+
+
+def test_client_credentials_in_a_basic_header_are_accepted(exact_sandbox: ExactSandbox) -> None:
+    code = _code(exact_sandbox)
+    response = requests.post(
+        f"{exact_sandbox.url}/api/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": exact_sandbox.redirect_uri,
+        },
+        auth=(exact_sandbox.client_id, exact_sandbox.client_secret),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "bearer"
+    wrong = requests.post(
+        f"{exact_sandbox.url}/api/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]},
+        auth=(exact_sandbox.client_id, "wrong"),
+        timeout=10,
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_client"

@@ -51,7 +51,7 @@ def fetch_all(sandbox: PaySandbox, path: str, key: str, limit: int, **filters: A
         assert response.status_code == 200, response.text
         body = response.json()
         items.extend(body[key])
-        if page >= body["pages"]:
+        if page >= body.get("pages", -(-body["total"] // limit)):
             return items
         page += 1
 
@@ -246,3 +246,14 @@ def test_integer_filter_rejects_text(sandbox: PaySandbox) -> None:
         timeout=5,
     )
     assert response.status_code == 400
+
+
+def test_invoice_lines_filter_on_the_type_of_their_parts(sandbox: PaySandbox) -> None:
+    """type[eq]=SELL|BUY as paynl/sdk-net sends it; every part carries its type."""
+    every = fetch_all(sandbox, "/invoicelines", "invoiceLines", 100)
+    sold = fetch_all(sandbox, "/invoicelines", "invoiceLines", 100, **{"type[eq]": "SELL"})
+    bought = fetch_all(sandbox, "/invoicelines", "invoiceLines", 100, **{"type[eq]": "BUY"})
+    assert every
+    assert [line["code"] for line in sold] == [line["code"] for line in every]
+    assert bought == []
+    assert {part["type"] for line in every for part in line["lines"]} == {"SELL"}

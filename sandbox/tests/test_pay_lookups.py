@@ -46,6 +46,46 @@ def test_transaction_info_by_ex_id_and_by_order_id(sandbox: PaySandbox) -> None:
     assert by_id["customer"]["email"] == customer.email
 
 
+def test_transaction_info_uses_the_spec_example_field_names(sandbox: PaySandbox) -> None:
+    """labd/paynl-js-sdk packages/transaction/openapi.json "Transaction Full" example."""
+    order = sandbox.merchant.orders[0]
+    info = get(sandbox, f"/transactions/{order.pay_order_id}").json()
+    assert {"serviceCode", "createdAt", "modifiedAt", "expiresAt"} <= set(info)
+    assert not {"serviceId", "created", "modified", "expire"} & set(info)
+    assert info["serviceCode"].startswith("SL-")
+    assert info["createdAt"].endswith(("+01:00", "+02:00"))
+
+
+def test_order_status_by_order_id_and_by_uuid(sandbox: PaySandbox) -> None:
+    """The Order API that replaces V2 Transaction:Info (paynl/sdk-net PayV3Client.GetOrder)."""
+    order = next(
+        o for o in sandbox.merchant.orders if o.platform == "magento2" and o.status == "paid"
+    )
+    root = sandbox.api_url.removesuffix("/v2") + "/v1"
+    by_order = requests.get(
+        f"{root}/orders/{order.pay_order_id}/status", auth=sandbox.auth, timeout=5
+    ).json()
+    by_uuid = requests.get(f"{root}/orders/{by_order['id']}/status", auth=sandbox.auth, timeout=5)
+    assert by_uuid.json() == by_order
+    assert by_order["orderId"] == order.pay_order_id
+    assert by_order["status"] == {"code": 100, "action": "PAID"}
+    customer = next(c for c in sandbox.merchant.customers if c.id == order.customer_id)
+    assert by_order["checkoutData"]["customer"]["email"] == customer.email
+    assert by_order["stats"]["extra1"] == order.number
+    assert {"createdAt", "modifiedAt", "expiresAt", "completedAt"} <= set(by_order)
+    assert requests.get(f"{root}/orders/{order.pay_order_id}/status", timeout=5).status_code == 401
+    missing = requests.get(f"{root}/orders/nope/status", auth=sandbox.auth, timeout=5)
+    assert missing.status_code == 404
+
+
+def test_the_v2_transaction_api_can_be_retired(pay_sandbox_factory) -> None:
+    sandbox = pay_sandbox_factory(GeneratorParams(seed=3, days=1))
+    order = sandbox.merchant.orders[0]
+    assert get(sandbox, f"/transactions/{order.pay_order_id}").ok
+    sandbox.store.transactions_v2_served = False
+    assert get(sandbox, f"/transactions/{order.pay_order_id}").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("status", "code", "action"),
     [("paid", 100, "PAID"), ("refunded", -81, "REFUND"), ("charged_back", -71, "CHARGEBACK")],

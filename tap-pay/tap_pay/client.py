@@ -73,6 +73,8 @@ class PayPaginator(BaseAPIPaginator[int]):
     def has_more(self, response: requests.Response) -> bool:
         info = self._page_info(response)
         page = self.current_value
+        if info.count is not None and info.count > self.limit:
+            return False  # more items than asked for: the endpoint does not page, this is all
         if info.pages is not None:
             return page < info.pages
         if info.total is not None:
@@ -89,6 +91,41 @@ class PayPaginator(BaseAPIPaginator[int]):
 
     def get_next(self, response: requests.Response) -> int | None:
         return self.current_value + 1
+
+
+class NextLinkPaginator(BaseAPIPaginator[int | None]):
+    """For a list the spec does not page (``/turnovergroups``): one call without page or limit.
+
+    Should Pay. page it after all, the answer says so the way its paged lists do: a ``_links``
+    object whose ``next`` names the next page, and fewer items so far than ``total``. The spec's
+    own shape (``_links`` as a list of ``{href, rel, type}``) never has a next page.
+    """
+
+    def __init__(self, page_info: Callable[[requests.Response], PageInfo], body: Callable) -> None:
+        super().__init__(None)
+        self._page_info = page_info
+        self._body = body
+        self._seen = 0
+
+    def _next_page(self, response: requests.Response) -> int | None:
+        links = self._body(response).get("_links")
+        if not isinstance(links, dict) or not isinstance(links.get("next"), dict):
+            return None
+        href = links["next"].get("href")
+        page = parse_qs(urlparse(str(href or "")).query).get("page", [""])[0]
+        return int(page) if page.isdigit() else None
+
+    def has_more(self, response: requests.Response) -> bool:
+        info = self._page_info(response)
+        self._seen += info.count or 0
+        following = self._next_page(response)
+        current = self.current_value or 1
+        if following is None or following <= current or not info.count:
+            return False
+        return info.total is not None and self._seen < info.total
+
+    def get_next(self, response: requests.Response) -> int | None:
+        return self._next_page(response)
 
 
 def api_path(response: requests.Response) -> str:
@@ -120,6 +157,8 @@ class PayStream(RESTStream[int]):
     items_key: ClassVar[str | None] = None
     #: Page size to ask for, the endpoint's maximum; None for unpaged endpoints.
     page_limit: ClassVar[int | None] = None
+    #: A list the spec does not page (no page/limit): one call, following a next link if sent.
+    unpaged_list: ClassVar[bool] = False
     #: Name of the merchant filter parameter, when the endpoint takes one.
     merchant_param: ClassVar[str | None] = None
 
@@ -157,8 +196,10 @@ class PayStream(RESTStream[int]):
 
     # -- requests -----------------------------------------------------------------------------
 
-    def get_new_paginator(self) -> BaseAPIPaginator[int] | None:
+    def get_new_paginator(self) -> BaseAPIPaginator[Any] | None:
         if self.page_limit is None:
+            if self.unpaged_list:
+                return NextLinkPaginator(self.page_info, self.decoded)
             return None
         return PayPaginator(self.page_limit, self.page_info)
 
@@ -167,6 +208,8 @@ class PayStream(RESTStream[int]):
         if self.page_limit is not None:
             params["page"] = next_page_token or 1
             params["limit"] = self.page_limit
+        elif next_page_token is not None:
+            params["page"] = next_page_token  # an unpaged list that turned out paged
         if self.merchant_param and self.settings.merchant_code:
             params[self.merchant_param] = self.settings.merchant_code
         params.update(self.filter_params(context))
@@ -210,7 +253,7 @@ class PayStream(RESTStream[int]):
         if self.items_key is None:
             return [root]
         root.as_object()
-        if self.page_limit is not None:
+        if self.page_limit is not None or self.unpaged_list:
             self.page_info(response)  # a broken envelope is reported before any item
         return root.object_or_items(self.items_key) if root.has(self.items_key) else []
 

@@ -26,6 +26,8 @@ UNIT_BY_ENDPOINT: dict[str, AmountUnit] = {
     "/clearings/{clearingId}/records": AmountUnit.MINOR,
     "/invoicelines": AmountUnit.MAJOR,
     "/transactions/{transactionId}": AmountUnit.MINOR,
+    # The Order API's amounts are integer values too (labd/paynl-js-sdk connect/openapi.json).
+    "/orders/{id}/status": AmountUnit.MINOR,
 }
 
 # ISO 4217 exponents that differ from 2; every other currency has two decimals.

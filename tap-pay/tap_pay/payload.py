@@ -231,6 +231,25 @@ class Node:
         currency = holder.currency("currency")
         return holder.amount(value_key, currency, unit), currency
 
+    def rate(
+        self, key: str, *, value_key: str, required: bool = False
+    ) -> tuple[Decimal | None, str | None]:
+        """A cost or rate object ``{<value_key>: 0.0195, "currency": "EUR"}``, kept exact.
+
+        Unlike :meth:`money` it keeps every decimal Pay. sent (the spec's own example for an
+        invoice line's costs is 0.0195 EUR): it is not an amount that is booked as it is.
+        """
+        holder = self.get(key, required=required)
+        if holder.value is None:
+            return None, None
+        holder.as_object()
+        currency = holder.currency("currency")
+        value = holder.number(value_key, required=True)
+        assert value is not None
+        if not value.is_finite():
+            holder.get(value_key).fail("expected a finite number")
+        return value, currency
+
     def amount(self, key: str, currency: str, unit: AmountUnit) -> Decimal:
         child = self.get(key)
         try:

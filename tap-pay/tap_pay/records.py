@@ -9,17 +9,19 @@ target can load them without unnesting; the field names otherwise follow Pay.'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from tap_pay.money import UNIT_BY_ENDPOINT, AmountUnit, quantum
+from tap_pay.money import UNIT_BY_ENDPOINT, AmountError, AmountUnit, quantum
 from tap_pay.payload import Node
+from tap_pay.units import decide_unit
 
 SETTLEMENTS = "/clearings/settlements"
 CLEARING_RECORDS = "/clearings/{clearingId}/records"
 INVOICE_LINES = "/invoicelines"
 TURNOVER_GROUPS = "/turnovergroups"
 TRANSACTION_INFO = "/transactions/{transactionId}"
+ORDER_STATUS = "/orders/{id}/status"
 
 Record = dict[str, Any]
 
@@ -71,14 +73,9 @@ def settlement_parts(
     item = item.about(f"settlement {code}")
     settlement_date = item.date("settlementDate", required=True)
     confirmation_date = item.date("confirmationDate")
-    value = item.get("amount").as_object().get("value")
-    if unit is AmountUnit.MINOR and isinstance(value.value, Decimal):
-        value.fail(
-            "expected whole cents, but this is a decimal: if Pay. sends settlement amounts "
-            "in euros, set settlement_amount_unit to 'euros'"
-        )
-    amount, currency = item.money("amount", unit)
-    assert amount is not None
+    amount_node = item.get("amount").as_object()
+    currency = amount_node.currency("currency")
+    value = amount_node.get("value")
     account = item.get("clearingAccount", required=False)
     iban = account.get("iban", required=False) if account.value is not None else None
     record: Record = {
@@ -86,7 +83,7 @@ def settlement_parts(
         "description": item.text("description"),
         "settlementDate": settlement_date,
         "confirmationDate": confirmation_date,
-        "amount": amount,
+        "amount": None,  # decided below, from the settlement's own evidence
         "currency": currency,
         "baseAccountIban": item.text("baseAccountIban"),
         "clearingAccountMethod": account.text("method") if account.value is not None else None,
@@ -95,7 +92,7 @@ def settlement_parts(
         "clearingAccountOwner": iban.text("owner") if iban and iban.value is not None else None,
     }
     parts = SettlementParts(record)
-    every_clearing: list[Record] = []
+    every_line: list[Record] = []
     for entry in item.items("clearings", required=False):
         clearing_id = entry.as_object().code("clearingId")
         clearing = entry.about(f"settlement {code}, clearing {clearing_id}")
@@ -103,38 +100,44 @@ def settlement_parts(
             clearing_line_record(line, clearing_id, code, settlement_date)
             for line in clearing.items("clearingLines", required=False)
         ]
+        every_line.extend(lines)
         clearing_record = _clearing_record(clearing, clearing_id, record, lines)
-        every_clearing.append(clearing_record)
         groups = clearing_record["turnoverGroupCodes"]
         if revenue_groups is not None and not revenue_groups.intersection(groups):
             continue
         parts.clearings.append(clearing_record)
         parts.lines_by_clearing[clearing_id] = lines
-    _check_amount_unit(item, record, every_clearing, unit)
+    same_currency = all(line["currency"] == currency for line in every_line)
+    try:
+        decision = decide_unit(
+            value.value,
+            currency,
+            unit,
+            [line["amount"] for line in every_line] if same_currency else None,
+            record["description"],
+        )
+    except AmountError as exc:
+        value.fail(str(exc))
+    record["amount"] = decision.amount
+    record["amountUnit"] = decision.unit.value
+    record["fundsAmount"] = decision.funds
+    record["amountProblem"] = decision.problem
+    # Every line of every clearing, whatever the revenue-group filter keeps: a target judges
+    # the stated amount against all of them, not only against the clearings it books.
+    record["lines"] = [{k: line[k] for k in SETTLEMENT_LINE_FIELDS} for line in every_line]
     record["clearingIds"] = [c["clearingId"] for c in parts.clearings]
     return parts
 
 
-def _check_amount_unit(
-    item: Node, record: Record, clearings: list[Record], unit: AmountUnit
-) -> None:
-    """Catch a settlement amount read in the wrong unit: it would be off by exactly 100.
-
-    The lines are always cents, so their sum is a yardstick for the settlement's own amount.
-    """
-    if not clearings or any(c["currency"] != record["currency"] for c in clearings):
-        return
-    lines_total = sum((c["amount"] for c in clearings), Decimal(0))
-    amount = record["amount"]
-    if lines_total in (amount, 0):
-        return
-    if amount * 100 == lines_total or amount == lines_total * 100:
-        other = "euros" if unit is AmountUnit.MINOR else "cents"
-        item.get("amount").get("value").fail(
-            f"the settlement amount reads as {amount} {record['currency']} but its clearing "
-            f"lines add up to {lines_total}: Pay. sends this amount in {other}, so set "
-            f"settlement_amount_unit to {other!r}"
-        )
+# What the settlement record repeats of each of its clearing lines.
+SETTLEMENT_LINE_FIELDS = (
+    "code",
+    "clearingId",
+    "turnoverGroupCode",
+    "direction",
+    "amount",
+    "currency",
+)
 
 
 def clearing_line_record(
@@ -252,25 +255,48 @@ def _loose_text(node: Node, key: str) -> str | None:
     return str(child.value)
 
 
+# [I] Pay.'s SDK filters invoice lines on type[eq]=SELL|BUY (paynl/sdk-net
+# PAYNLSDK.SDK/Utilities/InvoiceType.cs, QueryFilterExtensions/InvoiceLineFilter.cs) and reads
+# `type` on each part (V2/DataTransferModels/Merchants/InvoiceLines/Line.cs). SELL is what Pay.
+# sells, i.e. charges the merchant; BUY what Pay. buys (a partner's share): not the merchant's cost.
+CHARGED_TYPE = "SELL"
+NOT_CHARGED_TYPE = "BUY"
+
+
 def invoice_line_record(item: Node) -> Record:
-    """A ``/invoicelines`` item: Pay.'s fees per day, revenue group and billing line type."""
+    """A ``/invoicelines`` item: Pay.'s fees per day, revenue group and billing line type.
+
+    Rates and costs keep every decimal Pay. sent; only ``merchantCosts``, the amount a target
+    books as fees, is rounded: once per invoice line, ROUND_HALF_UP to the currency's minor unit.
+    """
     unit = UNIT_BY_ENDPOINT[INVOICE_LINES]
     item = item.as_object()
     code = item.code("code")
     item = item.about(f"invoice line {code}")
     volume, volume_currency = item.money("volume", unit, value_key="amount", required=False)
-    costs, currency = item.money("totalCosts", unit, value_key="totalCosts")
+    costs, currency = item.rate("totalCosts", value_key="totalCosts", required=True)
+    assert currency is not None
+    assert costs is not None
     billing = item.get("billingLineType", required=False)
     has_billing = billing.value is not None
     if has_billing:
         billing.as_object()
     lines = []
+    charged = Decimal(0)
     for part in item.items("lines", required=False):
         line = part.as_object()
-        line_costs, line_currency = line.money("costs", unit, value_key="revenue", required=False)
+        line_costs, line_currency = line.rate("costs", value_key="revenue")
+        line_type = line.text("type")
+        if line_type is not None and line_type not in (CHARGED_TYPE, NOT_CHARGED_TYPE):
+            line.get("type").fail(f"expected {CHARGED_TYPE} or {NOT_CHARGED_TYPE}")
+        if line_costs is not None and line_currency not in (None, currency):
+            line.get("costs").get("currency").fail(f"expected {currency}, the line's currency")
+        if line_type != NOT_CHARGED_TYPE and line_costs is not None:
+            charged += line_costs
         lines.append(
             {
                 "code": line.text("code"),
+                "type": line_type,
                 **_reference(line, "unitType", "name"),
                 "unitTypeId": _integer_reference(line, "unitType"),
                 "rate": line.number("amount"),
@@ -279,6 +305,8 @@ def invoice_line_record(item: Node) -> Record:
                 "processedDate": line.date("processedDate"),
             }
         )
+    # Without parts, Pay.'s total is all there is to go by.
+    to_book = charged if lines else costs
     return {
         "code": code,
         "invoiceId": item.text("invoiceID"),
@@ -293,6 +321,7 @@ def invoice_line_record(item: Node) -> Record:
         "volume": volume,
         "volumeCurrency": volume_currency,
         "totalCosts": costs,
+        "merchantCosts": to_book.quantize(quantum(currency), ROUND_HALF_UP),
         "currency": currency,
         "transactions": item.integer("transactions"),
         "payers": item.integer("payers"),
@@ -366,7 +395,6 @@ def transaction_record(item: Node, order_id: str) -> Record:
     return {
         "id": transaction_id,
         "orderId": item.text("orderId") or order_id,
-        "serviceId": item.text("serviceId"),
         "description": item.text("description"),
         "reference": item.text("reference"),
         "manualTransferCode": item.text("manualTransferCode"),
@@ -398,9 +426,105 @@ def transaction_record(item: Node, order_id: str) -> Record:
             name: stats.text(name) if has_stats else None
             for name in ("extra1", "extra2", "extra3", "info", "tool", "object", "domainId")
         },
-        "created": item.timestamp("created"),
-        "modified": item.timestamp("modified"),
-        "expire": item.timestamp("expire"),
+        # The spec's example and Pay.'s SDKs name these serviceCode, createdAt, modifiedAt and
+        # expiresAt (labd/paynl-js-sdk packages/transaction/openapi.json); the spec's schema
+        # still lists serviceId, created, modified and expire: either is read.
+        "serviceCode": _either_text(item, "serviceCode", "serviceId"),
+        "createdAt": _either_timestamp(item, "createdAt", "created"),
+        "modifiedAt": _either_timestamp(item, "modifiedAt", "modified"),
+        "expiresAt": _either_timestamp(item, "expiresAt", "expire"),
+        "source": "transactions",
+    }
+
+
+def _either_text(item: Node, name: str, older: str) -> str | None:
+    return item.text(name) if item.has(name) else item.text(older)
+
+
+def _either_timestamp(item: Node, name: str, older: str) -> str | None:
+    return item.timestamp(name) if item.has(name) else item.timestamp(older)
+
+
+def order_record(item: Node, order_id: str) -> Record:
+    """Order:Status (TGU Order API v1) for one payment, in the ``transactions`` stream's shape.
+
+    What Transaction:Info calls ``customer`` is ``checkoutData.customer`` here (labd/paynl-js-sdk
+    packages/connect/openapi.json; paynl/sdk-net V3/DataTransferObjects/Orders/V3Order.cs,
+    V3Customer.cs); ``stats`` (extra1..3) as pay-api.md §4.9 lists it.
+    """
+    unit = UNIT_BY_ENDPOINT[ORDER_STATUS]
+    item = item.as_object().about(f"order {order_id}")
+    amount, currency = item.money("amount", unit)
+    assert currency is not None
+    captured = _same_currency_amount(item, "capturedAmount", currency, unit)
+    status = item.get("status", required=False)
+    has_status = status.value is not None
+    if has_status:
+        status.as_object()
+    integration = item.get("integration", required=False)
+    checkout = item.get("checkoutData", required=False)
+    customer = (
+        checkout.as_object().get("customer", required=False) if checkout.value is not None else None
+    )
+    has_customer = customer is not None and customer.value is not None
+    if has_customer:
+        customer.as_object()
+    company = customer.get("company", required=False) if has_customer else None
+    has_company = company is not None and company.value is not None
+    if has_company:
+        company.as_object()
+    stats = item.get("stats", required=False)
+    has_stats = stats.value is not None
+    if has_stats:
+        stats.as_object()
+    payments = item.items("payments", required=False)
+    method = payments[0].as_object().get("paymentMethod", required=False) if payments else None
+    has_method = method is not None and method.value is not None
+    if has_method:
+        method.as_object()
+    customer_fields = {"email": "email", "firstName": "firstname", "lastName": "lastname"}
+    customer_fields.update({"type": "type", "phone": "phone", "reference": "reference"})
+    company_fields = {"name": "name", "coc": "cocNumber", "vat": "vatNumber"}
+    company_fields["countryCode"] = "country"
+    return {
+        "id": item.code("id"),
+        "orderId": item.text("orderId") or order_id,
+        "serviceCode": _either_text(item, "serviceId", "serviceCode"),
+        "description": item.text("description"),
+        "reference": item.text("reference"),
+        "manualTransferCode": item.text("manualTransferCode"),
+        "type": None,
+        "amount": amount,
+        "currency": currency,
+        "amountConverted": None,
+        "amountConvertedCurrency": None,
+        "amountPaid": captured,
+        "amountRefunded": None,
+        "paymentMethodId": method.integer("id") if has_method else None,
+        "paymentMethodSubId": None,
+        "paymentMethodName": None,
+        "statusCode": status.integer("code") if has_status else None,
+        "statusAction": status.text("action") if has_status else None,
+        "statusPhase": None,
+        "testMode": (
+            integration.as_object().boolean("test") if integration.value is not None else None
+        ),
+        **{
+            f"customer{name[0].upper()}{name[1:]}": customer.text(key) if has_customer else None
+            for name, key in customer_fields.items()
+        },
+        **{
+            f"company{name[0].upper()}{name[1:]}": company.text(key) if has_company else None
+            for name, key in company_fields.items()
+        },
+        **{
+            name: stats.text(name) if has_stats else None
+            for name in ("extra1", "extra2", "extra3", "info", "tool", "object", "domainId")
+        },
+        "createdAt": item.timestamp("createdAt"),
+        "modifiedAt": item.timestamp("modifiedAt"),
+        "expiresAt": item.timestamp("expiresAt"),
+        "source": "orders",
     }
 
 

@@ -14,6 +14,9 @@ from tap_pay.dates import parse_setting_date
 from tap_pay.money import UNIT_BY_ENDPOINT, AmountUnit
 
 DEFAULT_API_URL = "https://rest.pay.nl/v2"
+# The TGU Order API (paynl/sdk-net PAYNLSDK.SDK/V3/Client/PayV3ClientBase.cs DefaultCore).
+DEFAULT_ORDER_API_URL = "https://connect.pay.nl/v1"
+TRANSACTION_APIS = ("auto", "transactions", "orders")
 DEFAULT_LOOKBACK_DAYS = 7
 _REVENUE_GROUP = re.compile(r"^CT-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}$")
 
@@ -83,6 +86,24 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "transaction_api",
+        th.StringType,
+        default="auto",
+        allowed_values=list(TRANSACTION_APIS),
+        description=(
+            "Which Pay. API the enrichment reads a payment from: 'transactions' (V2 "
+            "Transaction:Info on api_url, marked obsolete in Pay.'s SDK), 'orders' (the Order "
+            "API's Order:Status on order_api_url, its replacement), or 'auto' (V2, and the Order "
+            "API for a payment V2 does not know)."
+        ),
+    ),
+    th.Property(
+        "order_api_url",
+        th.StringType,
+        default=DEFAULT_ORDER_API_URL,
+        description="Base URL of Pay.'s Order API (change only for a test server).",
+    ),
+    th.Property(
         "enrich_transactions",
         th.BooleanType,
         default=False,
@@ -109,6 +130,8 @@ class Settings:
     revenue_groups: tuple[str, ...]
     enrich_transactions: bool
     settlement_amount_unit: AmountUnit = AmountUnit.MINOR
+    transaction_api: str = "auto"
+    order_api_url: str = DEFAULT_ORDER_API_URL
 
     @property
     def secrets(self) -> list[str]:
@@ -140,6 +163,8 @@ class Settings:
             revenue_groups=tuple(dict.fromkeys(config.get("revenue_groups") or [])),
             enrich_transactions=bool(config.get("enrich_transactions", False)),
             settlement_amount_unit=AmountUnit(config.get("settlement_amount_unit") or "cents"),
+            transaction_api=str(config.get("transaction_api") or "auto"),
+            order_api_url=str(config.get("order_api_url") or DEFAULT_ORDER_API_URL).rstrip("/"),
         )
 
 
@@ -162,6 +187,12 @@ def check(config: Mapping[str, Any]) -> list[str]:
     lookback = config.get("lookback_days", DEFAULT_LOOKBACK_DAYS)
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
         errors.append(f"lookback_days: {lookback!r} is not a whole number of days >= 0")
+    api = config.get("transaction_api") or "auto"
+    if api not in TRANSACTION_APIS:
+        errors.append(f"transaction_api: {api!r} is not one of {', '.join(TRANSACTION_APIS)}")
+    order_url = str(config.get("order_api_url") or DEFAULT_ORDER_API_URL)
+    if not re.match(r"^https?://[^/\s]+", order_url):
+        errors.append(f"order_api_url: {order_url!r} is not an http(s) URL")
     unit = config.get("settlement_amount_unit") or "cents"
     if unit not in ("cents", "euros"):
         errors.append(f"settlement_amount_unit: {unit!r} is neither 'cents' nor 'euros'")

@@ -33,6 +33,7 @@ from tap_pay.records import (
     SettlementParts,
     clearing_record_record,
     invoice_line_record,
+    order_record,
     settlement_parts,
     transaction_record,
     turnover_group_record,
@@ -268,10 +269,15 @@ class ClearingRecordsStream(PayStream):
 
 
 class TransactionsStream(PayStream):
-    """Transaction:Info per clearing record.
+    """A payment's details per clearing record, from Transaction:Info or the Order API.
 
-    Pay.'s spec says Transaction:Info accepts the order id as well as the EX- id, so the
-    clearing record's orderId is used (pay-api.md §4.9 marks this [?]; the spec text says so).
+    Pay.'s .NET SDK marks the V2 transaction API obsolete in favour of the Order API
+    (paynl/sdk-net PAYNLSDK.SDK/V2/Client/MultiCorePayV2Client.cs, commit e4c47fa), whose
+    Order:Status is ``GET {order_api_url}/orders/{id}/status``. The setting transaction_api
+    chooses; 'auto' keeps V2 while Pay. serves it and asks the Order API for an order V2 does
+    not know. Both are asked with the clearing record's orderId, all a record carries: the
+    Transaction:Info spec says it accepts it (pay-api.md §4.9 marks this [?]) and the SDK's
+    GetOrder passes an orderId (PayV3Client.cs) [I].
     """
 
     name = "transactions"
@@ -280,16 +286,27 @@ class TransactionsStream(PayStream):
     parent_stream_type = ClearingRecordsStream
     state_partitioning_keys: ClassVar[list[str]] = []
     selected_by_default = False
-    path = "/transactions/{orderId}"
     endpoint = TRANSACTION_INFO
 
     def __init__(self, tap: Tap) -> None:
         super().__init__(tap)
         self._done: set[str] = set()
+        self._api = "transactions"
+
+    @property
+    def url_base(self) -> str:
+        return self.settings.order_api_url if self._api == "orders" else self.settings.api_url
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        return "/orders/{orderId}/status" if self._api == "orders" else "/transactions/{orderId}"
 
     def records_from(self, item: Node) -> Iterable[Record]:
         assert self.context is not None
-        yield transaction_record(item, self.context["orderId"])
+        if self._api == "orders":
+            yield order_record(item, self.context["orderId"])
+        else:
+            yield transaction_record(item, self.context["orderId"])
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         if not self.settings.enrich_transactions or not context:
@@ -298,17 +315,25 @@ class TransactionsStream(PayStream):
         if order_id in self._done:  # a refund shares its payment's order id
             return
         self._done.add(order_id)
-        try:
-            yield from self.request_records(context)
-        except PayRequestError as exc:
-            if exc.status != 404:
-                raise
-            self.logger.warning(
-                "Pay. has no Transaction:Info for order %s (clearing %s); its record is left "
-                "without enrichment",
-                order_id,
-                context.get("clearingId"),
-            )
+        choice = self.settings.transaction_api
+        apis = {"auto": ["transactions", "orders"]}.get(choice, [choice])
+        for api in apis:
+            self._api = api
+            try:
+                yield from self.request_records(context)
+                return
+            except PayRequestError as exc:
+                if exc.status != 404:
+                    raise
+        self.logger.warning(
+            "Pay. has no %s for order %s (clearing %s); its record is left without enrichment",
+            " or ".join(API_NAMES[a] for a in apis),
+            order_id,
+            context.get("clearingId"),
+        )
+
+
+API_NAMES = {"transactions": "Transaction:Info", "orders": "Order:Status"}
 
 
 class InvoiceLinesStream(LookbackIncremental):
@@ -349,7 +374,9 @@ class TurnoverGroupsStream(PayStream):
     path = "/turnovergroups"
     endpoint = TURNOVER_GROUPS
     items_key = "turnoverGroups"
-    page_limit = 100
+    # The spec takes no page or limit here and answers {total, turnoverGroups, _links: [...]}
+    # (labd/paynl-js-sdk packages/rest/openapi.json); a paged answer is followed all the same.
+    unpaged_list = True
     merchant_param = "merchant"  # this endpoint takes ?merchant=M-... (pay-api.md §4.5)
 
     def records_from(self, item: Node) -> Iterable[Record]:

@@ -86,6 +86,7 @@ def sandbox_config() -> Callable[..., dict[str, Any]]:
     def make(sandbox: PaySandbox, **overrides: Any) -> dict[str, Any]:
         config: dict[str, Any] = {
             "api_url": sandbox.api_url,
+            "order_api_url": sandbox.order_api_url,
             "token_code": sandbox.token_code,
             "api_token": sandbox.api_token,
             "start_date": "2025-01-01",

@@ -174,8 +174,9 @@ def test_a_payment_without_transaction_info_is_left_unenriched(
     log_capture: io.StringIO,
 ):
     pay_sandbox.inject(action="status", status=404, path="^/v2/transactions/", count=1)
+    pay_sandbox.inject(action="status", status=404, path="^/v1/orders/", count=1)
     config = sandbox_config(pay_sandbox, enrich_transactions=True)
     run = run_tap(config, streams={"clearing_records", "transactions"})
     orders = {r["orderId"] for r in run.records["clearing_records"]}
     assert len(run.records["transactions"]) == len(orders) - 1
-    assert "has no Transaction:Info for order" in log_capture.getvalue()
+    assert "has no Transaction:Info or Order:Status for order" in log_capture.getvalue()

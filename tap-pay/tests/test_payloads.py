@@ -15,6 +15,7 @@ import pytest
 import requests_mock
 import simplejson
 from tap_pay.errors import MalformedResponseError
+from tap_pay.streams import ClearingRecordsStream
 
 API = "https://pay.test/v2"
 CONFIG = {
@@ -264,15 +265,13 @@ MALFORMED = [
     pytest.param(
         {
             "invoice_lines": [
-                _changed(
-                    INVOICE_LINE, lambda f: f["totalCosts"].update(totalCosts=Decimal("6.234"))
-                )
+                _changed(INVOICE_LINE, lambda f: f["totalCosts"].update(totalCosts="6.23"))
             ]
         },
         "GET /invoicelines (page 1)",
         "invoiceLines[0].totalCosts.totalCosts (invoice line 2025-03-02_CT-1234-5678-706): "
-        "has more decimals than EUR allows",
-        id="fee-fraction-of-a-cent",
+        "expected a number",
+        id="fee-as-text",
     ),
     pytest.param(
         {"invoice_lines": [_changed(INVOICE_LINE, lambda f: f.update(transactions="12"))]},
@@ -310,7 +309,7 @@ def test_a_body_that_is_not_json_is_named(run_tap: Callable):
         mocker.get(f"{API}/turnovergroups", text="<html>Bad gateway</html>", headers={"X": "y"})
         with pytest.raises(MalformedResponseError) as caught:
             run_tap(CONFIG, streams={"turnover_groups"})
-    assert "GET /turnovergroups (page 1) returned a body that is not JSON" in str(caught.value)
+    assert "GET /turnovergroups returned a body that is not JSON" in str(caught.value)
 
 
 def test_a_broken_paging_envelope_is_named(run_tap: Callable):
@@ -337,24 +336,96 @@ def test_a_smaller_page_than_asked_stops_the_run_instead_of_skipping(run_tap: Ca
             run_tap(CONFIG, streams={"invoice_lines"})
 
 
-def test_settlement_amounts_in_euros_are_caught_and_the_setting_named(run_tap: Callable):
+def _settlement_of(run: Any) -> dict[str, Any]:
+    (settlement,) = run.records["settlements"]
+    return settlement
+
+
+def test_settlement_amounts_in_euros_are_read_as_euros_and_the_setting_named(run_tap: Callable):
+    # A decimal cannot be cents: its lines and its "Funds:" text agree with euros. The run goes
+    # on; the settlement carries the problem, naming the setting, so that it is not booked.
     in_euros = _changed(SETTLEMENT, lambda s: s["amount"].update(value=Decimal("1402.40")))
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[in_euros])
-        with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
-            run_tap(CONFIG)
-        run = run_tap({**CONFIG, "settlement_amount_unit": "euros"})
-    assert run.records["settlements"][0]["amount"] == Decimal("1402.40")
+        wrong = _settlement_of(run_tap(CONFIG))
+        right = _settlement_of(run_tap({**CONFIG, "settlement_amount_unit": "euros"}))
+    assert wrong["amount"] == right["amount"] == Decimal("1402.40")
+    assert wrong["amountUnit"] == right["amountUnit"] == "euros"
+    assert "set settlement_amount_unit to 'euros'" in wrong["amountProblem"]
+    assert right["amountProblem"] is None
 
 
-def test_whole_euros_read_as_cents_are_caught_by_the_lines(run_tap: Callable):
+def test_whole_euros_read_as_cents_are_caught_by_the_lines_and_the_funds_text(run_tap: Callable):
     # 1402 euros sent as the integer 1402 looks like cents; the lines (cents) say otherwise.
     settlement = _changed(SETTLEMENT, lambda s: s["amount"].update(value=1402))
+    settlement["description"] = "Clearing: CLEARING-20250300123/ Funds: 1402.00"
     settlement["clearings"][0]["clearingLines"][0]["amount"]["value"] = 152300
     with requests_mock.Mocker() as mocker:
         mock_pay(mocker, settlements=[settlement])
-        with pytest.raises(MalformedResponseError, match="set settlement_amount_unit to 'euros'"):
-            run_tap(CONFIG)
+        found = _settlement_of(run_tap(CONFIG))
+    assert found["amount"] == Decimal("1402.00")
+    assert found["amountUnit"] == "euros"
+    assert found["fundsAmount"] == Decimal("1402.00")
+    assert "its clearing lines and its 'Funds:' text agree" in found["amountProblem"]
+    assert "set settlement_amount_unit to 'euros'" in found["amountProblem"]
+
+
+def test_an_amount_that_contradicts_its_funds_text_by_a_cent_names_the_setting(
+    run_tap: Callable,
+):
+    # Not off by a factor 100: the amount and its own description still disagree.
+    settlement = _changed(SETTLEMENT, lambda s: s.update(description="Funds: 1402.41"))
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[settlement])
+        found = _settlement_of(run_tap(CONFIG))
+    assert found["amount"] == Decimal("1402.40")
+    assert "its 'Funds:' text says 1402.41 EUR" in found["amountProblem"]
+    assert "settlement_amount_unit" in found["amountProblem"]
+
+
+def test_a_stated_amount_a_euro_off_its_lines_is_carried_as_pay_stated_it(run_tap: Callable):
+    # The amount and its "Funds:" text agree on cents; only the lines differ. The tap carries
+    # Pay.'s amount, not the lines' sum, and every line, so a target can judge the totals.
+    tampered = _changed(SETTLEMENT, lambda s: s["amount"].update(value=140340))
+    tampered["description"] = "Clearing: CLEARING-20250300123/ Funds: 1403.40"
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[tampered])
+        run = run_tap(CONFIG)
+    found = _settlement_of(run)
+    assert found["amount"] == Decimal("1403.40")
+    assert found["amountProblem"] is None
+    assert sum(line["amount"] for line in found["lines"]) == Decimal("1402.40")
+    assert run.records["clearings"][0]["amount"] == Decimal("1402.40")  # its own lines
+
+
+def test_the_settlement_carries_the_lines_of_clearings_the_group_filter_leaves_out(
+    run_tap: Callable,
+):
+    other_line = {
+        **LINE,
+        "code": "FT-9999-9999-9999",
+        "turnoverGroup": {"code": "CT-9999-9999", "name": "Shop"},
+        "amount": {"value": 5000, "currency": "EUR"},
+    }
+    settlement = _changed(
+        SETTLEMENT,
+        lambda s: s["clearings"].append(
+            {"clearingId": "CLEARING-20250300999", "clearingLines": [other_line]}
+        ),
+    )
+    settlement["amount"]["value"] = 145240
+    settlement["description"] = "Funds: 1452.40"
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, settlements=[settlement])
+        run = run_tap({**CONFIG, "revenue_groups": ["CT-1234-5678"]})
+    found = _settlement_of(run)
+    assert found["clearingIds"] == ["CLEARING-20250300123"]
+    assert {line["clearingId"] for line in found["lines"]} == {
+        "CLEARING-20250300123",
+        "CLEARING-20250300999",
+    }
+    assert sum(line["amount"] for line in found["lines"]) == found["amount"]
+    assert found["amountProblem"] is None
 
 
 def test_a_clearing_mixing_currencies_is_refused(run_tap: Callable):
@@ -392,3 +463,188 @@ def test_without_any_envelope_only_a_full_page_asks_for_the_next(run_tap: Callab
         pages = [r.qs["page"] for r in mocker.request_history if "invoicelines" in r.path]
     assert pages == [["1"], ["2"]]
     assert len(run.records["invoice_lines"]) == 101
+
+
+def test_sub_cent_unit_costs_keep_their_precision_and_only_the_booked_fee_is_rounded(
+    run_tap: Callable,
+):
+    # The spec's own example: a part costing 0.0195 EUR. It used to stop the run with no
+    # records for any stream; now every stream is read and the rate keeps its decimals.
+    spec_example = _changed(
+        INVOICE_LINE,
+        lambda f: f.update(
+            totalCosts={"totalCosts": Decimal("0.0395"), "currency": "EUR"},
+            lines=[
+                {
+                    "code": "FT-1234-1234-1234",
+                    "type": "SELL",
+                    "unitType": {"id": 12, "name": "percentage"},
+                    "amount": Decimal("0.02"),
+                    "costs": {"revenue": Decimal("0.0195"), "currency": "EUR"},
+                    "processedDate": "2021-10-09",
+                },
+                {
+                    "code": "FT-1234-1234-1235",
+                    "type": "SELL",
+                    "unitType": {"id": 11, "name": "transaction"},
+                    "amount": Decimal("0.0100"),
+                    "costs": {"revenue": Decimal("0.0100"), "currency": "EUR"},
+                    "processedDate": "2021-10-09",
+                },
+                {
+                    "code": "FT-1234-1234-1236",
+                    "type": "BUY",
+                    "unitType": {"id": 11, "name": "transaction"},
+                    "amount": Decimal("0.0100"),
+                    "costs": {"revenue": Decimal("0.0100"), "currency": "EUR"},
+                    "processedDate": "2021-10-09",
+                },
+            ],
+        ),
+    )
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, invoice_lines=[spec_example])
+        run = run_tap(CONFIG)
+    assert all(run.records[s] for s in ("settlements", "clearing_records", "turnover_groups"))
+    (line,) = run.records["invoice_lines"]
+    assert [part["costs"] for part in line["lines"]] == [
+        Decimal("0.0195"),
+        Decimal("0.0100"),
+        Decimal("0.0100"),
+    ]
+    assert [part["type"] for part in line["lines"]] == ["SELL", "SELL", "BUY"]
+    assert line["totalCosts"] == Decimal("0.0395")
+    # 0.0195 + 0.0100 (the BUY part is not charged to the merchant) = 0.0295 -> 0.03, half up
+    assert line["merchantCosts"] == Decimal("0.03")
+
+
+def test_an_invoice_line_part_of_an_unknown_type_is_named(run_tap: Callable):
+    odd = _changed(INVOICE_LINE, lambda f: f["lines"][0].update(type="LEASE"))
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker, invoice_lines=[odd])
+        with pytest.raises(MalformedResponseError, match=r"lines\[0\]\.type .*SELL or BUY"):
+            run_tap(CONFIG, streams={"invoice_lines"})
+
+
+def test_turnover_groups_in_the_spec_envelope_take_one_call_without_paging(run_tap: Callable):
+    # labd/paynl-js-sdk packages/rest/openapi.json: no page/limit, no count, _links a list, and
+    # the example renders turnoverGroups as a single object.
+    spec = {
+        "total": 1,
+        "turnoverGroups": {**GROUP, "_links": [{"href": "/turnovergroups/CT-1234-5678"}]},
+        "_links": [{"href": "/turnovergroups", "rel": "self", "type": "GET"}],
+    }
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(f"{API}/turnovergroups", text=as_json(spec))
+        run = run_tap(CONFIG, streams={"turnover_groups"})
+        asked = [r.qs for r in mocker.request_history if "turnovergroups" in r.path]
+    assert [g["code"] for g in run.records["turnover_groups"]] == ["CT-1234-5678"]
+    assert asked == [{}]
+
+
+def test_turnover_groups_paged_after_all_are_followed_by_their_next_link(run_tap: Callable):
+    groups = [{**GROUP, "code": f"CT-1234-{n:04d}"} for n in range(3)]
+
+    def page(items: list[Any], number: int) -> dict[str, Any]:
+        links: dict[str, Any] = {"self": {"href": f"/turnovergroups?page={number}"}}
+        if number == 1:
+            links["next"] = {"href": "/turnovergroups?page=2&limit=2"}
+        return {"total": 3, "count": len(items), "turnoverGroups": items, "_links": links}
+
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/turnovergroups",
+            [{"text": as_json(page(groups[:2], 1))}, {"text": as_json(page(groups[2:], 2))}],
+        )
+        run = run_tap(CONFIG, streams={"turnover_groups"})
+        asked = [r.qs.get("page") for r in mocker.request_history if "turnovergroups" in r.path]
+    assert [g["code"] for g in run.records["turnover_groups"]] == [g["code"] for g in groups]
+    assert asked == [None, ["2"]]
+
+
+def test_a_list_that_ignores_paging_is_read_once(run_tap: Callable):
+    # More items than the limit asked for: the endpoint does not page, so page 2 would repeat.
+    lines = [{**INVOICE_LINE, "code": f"line-{n}"} for n in range(150)]
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(f"{API}/invoicelines", text=as_json({"total": 150, "invoiceLines": lines}))
+        run = run_tap(CONFIG, streams={"invoice_lines"})
+        pages = [r.qs["page"] for r in mocker.request_history if "invoicelines" in r.path]
+    assert pages == [["1"]]
+    assert len(run.records["invoice_lines"]) == 150
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"total": 2, "count": 1, "pages": 2},  # the settlements' shape, with pages
+        {"total": 2, "count": 1},  # the records example: no pages
+        {"total": 2},  # the clearinglines example: not even count
+    ],
+    ids=["pages", "no-pages", "total-only"],
+)
+def test_records_page_on_whatever_envelope_pay_sends(
+    run_tap: Callable, envelope: dict, monkeypatch: pytest.MonkeyPatch
+):
+    second = {**RECORD, "reportingId": "R-000124", "amount": {"value": 0, "currency": "EUR"}}
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        url = f"{API}/clearings/CLEARING-20250300123/records"
+        mocker.get(
+            url,
+            [
+                {"text": as_json({**envelope, "clearingRecords": [RECORD], "_links": {}})},
+                {"text": as_json({**envelope, "clearingRecords": [second], "_links": {}})},
+            ],
+        )
+        monkeypatch.setattr(ClearingRecordsStream, "page_limit", 1)  # two pages of one
+        run = run_tap(CONFIG, streams={"settlements", "clearings", "clearing_records"})
+    ids = [r["reportingId"] for r in run.records["clearing_records"]]
+    assert ids == ["R-000123", "R-000124"]
+
+
+TRANSACTION_V2 = {
+    "id": "EX-0171-7899-4460",
+    "orderId": "1234567890X1a2b3",
+    "description": "Example description",
+    "reference": "INV20250042",
+    "amount": {"value": 76170, "currency": "EUR"},
+    "status": {"code": 100, "action": "PAID", "phase": "SUCCESS"},
+    "customer": {"email": "sandbox@pay.nl"},
+    "stats": {"extra1": "76908"},
+}
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {
+            "serviceCode": "SL-4878-2340",
+            "createdAt": "2021-09-04T12:14:01+02:00",
+            "modifiedAt": None,
+            "expiresAt": "2021-09-04T12:29:01+02:00",
+        },
+        {
+            "serviceId": "SL-4878-2340",
+            "created": "2021-09-04T12:14:01+02:00",
+            "modified": None,
+            "expire": "2021-09-04T12:29:01+02:00",
+        },
+    ],
+    ids=["spec-example-names", "older-names"],
+)
+def test_transaction_info_is_read_under_either_set_of_names(run_tap: Callable, names: dict):
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(
+            f"{API}/transactions/1234567890X1a2b3", text=as_json({**TRANSACTION_V2, **names})
+        )
+        run = run_tap({**CONFIG, "enrich_transactions": True})
+    (found,) = run.records["transactions"]
+    assert found["serviceCode"] == "SL-4878-2340"
+    assert found["createdAt"] == "2021-09-04T10:14:01Z"
+    assert found["modifiedAt"] is None
+    assert found["expiresAt"] == "2021-09-04T10:29:01Z"
+    assert found["source"] == "transactions"

@@ -289,3 +289,41 @@ def test_the_tap_warns_when_transaction_details_cannot_arrive(
         assert run.records["transactions"]
     else:
         assert warned in run.stderr
+
+
+def _order_calls(sandbox: PaySandbox) -> list[Any]:
+    return sandbox.requests("/v1/orders/")
+
+
+def test_enrichment_reads_the_order_api_when_chosen(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, run_tap: Callable
+):
+    config = sandbox_config(pay_sandbox, enrich_transactions=True, transaction_api="orders")
+    run = run_tap(config, streams={"clearing_records", "transactions"})
+    orders = {r["orderId"] for r in run.records["clearing_records"]}
+    found = run.records["transactions"]
+    assert {t["orderId"] for t in found} == orders
+    assert {t["source"] for t in found} == {"orders"}
+    assert calls(pay_sandbox, "/transactions/") == []
+    assert len(_order_calls(pay_sandbox)) == len(orders)
+    paid = next(t for t in found if t["statusCode"] == 100)
+    assert paid["customerEmail"]
+    assert paid["serviceCode"].startswith("SL-")
+    assert paid["createdAt"].endswith("Z")
+
+
+def test_auto_keeps_v2_while_pay_serves_it_and_falls_back_to_the_order_api(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, run_tap: Callable
+):
+    config = sandbox_config(pay_sandbox, enrich_transactions=True)
+    before = run_tap(config, streams={"clearing_records", "transactions"})
+    assert {t["source"] for t in before.records["transactions"]} == {"transactions"}
+    assert _order_calls(pay_sandbox) == []
+    pay_sandbox.store.transactions_v2_served = False  # Pay. retires the V2 API
+    after = run_tap(config, streams={"clearing_records", "transactions"})
+    assert {t["source"] for t in after.records["transactions"]} == {"orders"}
+    # the same payments, with the same details the bookings use
+    keep = ("orderId", "statusCode", "customerEmail", "extra1", "reference", "amount")
+    assert sorted(tuple(t[k] for k in keep) for t in after.records["transactions"]) == sorted(
+        tuple(t[k] for k in keep) for t in before.records["transactions"]
+    )

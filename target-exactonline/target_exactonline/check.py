@@ -3,8 +3,10 @@
 Verifies, with reads only: the stored connection (credentials), the user, access to the
 division, the bank and sales journals and their types, every configured GL account and its
 type, the standard debtor, a financial period for today, and read rights on every endpoint a run
-uses. Prints one plain line per finding; exit status 0 when everything needed is there, 1 when
-something is missing, 2 when the settings themselves are wrong.
+uses. Then the self-check (``probes.py``): each fact the product relies on that the reference
+only infers, judged on the division's own data, recorded in the store for the live runs.
+Prints one plain line per finding; exit status 0 when everything needed is there and no probe a
+run depends on failed, 1 otherwise, 2 when the settings themselves are wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from target_exactonline import context as ctx
 from target_exactonline.commands import authorize_command
@@ -27,6 +31,15 @@ from target_exactonline.exact_client.errors import (
 )
 from target_exactonline.exact_client.redaction import redact
 from target_exactonline.exact_client.settings import ExactSettings
+from target_exactonline.ledger import BookingLedger, make_store_engine
+from target_exactonline.probe_store import ProbeStore
+from target_exactonline.probes import (
+    BLOCKING,
+    PROBE_FACTS,
+    Outcome,
+    ProbeResult,
+    run_probes,
+)
 from target_exactonline.settings import SettingsError, TargetSettings
 from target_exactonline.validate import check_bank_journal, check_gl, check_sales_journal
 
@@ -42,6 +55,9 @@ READS: tuple[tuple[str, str, bool, str], ...] = (
 @dataclass(slots=True)
 class Findings:
     lines: list[tuple[str, str]] = field(default_factory=list)
+    # The connection and the division work, so the probes can read.
+    reachable: bool = False
+    probes: list[ProbeResult] = field(default_factory=list)
 
     def ok(self, text: str) -> None:
         self.lines.append(("OK", text))
@@ -54,7 +70,24 @@ class Findings:
 
     @property
     def passed(self) -> bool:
-        return all(kind != "MISSING" for kind, _ in self.lines)
+        return all(kind != "MISSING" for kind, _ in self.lines) and not self.blocking
+
+    @property
+    def blocking(self) -> list[ProbeResult]:
+        return [p for p in self.probes if p.name in BLOCKING and p.outcome is Outcome.DID_NOT_HOLD]
+
+    def add_probes(self, results: list[ProbeResult]) -> None:
+        self.probes.extend(results)
+        for result in results:
+            advice = f" {_sentence(result.advice)}" if result.advice else ""
+            where = "" if result.name in BLOCKING else " (live runs do not depend on it)"
+            self.lines.append(
+                (
+                    result.outcome.label,
+                    f"{result.name}: {PROBE_FACTS[result.name]}{where}. "
+                    f"Seen: {result.seen}.{advice}",
+                )
+            )
 
 
 def run_checks(
@@ -98,6 +131,7 @@ def run_checks(
         found.missing(f"Division {division} cannot be read: {redact(exc)}")
         return found
     found.ok(f"Division {division} is accessible.")
+    found.reachable = True
 
     try:
         journals = ctx.read_journals(
@@ -237,12 +271,39 @@ def run(
         print(f"Setting problem: {redact(exc)}", file=out)
         return 2
     findings = run_checks(settings, client)
+    if findings.reachable:
+        self_check(findings, settings, client)
     for kind, text in findings.lines:
-        print(f"{kind:<8}{text}", file=out)
-    verdict = (
-        "Everything this target needs is in place."
-        if findings.passed
-        else "Something is missing (see MISSING above); bookings would fail."
-    )
+        print(f"{kind + ' ':<8}{text}", file=out)
+    if findings.passed:
+        verdict = "Everything this target needs is in place."
+    elif any(kind == "MISSING" for kind, _ in findings.lines):
+        verdict = "Something is missing (see MISSING above); bookings would fail."
+    else:
+        names = ", ".join(p.name for p in findings.blocking)
+        verdict = (
+            f"A fact this product relies on did not hold ({names}); live runs refuse to book "
+            "until a check finds it holding. Dry runs still plan everything."
+        )
     print(verdict, file=out)
     return 0 if findings.passed else 1
+
+
+def self_check(findings: Findings, settings: TargetSettings, client: Any) -> None:
+    """Run the probes and record their results for this division in the target's store."""
+    engine = make_store_engine(settings.store_url)
+    try:
+        ledger = BookingLedger(engine, division=settings.division, store_key=settings.store_key)
+        results = run_probes(client, ledger.recent_links)
+        ProbeStore(engine, division=settings.division, store_key=settings.store_key).record(results)
+    except SQLAlchemyError as exc:
+        # Without the store the results cannot reach the live runs: that is missing, not noted.
+        found = f" ({type(exc.orig or exc).__name__})" if hasattr(exc, "orig") else ""
+        findings.missing(
+            f"The self-check cannot use the store in store_url{found}; its results would not "
+            "reach the live runs. Check store_url."
+        )
+        return
+    finally:
+        engine.dispose()
+    findings.add_probes(results)

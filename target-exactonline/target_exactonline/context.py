@@ -21,6 +21,14 @@ from target_exactonline.exact_client.odata import (
     parse_odata_date,
     quote_string,
 )
+from target_exactonline.receivable_signs import (
+    CREDIT_NOTE,
+    SALES_ENTRY,
+    SignedRow,
+    SignReading,
+    read_signs,
+    signed_open_amount,
+)
 
 JOURNALS = "financial/Journals"
 GL_ACCOUNTS = "financial/GLAccounts"  # read through its bulk twin
@@ -35,7 +43,7 @@ TRANSACTION_LINES = "financialtransaction/TransactionLines"  # read through its 
 RECEIVABLE_OPEN = 20
 # Receivables that are invoices (20) or credit notes (21); cash-flow rows (a payment on account)
 # are not something a payment can be linked to.
-INVOICE_TRANSACTION_TYPES = frozenset({20, 21})
+INVOICE_TRANSACTION_TYPES = frozenset({SALES_ENTRY, CREDIT_NOTE})
 
 
 class ReadClient(Protocol):
@@ -109,6 +117,7 @@ class ExactContext:
     accounts_by_code: dict[str, Account] = field(default_factory=dict)
     accounts_by_email: dict[str, list[Account]] = field(default_factory=dict)
     accounts_read: bool = False
+    receivable_signs: SignReading = field(default_factory=SignReading)  # how amounts were signed
 
     def period_for(self, day: date) -> Period | None:
         for period in self.periods:
@@ -235,12 +244,25 @@ def read_periods(client: ReadClient, first: date, last: date) -> list[Period]:
 
 
 def read_open_items(client: ReadClient) -> list[OpenItem]:
+    return read_receivables(client).items
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivablesRead:
+    items: list[OpenItem]
+    signs: SignReading  # the sign convention seen, and the rows that disagree with it
+
+
+def read_receivables(client: ReadClient) -> ReceivablesRead:
     """Open sales invoices and credit notes of every journal (``bulk/Cashflow/Receivables``,
     Status 20).
 
     Items of journals other than the selected sales journal are kept: the engine never links
     them, but it can then tell a bookkeeper "invoice N carries this reference but is in journal
-    71" instead of "no open item carries it".
+    71, which is not selected" instead of "no open item carries it". Invoice or credit note
+    comes from ``TransactionType`` and the open amount from the magnitude
+    (``receivable_signs``); rows whose sign disagrees with the rest are named in ``signs``, and
+    the run links nothing to them.
     """
     rows = client.get_all(
         RECEIVABLES,
@@ -253,17 +275,19 @@ def read_open_items(client: ReadClient) -> list[OpenItem]:
         bulk=True,
     )
     items = []
+    served: list[SignedRow] = []
     paid_before: set[int] = set()
     for row in rows:
         number = _int(row.get("InvoiceNumber"))
         account = _text(row.get("Account"))
         amount = _decimal(row.get("AmountFC"))
         kind = _int(row.get("TransactionType"))
-        if number is None or account is None or amount is None:
+        if number is None or account is None or amount is None or amount == 0:
             continue
-        if kind is not None and kind not in INVOICE_TRANSACTION_TYPES:
-            continue
+        if kind not in INVOICE_TRANSACTION_TYPES:
+            continue  # a cash-flow row (a payment on account), or a kind we cannot tell
         journal = _text(row.get("Journal"))
+        served.append(SignedRow(number, kind, amount))
         # [I] A partly paid invoice carries a LastPaymentDate on its receivable (reference §4.6).
         if row.get("LastPaymentDate"):
             paid_before.add(number)
@@ -272,7 +296,7 @@ def read_open_items(client: ReadClient) -> list[OpenItem]:
                 item_id=str(row.get("ID") or f"{number}"),
                 invoice_number=str(number),
                 customer_id=account,
-                amount=amount,
+                amount=signed_open_amount(kind, amount),
                 currency=_text(row.get("Currency")) or "EUR",
                 your_ref=_text(row.get("YourRef")),
                 description=_text(row.get("Description")),
@@ -284,9 +308,10 @@ def read_open_items(client: ReadClient) -> list[OpenItem]:
                 due_date=_day(row.get("DueDate")),
             )
         )
+    signs = read_signs(served)
     if paid_before:
         items = _with_outstanding(client, items, paid_before)
-    return items
+    return ReceivablesRead(items, signs)
 
 
 def _with_outstanding(
@@ -324,7 +349,9 @@ def _with_outstanding(
             continue
         left = outstanding.get((number, item.customer_id))
         if left:
-            result.append(replace(item, amount=left))
+            # The kind is known from the receivable (never zero); ReceivablesList gives the size.
+            kind = SALES_ENTRY if item.amount > 0 else CREDIT_NOTE
+            result.append(replace(item, amount=signed_open_amount(kind, left)))
     return result
 
 

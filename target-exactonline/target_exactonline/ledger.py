@@ -17,6 +17,7 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import (
@@ -81,6 +82,33 @@ relations = Table(
     Column("account_code", String(40), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# The invoices a posted clearing linked (a line with the customer and the invoice number at the
+# invoice's full open amount), so the self-check can confirm Exact settled them.
+links = Table(
+    "pay_exact_links",
+    metadata,
+    Column("division", Integer, primary_key=True),
+    Column("clearing_id", String(100), primary_key=True),
+    Column("receivable_id", String(64), primary_key=True),
+    Column("invoice_number", String(40), nullable=False),
+    Column("customer_id", String(64), nullable=True),
+    # Decimal text: exact on every backend (SQLite has no decimal type).
+    Column("amount", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedInvoice:
+    clearing_id: str
+    invoice_number: str
+    receivable_id: str
+    amount: Decimal
+    currency: str
+    customer_id: str | None = None
+    entry_id: str | None = None  # the posted entry that linked it (from the booking row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +349,67 @@ class BookingLedger:
         elif row.is_posted:
             return row
         return self.mark_posted(clearing_id, entry_id=entry_id, entry_number=entry_number)
+
+    # Invoices linked by posted clearings ------------------------------------------------------
+
+    def record_links(self, clearing_id: str, linked: Iterable[LinkedInvoice]) -> None:
+        """Remember what a posted clearing linked (once; a repeat changes nothing)."""
+        now = self._clock()
+        with self.engine.begin() as conn:
+            known = {
+                r.receivable_id
+                for r in conn.execute(
+                    select(links.c.receivable_id).where(
+                        and_(links.c.division == self.division, links.c.clearing_id == clearing_id)
+                    )
+                )
+            }
+            for link in linked:
+                if link.receivable_id in known:
+                    continue
+                known.add(link.receivable_id)
+                conn.execute(
+                    insert(links).values(
+                        division=self.division,
+                        clearing_id=clearing_id,
+                        receivable_id=link.receivable_id,
+                        invoice_number=link.invoice_number,
+                        customer_id=link.customer_id,
+                        amount=str(link.amount),
+                        currency=link.currency,
+                        posted_at=now,
+                    )
+                )
+
+    def recent_links(self, limit: int) -> list[LinkedInvoice]:
+        """The invoices linked by posted clearings, newest first."""
+        joined = links.outerjoin(
+            bookings,
+            and_(
+                bookings.c.division == links.c.division,
+                bookings.c.clearing_id == links.c.clearing_id,
+            ),
+        )
+        query = (
+            select(links, bookings.c.entry_id)
+            .select_from(joined)
+            .where(links.c.division == self.division)
+            .order_by(links.c.posted_at.desc(), links.c.clearing_id, links.c.receivable_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                LinkedInvoice(
+                    clearing_id=r.clearing_id,
+                    invoice_number=r.invoice_number,
+                    receivable_id=r.receivable_id,
+                    amount=Decimal(r.amount),
+                    currency=r.currency,
+                    customer_id=r.customer_id,
+                    entry_id=r.entry_id,
+                )
+                for r in conn.execute(query)
+            ]
 
     # Relations created in Exact ---------------------------------------------------------------
 

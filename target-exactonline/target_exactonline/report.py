@@ -279,6 +279,9 @@ _TODO_BLOCKED = {
     "currency_not_supported": (
         "Book it by hand, or set up a bank journal in Exact that takes this currency."
     ),
+    "amount_unit_in_doubt": (
+        "Set settlement_amount_unit as the reason says; the next run judges it again."
+    ),
 }
 _TODO = {
     Outcome.BLOCKED: "Fix what the reason names (a setting or Exact); the next run tries again.",
@@ -294,6 +297,14 @@ def what_to_do(c: ClearingReport) -> str:
     if c.outcome is Outcome.BLOCKED and c.blocked_reason in _TODO_BLOCKED:
         return _TODO_BLOCKED[c.blocked_reason]
     return _TODO.get(c.outcome, "")
+
+
+def reason_text(c: ClearingReport) -> str:
+    """The reason as a sentence, without the machine-readable code it may start with."""
+    reason = c.reason or ""
+    if c.blocked_reason and reason.startswith(f"{c.blocked_reason}: "):
+        reason = reason[len(c.blocked_reason) + 2 :]
+    return _sentence(reason)
 
 
 def stated_against_sum(c: ClearingReport) -> str | None:
@@ -468,7 +479,7 @@ def _not_booked_html(report: RunReport) -> list[str]:
             f"<td class=id>{_e(c.settlement_date)}</td>"
             f'<td><span class="tag {c.outcome.value}">{_e(c.outcome.label)}</span></td>'
             f"<td class=num>{_e(_money(payout))} {_e(c.currency if payout is not None else '')}"
-            f"</td><td>{_e(c.reason)}"
+            f"</td><td>{_e(reason_text(c))}"
             + (f'<br><strong class="stated">{_e(stated)}</strong>' if stated else "")
             + f"</td><td>{_e(what_to_do(c))}</td></tr>"
         )
@@ -680,7 +691,7 @@ def _clearing_html(c: ClearingReport) -> list[str]:
     out.append(f"<p>{shown}</p>")
     if c.reason:
         label = "Why not booked" if c.outcome.is_problem else "Note"
-        out.append(f"<p><strong>{label}:</strong> {_e(_sentence(c.reason))}</p>")
+        out.append(f"<p><strong>{label}:</strong> {_e(reason_text(c))}</p>")
         stated = stated_against_sum(c)
         if stated:
             out.append(f'<p class="stated"><strong>{_e(stated)}</strong></p>')

@@ -2,7 +2,9 @@
 
 Order of work (DESIGN §4, §6, §7):
 1. group and convert the clearings; skip revenue groups not selected; block unreadable ones;
-2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls);
+2. drop what the booking ledger already holds as posted (a rerun costs no Exact calls); a live
+   run stops here, before any Exact call, while the self-check found a fact it relies on not
+   holding (``refusal``; a dry run goes on and says so);
 3. read the Exact context once, and the keys already booked in the bank journals (one paged
    read), which also settles clearings whose last POST had no answer;
 4. plan all clearings jointly with the engine, validate every plan locally;
@@ -77,10 +79,11 @@ from target_exactonline.exact_payload import (
     account_body,
     bank_entry_body,
 )
-from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow
+from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow, LinkedInvoice
 from target_exactonline.progress import Progress
 from target_exactonline.report import ClearingReport, Outcome, ReportLine, RunReport
 from target_exactonline.settings import CUSTOM_PROFILE, TargetSettings
+from target_exactonline.settlement_check import settlement_problem
 from target_exactonline.validate import check_plan, check_sales_journal
 
 ATTENTION = {
@@ -158,8 +161,11 @@ class BookingRun:
         logger: logging.Logger,
         now: Callable[[], datetime] = _utcnow,
         run_id: str | None = None,
+        refusal: str | None = None,
     ) -> None:
         self.settings = settings
+        # Why the self-check says not to book (probe_store.ProbeStore.refusal), or None.
+        self.refusal = refusal
         self._client_factory = client_factory
         self._client: Any = None
         self.ledger = ledger
@@ -171,6 +177,7 @@ class BookingRun:
         self._customer_names: dict[str, str] = {}
         self._rejections = 0
         self._problems: list[str] = []
+        self._context_problems: list[str] = []  # found while reading Exact, run-wide
         self.progress: Progress | None = None
 
     # -- public -------------------------------------------------------------------------------
@@ -186,6 +193,14 @@ class BookingRun:
         report.clearings = [item.report for item in items]
 
         todo = self._drop_posted(items)
+        if todo and self.refusal:
+            if s.dry_run:
+                report.problems.append(f"A live run would not book: {self.refusal}")
+            else:
+                report.stopped = self.refusal
+                self._not_attempted(todo, self.refusal)
+                self.log.error("Not booking: %s", self.refusal)
+                todo = []
         if todo:
             try:
                 todo = self._prepare(todo)
@@ -193,6 +208,7 @@ class BookingRun:
             except _Stop as stop:
                 report.stopped = stop.reason
                 self._not_attempted(todo, stop.reason)
+        report.problems.extend(self._context_problems)
         if self._client is not None:
             report.api_calls = self._client.calls_made
             report.api_remaining_today = self._client.remaining_today()
@@ -215,6 +231,7 @@ class BookingRun:
         }
         self._check_group_settings(names)
         items = []
+        judged: dict[Any, str | None] = {}  # settlement code -> why it is not bookable
         for clearing_id, bundle in collector.bundles().items():
             report = ClearingReport(clearing_id=clearing_id, key=None, outcome=Outcome.BLOCKED)
             item = _Item(clearing_id, bundle, report)
@@ -243,6 +260,13 @@ class BookingRun:
                 report.reason = (
                     f"revenue group {group or '(none)'} is not among the selected revenue groups"
                 )
+                continue
+            code = (bundle.settlement or {}).get("code") or f"?{clearing_id}"
+            if code not in judged:
+                judged[code] = settlement_problem(bundle.settlement, clearing_id)
+            if judged[code]:
+                report.reason = judged[code]
+                report.blocked_reason = judged[code].split(":", 1)[0]  # its reason code
                 continue
             try:
                 item.converted = convert_bundle(
@@ -364,10 +388,14 @@ class BookingRun:
             for code in sales_journals
             if (problem := check_sales_journal(code, c.journals.get(code), s.division))
         }
-        c.open_items = self._read(
+        receivables = self._read(
             "the open invoices",
-            lambda: ctx.read_open_items(self.client),
+            lambda: ctx.read_receivables(self.client),
         )
+        c.open_items = receivables.items
+        c.receivable_signs = receivables.signs
+        if receivables.signs.disagreement:
+            self._context_problems.append(receivables.signs.describe())
         if any(r.customer_email for clearing in clearings for r in clearing.records):
             # Payments carry e-mails (the tap's enrichment): the open items get their
             # customers' e-mails so e-mail rules can apply, and new relations can be checked
@@ -411,6 +439,10 @@ class BookingRun:
             self._fill_report(item)
             if plan.status is Status.BLOCKED:
                 self._block(item, plan.explanation)
+                continue
+            doubtful = c.receivable_signs.blocks(line.link for line in plan.lines)
+            if doubtful:
+                self._block(item, doubtful)
                 continue
             problems = check_plan(
                 plan,
@@ -707,6 +739,24 @@ class BookingRun:
     def _posted(self, item: _Item, entry_id: str, entry_number: int | None) -> None:
         self.ledger.mark_posted(item.clearing_id, entry_id=entry_id, entry_number=entry_number)
         kill_points.reached("after_ledger")
+        plan = item.plan
+        if plan is not None:
+            # For the self-check: these invoices must no longer be open once Exact has the entry.
+            self.ledger.record_links(
+                item.clearing_id,
+                [
+                    LinkedInvoice(
+                        clearing_id=item.clearing_id,
+                        invoice_number=line.link,
+                        receivable_id=line.open_item,
+                        amount=line.amount,
+                        currency=plan.currency,
+                        customer_id=self._customer_ids.get(line.customer or ""),
+                    )
+                    for line in plan.lines
+                    if line.link and line.open_item
+                ],
+            )
         item.report.outcome = Outcome.BOOKED
         item.report.entry_id = entry_id
         item.report.entry_number = entry_number

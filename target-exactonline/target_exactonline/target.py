@@ -26,9 +26,11 @@ from singer_sdk.sinks import Sink
 
 from target_exactonline import kill_points
 from target_exactonline.collector import PAY_STREAMS, Collector
+from target_exactonline.commands import check_command
 from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.ledger import BookingLedger
 from target_exactonline.notify import notifications, with_notification_settings
+from target_exactonline.probe_store import ProbeStore
 from target_exactonline.report import write_report
 from target_exactonline.run import BookingRun, ClearingsNotBooked, RunResult
 from target_exactonline.run_lock import run_lock
@@ -145,12 +147,16 @@ class TargetExactOnline(Target):
                 settings.store_url, division=settings.division, store_key=settings.store_key
             ) as ledger,
         ):
+            refusal = ProbeStore(
+                ledger.engine, division=settings.division, store_key=settings.store_key
+            ).refusal(check_command())
             run = BookingRun(
                 settings,
                 client_factory=lambda: self._client(settings),
                 ledger=ledger,
                 logger=self.logger,
                 now=self._now,
+                refusal=refusal,
             )
             result = run.execute(collector)
         self.result = result

@@ -146,6 +146,24 @@ def test_old_refresh_token_used_asks_to_reauthorize(
     assert statuses(sandbox, "/api/oauth2/token") == [200, 401]
 
 
+def test_expired_refresh_token_asks_to_reauthorize(
+    sandbox: ExactSandbox, store: SqlTokenStore
+) -> None:
+    tokens = seed_tokens(sandbox, store)
+    sandbox.advance(31 * 86400)  # a month without a run: the refresh token has lapsed
+    client, _ = make_client(sandbox, store)
+    with pytest.raises(ReauthorizeRequired) as info:
+        client.me()
+    err = info.value
+    assert err.status == 400
+    assert "The refresh token expired at" in (err.message or "")
+    text = str(err)
+    assert "target-exactonline authorize" in text
+    assert tokens.refresh_token not in text
+    assert sandbox.client_secret not in text
+    assert statuses(sandbox, "/api/oauth2/token") == [400]  # asked once, not retried
+
+
 # -- rate limits ---------------------------------------------------------------------------
 
 

@@ -305,6 +305,14 @@ def test_authorize_url() -> None:
     ("body", "kind"),
     [
         ({"error": "invalid_grant", "error_description": "expired"}, ReauthorizeRequired),
+        (
+            {
+                "error": "invalid_request",
+                "error_description": "The refresh token expired at 10/11/2022 9:18:20 PM and "
+                "it is now 10/28/2022 4:15:50 PM.",
+            },
+            ReauthorizeRequired,
+        ),
         ({"error": "access_denied", "error_description": "token calls"}, ExactAuthError),
         ({"error": "invalid_client", "error_description": "wrong secret"}, ExactAuthError),
     ],

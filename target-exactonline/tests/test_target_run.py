@@ -85,6 +85,18 @@ class Pay:
                 settlementDate=self.day,
                 amount=payout,
                 currency=self.currency,
+                amountUnit="cents",
+                lines=[
+                    {
+                        "code": f"FT-{self.clearing_id}-{n}",
+                        "clearingId": self.clearing_id,
+                        "turnoverGroupCode": self.group,
+                        "direction": direction,
+                        "amount": amount,
+                        "currency": self.currency,
+                    }
+                    for n, (direction, _id, _name, amount, _count) in enumerate(lines, start=1)
+                ],
                 clearingIds=[self.clearing_id],
             ),
             record(
@@ -763,3 +775,68 @@ def test_a_shopify_run_without_transaction_details_warns_in_the_log_and_the_repo
     assert "CLR-2025-201" in top
     assert "Matching ran without the transaction details" in top
     assert "Jansen BV (10042)" in html  # the customer with the account code beside the name
+
+
+# -- the stated settlement amount ------------------------------------------------------------
+
+
+def _edit_settlement(text: str, change: Callable[[dict[str, Any]], None]) -> str:
+    out = []
+    for line in text.splitlines():
+        message = json.loads(line, parse_float=Decimal)
+        if message.get("type") == "RECORD" and message["stream"] == "settlements":
+            change(message["record"])
+        out.append(dumps(message))
+    return "\n".join(out) + "\n"
+
+
+def test_a_settlement_a_euro_off_its_lines_books_none_of_its_clearings(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    other = Pay("CLR-2025-002", "2025-10-21", [("000000123", "242.00")], fees="0.80")
+    text = _edit_settlement(
+        singer(PAID, other),
+        lambda s: s.update(amount=s["amount"] + 1) if s["code"] == "ST-CLR-2025-001" else None,
+    )
+    ran = run(config, text)
+    assert ran.error is not None
+    blocked = ran.outcome("CLR-2025-001")
+    assert blocked.outcome is Outcome.BLOCKED
+    reason = blocked.reason or ""
+    assert reason.startswith("totals_inconsistent")
+    assert "paid 170.75 EUR" in reason  # the stated amount beside the sum of the lines
+    assert "add up to 169.75 EUR" in reason
+    assert ran.outcome("CLR-2025-002").outcome is Outcome.BOOKED
+    assert all(
+        "CLR-2025-001" not in e["BankEntryLines"][0]["Description"] for e in bank_entries(exact)
+    )
+    # the state waits for the blocked clearing: it is read and judged again next run
+    state = json.loads(ran.stdout.splitlines()[-1])
+    assert state["bookmarks"]["settlements"]["replication_key_value"] == "2025-10-20"
+
+
+def test_a_settlement_off_its_lines_is_at_the_top_of_the_report_with_both_figures(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    text = _edit_settlement(singer(PAID), lambda s: s.update(amount=s["amount"] + 1))
+    ran = run(config, text)
+    html = render_html(ran.report)
+    top = html[: html.index("<h2>Summary</h2>")]
+    assert "Not booked, and why: 1 payout" in top
+    assert "Pay. states that settlement ST-CLR-2025-001 paid 170.75 EUR" in top
+    assert "add up to 169.75 EUR (difference 1.00 EUR)" in top
+    assert "totals_inconsistent:" not in top  # the code is not part of the sentence
+    assert "Compare it with Pay.&#x27;s payout statement" in top  # what to do
+
+
+def test_a_settlement_whose_unit_is_in_doubt_waits_and_names_the_setting(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    doubt = "Pay. sends this amount in euros, so set settlement_amount_unit to 'euros'"
+    text = _edit_settlement(singer(PAID), lambda s: s.update(amountProblem=doubt))
+    ran = run(config, text)
+    reason = ran.outcome("CLR-2025-001").reason or ""
+    assert ran.outcome("CLR-2025-001").outcome is Outcome.BLOCKED
+    assert reason.startswith("amount_unit_in_doubt")
+    assert "settlement_amount_unit" in reason
+    assert bank_entries(exact) == []

@@ -35,7 +35,10 @@ def create_account(store: ExactStore, body: Row) -> Row:
     # Without a Code Exact probably assigns the next free one [I].
     spec.pop("ID", None)
     spec["ID"] = store.new_guid("account")
-    return store.add_account(spec)
+    account = store.add_account(spec)
+    # Other documented, writable properties (Website, AddressLine1, ...) are kept as sent.
+    account.update({k: v for k, v in spec.items() if k not in account})
+    return account
 
 
 def update_account(store: ExactStore, key: str, body: Row) -> None:

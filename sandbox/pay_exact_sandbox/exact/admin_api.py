@@ -6,6 +6,8 @@
   the browser step (``age`` back-dates the issue, e.g. 570 to allow an immediate refresh).
 - ``POST /_admin/exact/seed``: a fixture document; replaces all data.
 - ``POST /_admin/exact/periods``: ``{"year": 2025, "period": 3, "closed": true}``.
+- ``GET / POST /_admin/exact/config``: the division's behaviour settings
+  (``config.BEHAVIOUR_FIELDS``); a POST changes the ones it names and answers all of them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Flask, Response, request
 
 from . import jsonout
+from .config import BEHAVIOUR_FIELDS
 from .data import ExactData
 from .oauth import TokenError
 from .seed import load as load_data
@@ -133,5 +136,26 @@ def register_admin(app: Flask, runtime: ExactRuntime) -> None:
                 return reply(404, {"error": "no such period"})
             period["_closed"] = bool(spec.get("closed", True))
         return Response("", status=204)
+
+    @bp.get("/config")
+    def get_config() -> Response:
+        return reply(200, runtime.config.behaviour())
+
+    @bp.post("/config")
+    def set_config() -> Response:
+        spec = request.get_json(silent=True)
+        if not isinstance(spec, dict):
+            return reply(400, {"error": "expected a JSON object of settings"})
+        unknown = sorted(set(spec) - set(BEHAVIOUR_FIELDS))
+        if unknown:
+            return reply(
+                400,
+                {"error": f"unknown setting {unknown[0]!r}; known: {', '.join(BEHAVIOUR_FIELDS)}"},
+            )
+        try:
+            config = runtime.configure(**spec)
+        except ValueError as exc:
+            return reply(400, {"error": str(exc)})
+        return reply(200, config.behaviour())
 
     app.register_blueprint(bp)

@@ -6,6 +6,7 @@ URL layout as the real API [C]: ``/api/oauth2/auth``, ``/api/oauth2/token``,
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,16 @@ class ExactRuntime:
     limiter: RateLimiter
     budget: ErrorBudget
     admin: AdminState
+
+    def configure(self, **changes: Any) -> ExactConfig:
+        """Change settings of the running sandbox (tests and ``/_admin/exact/config``)."""
+        config = dataclasses.replace(self.config, **changes)
+        with self.store.lock:
+            self.config = config
+            for part in (self.store, self.oauth, self.limiter, self.budget):
+                part.config = config
+            self.store.touch()  # cached read views follow the new settings
+        return config
 
 
 def create_exact_app(
@@ -117,6 +128,12 @@ def _register_oauth(app: Flask, runtime: ExactRuntime) -> None:
     @app.post("/api/oauth2/token")
     def token() -> Response:
         form = {k: v for k, v in request.form.items()}
+        basic = request.authorization
+        if basic is not None and basic.type == "basic" and "client_id" not in form:
+            # Client credentials in an HTTP Basic header, as OAuth libraries send them by default
+            # (RFC 6749 §2.3.1 client_secret_basic); see sandbox/README.md for the evidence.
+            form["client_id"] = basic.username or ""
+            form["client_secret"] = basic.password or ""
         try:
             body = runtime.oauth.token(form)
         except TokenError as exc:
@@ -351,7 +368,7 @@ def _get_collection(
     query = parse_query(
         request.args,
         entity,
-        select_required=kind in ("bulk", "sync"),
+        select_required=entity_set.select_required,
         filterable=entity_set.filterable,
     )
     if tail == ["$count"]:

@@ -3,7 +3,8 @@
 Facts from the reference §1 [C]: the code lasts about 3 minutes and works once; the redirect URI
 must match character for character; ``expires_in`` is the string ``"600"``; every refresh returns
 a new refresh token and a spent one gives 401 "Old refresh token used."; a refresh within 570 s of
-the last issue gives 400 with ``Reason: TooEarlyToRefreshTokens``; 200 token calls a day.
+the last issue gives 400 with ``Reason: TooEarlyToRefreshTokens``; 200 token calls a day; a refresh
+token unused for 30 days is refused with 400 ``invalid_request`` "The refresh token expired at ...".
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .config import ExactConfig, OAuthClient
 
@@ -51,6 +53,13 @@ class _Code:
 class _Access:
     connection: Connection
     expires_at: float
+
+
+def _us_time(epoch: float) -> str:
+    """``10/11/2022 9:18:20 PM``: the .NET en-US form the field's answers show."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    clock = moment.strftime("%I:%M:%S %p").lstrip("0")
+    return f"{moment.month}/{moment.day}/{moment.year} {clock}"
 
 
 class OAuthServer:
@@ -146,8 +155,16 @@ class OAuthServer:
         if connection is None or connection.client_id != client.client_id:
             raise TokenError(400, "invalid_grant", "The refresh token is invalid.")
         now = self._now()
-        if now - connection.issued_at > self.config.refresh_token_days * DAY:
-            raise TokenError(400, "invalid_grant", "The refresh token has expired.")
+        expires_at = connection.issued_at + self.config.refresh_token_days * DAY
+        if now > expires_at:
+            # As the field answers it (websmurf/laravel-exact-online issues #22, #23): 400
+            # invalid_request, with both moments in US notation, UTC [I: the zone].
+            raise TokenError(
+                400,
+                "invalid_request",
+                f"The refresh token expired at {_us_time(expires_at)} and it is now "
+                f"{_us_time(now)}.",
+            )
         if now - connection.issued_at < self.config.min_refresh_seconds:
             raise TokenError(
                 400,

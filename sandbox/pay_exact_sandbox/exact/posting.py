@@ -296,6 +296,10 @@ def _new_receivable(store: ExactStore, **fields: Any) -> Row:
             "PaymentReference": None,
             "YourRef": None,
             "TransactionID": None,
+            # The linked transaction's own total keeps its sign whatever the convention of
+            # AmountDC: positive for an invoice (TimPelgrim/exactonline-mcp research.md) [I].
+            "TransactionAmountDC": fields["AmountDC"],
+            "TransactionIsReversal": False,
             **fields,
             "_open_fc": open_fc,
             "_open_dc": fields["AmountDC"],
@@ -331,7 +335,7 @@ def _apply_to_receivables(
     if effect_fc == 0:
         return effects
     target = None
-    if our_ref is not None:
+    if our_ref is not None and store.config.links_settle:
         for item in store.receivables_for_invoice(our_ref):
             if (
                 item["InvoiceNumber"] == our_ref
@@ -383,7 +387,8 @@ def _apply_to_receivables(
             )
             target["_open_fc"] = remaining
             target["_open_dc"] = target["_open_dc"] + money(effect_fc * rate)
-            target["LastPaymentDate"] = when
+            if store.config.partial_sets_last_payment_date:
+                target["LastPaymentDate"] = when  # [I] reference §4.6; a setting says otherwise
             target["Modified"] = store.now()
             target["_payments"].append({"line": line["ID"], "entry": entry["EntryID"]})
             return effects

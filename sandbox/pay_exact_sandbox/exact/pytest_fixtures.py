@@ -119,6 +119,11 @@ class ExactSandbox:
                 raise ValueError(f"no financial period {year}/{period}")
             found["_closed"] = closed
 
+    def configure(self, **changes: Any) -> ExactConfig:
+        """Change settings of the running sandbox (``receivables_sign="negative"``, ...)."""
+        self.config = self.runtime.configure(**changes)
+        return self.config
+
     def stop(self) -> None:
         self.server.stop()
 

@@ -16,11 +16,15 @@ from .schema import (
     GJ_ENTRY,
     GJ_ENTRY_LINE,
     GL_ACCOUNT,
+    HRM_DIVISION,
     JOURNAL,
     RECEIVABLE,
     RECEIVABLES_LIST,
     SALES_ENTRY,
     SALES_ENTRY_LINE,
+    SYNC_ACCOUNT,
+    SYNC_GL_ACCOUNT,
+    SYNC_TRANSACTION_LINE,
     TRANSACTION_LINE,
     EntityType,
 )
@@ -29,6 +33,28 @@ from .store import ExactStore
 Row = dict[str, Any]
 Kind = Literal["normal", "bulk", "sync", "read"]
 
+# Filters Exact allows on bulk/Financial/GLAccounts [C] (its reference page, as in
+# Pi-Systems/exact-online src/Entity/Bulk/Financial/GLAccounts.php).
+_BULK_GL_FILTERS = frozenset(
+    {
+        "AssimilatedVATBox",
+        "BelcotaxType",
+        "Code",
+        "Costcenter",
+        "Costunit",
+        "Created",
+        "Creator",
+        "ID",
+        "Modified",
+        "Modifier",
+        "PrivateGLAccount",
+        "SearchCode",
+        "Type",
+        "VATNonDeductibleGLAccount",
+        "YearEndCostGLAccount",
+        "YearEndReflectionGLAccount",
+    }
+)
 # Filters Exact allows on bulk/Cashflow/Receivables [C].
 _BULK_RECEIVABLE_FILTERS = frozenset(
     {
@@ -61,6 +87,9 @@ class EntitySet:
     update: Callable[[ExactStore, str, Row], None] | None = None
     filterable: frozenset[str] | None = None
     order_key: str | None = None  # sync endpoints page by Timestamp
+    # "It is mandatory to provide the $select query option" on the bulk pages that say so [C];
+    # bulk TransactionLines and the sync pages do not say it, so they do not demand it.
+    select_required: bool = False
 
     @property
     def methods(self) -> set[str]:
@@ -93,6 +122,24 @@ def _bank_entries(store: ExactStore) -> Iterable[Row]:
     return (e for e in store.bank_entries.values() if e.get("_journal_type") != 16)
 
 
+def _receivables(store: ExactStore) -> Iterable[Row]:
+    """``cashflow/Receivables`` rows as the configured division shows their amounts."""
+    config = store.config
+    if config.receivables_sign == "positive" and config.partial_receivable_amount == "original":
+        return store.receivables.values()  # [I] the reference's reading: full amount, positive
+    return (_receivable_view(row, config.receivables_sign) for row in store.receivables.values())
+
+
+def _receivable_view(row: Row, sign: str) -> Row:
+    # "negative" (one public account): AmountDC is the remaining amount, negative for an
+    # invoice; "remaining" keeps the sign and serves what is left after part payments.
+    view = dict(row)
+    factor = -1 if sign == "negative" else 1
+    view["AmountFC"] = factor * row["_open_fc"]
+    view["AmountDC"] = factor * row["_open_dc"]
+    return view
+
+
 def _transaction_lines(store: ExactStore) -> Iterable[Row]:
     return store.transaction_lines.values()
 
@@ -111,6 +158,8 @@ def _sync(path: str, entity: EntityType, rows: Callable[[ExactStore], Iterable[R
 
 ENTITY_SETS: tuple[EntitySet, ...] = (
     EntitySet("system/Divisions", DIVISION, lambda s: [s.division]),
+    # The division pickers' other source [C]: the divisions of one license.
+    EntitySet("hrm/Divisions", HRM_DIVISION, lambda s: [s.division]),
     EntitySet(
         "crm/Accounts",
         ACCOUNT,
@@ -119,11 +168,24 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
         update=accounts.update_account,
         delete=accounts.delete_account,
     ),
-    EntitySet("bulk/CRM/Accounts", ACCOUNT, lambda s: s.accounts.values(), kind="bulk"),
-    _sync("sync/CRM/Accounts", ACCOUNT, lambda s: s.accounts.values()),
+    EntitySet(
+        "bulk/CRM/Accounts",
+        ACCOUNT,
+        lambda s: s.accounts.values(),
+        kind="bulk",
+        select_required=True,
+    ),
+    _sync("sync/CRM/Accounts", SYNC_ACCOUNT, lambda s: s.accounts.values()),
     EntitySet("financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values()),
-    EntitySet("bulk/Financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values(), "bulk"),
-    _sync("sync/Financial/GLAccounts", GL_ACCOUNT, lambda s: s.gl_accounts.values()),
+    EntitySet(
+        "bulk/Financial/GLAccounts",
+        GL_ACCOUNT,
+        lambda s: s.gl_accounts.values(),
+        kind="bulk",
+        filterable=_BULK_GL_FILTERS,
+        select_required=True,
+    ),
+    _sync("sync/Financial/GLAccounts", SYNC_GL_ACCOUNT, lambda s: s.gl_accounts.values()),
     EntitySet("financial/Journals", JOURNAL, lambda s: s.journals.values()),
     EntitySet("financial/FinancialPeriods", FINANCIAL_PERIOD, lambda s: s.periods.values()),
     EntitySet(
@@ -132,13 +194,14 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
         lambda s: s.receivables_list(),
         kind="read",
     ),
-    EntitySet("cashflow/Receivables", RECEIVABLE, lambda s: s.receivables.values()),
+    EntitySet("cashflow/Receivables", RECEIVABLE, _receivables),
     EntitySet(
         "bulk/Cashflow/Receivables",
         RECEIVABLE,
-        lambda s: s.receivables.values(),
+        _receivables,
         kind="bulk",
         filterable=_BULK_RECEIVABLE_FILTERS,
+        select_required=True,
     ),
     EntitySet(
         "salesentry/SalesEntries",
@@ -179,7 +242,7 @@ ENTITY_SETS: tuple[EntitySet, ...] = (
     ),
     EntitySet("financialtransaction/TransactionLines", TRANSACTION_LINE, _transaction_lines),
     EntitySet("bulk/Financial/TransactionLines", TRANSACTION_LINE, _transaction_lines, kind="bulk"),
-    _sync("sync/Financial/TransactionLines", TRANSACTION_LINE, _transaction_lines),
+    _sync("sync/Financial/TransactionLines", SYNC_TRANSACTION_LINE, _transaction_lines),
 )
 
 # Service and entity names are matched case-insensitively: Exact's own samples mix

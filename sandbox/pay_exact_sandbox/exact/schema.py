@@ -1,6 +1,9 @@
 """Entity types the sandbox serves: their properties, OData types, keys and line collections.
 
-Field lists follow the reference (§4) and keep to what a payout-booking client reads or writes.
+The resources a client reads (Me, Divisions, Accounts, GLAccounts, Journals, FinancialPeriods,
+Receivables, ReceivablesList, TransactionLines and their bulk and sync twins) carry every property
+Exact documents for them (``documented``); the entries the sandbox books keep to what a
+payout-booking client reads or writes (reference §4).
 Properties that are GET-only in Exact are listed in ``read_only`` so a POST that sets them fails.
 """
 
@@ -8,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from . import documented
 
 FieldType = Literal["guid", "str", "int", "int64", "dec", "bool", "date"]
 EDM_NAMES: dict[FieldType, str] = {
@@ -43,6 +48,20 @@ def _f(spec: str) -> dict[str, FieldType]:
     return out
 
 
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
+def _documented(spec: str) -> dict[str, FieldType]:
+    """The properties of a ``documented`` list, without its collections (``Name:*``)."""
+    return {name: kind for name, kind in _f(spec).items() if str(kind) != "*"}
+
+
+def _collections(spec: str, children: dict[str, str]) -> dict[str, str]:
+    """Collection properties of a ``documented`` list -> the child type each holds."""
+    return {name: children[name] for name, kind in _f(spec).items() if str(kind) == "*"}
+
+
 _AUDIT = "Division:int Created:date Modified:date"
 # The fields bank entry lines and general journal entry lines both start with.
 _ENTRY_LINE_HEAD = (
@@ -51,82 +70,57 @@ _ENTRY_LINE_HEAD = (
     "AccountName:str AmountFC:dec AmountDC:dec "
 )
 
-ME = EntityType(
-    "Me",
-    "UserID",
-    _f(
-        "UserID:guid UserName:str FullName:str FirstName:str LastName:str Email:str "
-        "CurrentDivision:int AccountingDivision:int DivisionCustomer:guid "
-        "DivisionCustomerCode:str DivisionCustomerName:str LanguageCode:str Language:str "
-        "Legislation:int ServerTime:str ServerUtcOffset:dec"
-    ),
+# Child types of documented collections: served deferred, and empty when expanded [I].
+BANK_ACCOUNT = EntityType("BankAccount", "ID", {"ID": "guid"})
+DEDUCTIBILITY = EntityType("DeductibilityPercentage", "ID", {"ID": "guid"})
+RECEIVABLES_NOTE = EntityType("ReceivablesListNote", "ID", {"ID": "guid"})
+DIVISION_CLASS = EntityType("DivisionClass", "ID", {"ID": "guid"})
+_CHILDREN = {
+    "BankAccounts": "BankAccount",
+    "DeductibilityPercentages": "DeductibilityPercentage",
+    "Notes": "ReceivablesListNote",
+    **{f"Class_0{n}": "DivisionClass" for n in range(1, 6)},
+}
+
+
+def _resource(name: str, key: str, spec: str, **extra: object) -> EntityType:
+    """An entity type with every property Exact documents for it (``documented``)."""
+    return EntityType(
+        name,
+        key,
+        _documented(spec),
+        nav=_collections(spec, _CHILDREN),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+ME = _resource("Me", "UserID", documented.ME)
+DIVISION = _resource("SystemDivision", "Code", documented.SYSTEM_DIVISIONS)
+HRM_DIVISION = _resource("Division", "Code", documented.HRM_DIVISIONS)
+# GET-only in Exact's reference (no POST/PUT), so a write that sends them leaves them alone;
+# IsSales among them, which older clients still send [I: harmless].
+_ACCOUNT_READ_ONLY = frozenset(
+    _names(
+        "ID AccountManagerFullName AccountManagerHID AddressSource BankAccounts BRIN "
+        "Classification ClassificationDescription Costcenter CostcenterDescription CostPaid "
+        "CountryName Created Creator CreatorFullName Currency CustomerSince CustomField Division "
+        "Document DunsNumber InvoiceAccountCode InvoiceAccountName IsAnonymised IsBank IsMember "
+        "IsPurchase IsSales LanguageDescription LogoThumbnailUrl LogoUrl Modified Modifier "
+        "ModifierFullName PaymentConditionPurchaseDescription PaymentConditionSalesDescription "
+        "PurchaseCurrencyDescription PurchaseVATCodeDescription ResellerCode ResellerName "
+        "SalesCurrencyDescription SalesTaxScheduleCode SalesTaxScheduleDescription "
+        "SalesVATCodeDescription Source StateName StatusSince Type"
+    )
 )
-DIVISION = EntityType(
-    "SystemDivision",
-    "Code",
-    _f(
-        "Code:int HID:int64 Description:str Currency:str Country:str Current:bool "
-        "Customer:guid CustomerCode:str CustomerName:str Status:int Main:bool "
-        "DivisionMoveDate:date Created:date Modified:date"
-    ),
-)
-ACCOUNT = EntityType(
-    "Account",
-    "ID",
-    _f(
-        "ID:guid Code:str Name:str SearchCode:str Email:str Phone:str City:str Country:str "
-        "Status:str Blocked:bool IsSales:bool IsSupplier:bool Type:str VATNumber:str "
-        "ChamberOfCommerce:str GLAR:guid PaymentConditionSales:str Timestamp:int64 " + _AUDIT
-    ),
-    read_only=frozenset({"ID", "Timestamp", "Division", "Created", "Modified"}),
-)
-GL_ACCOUNT = EntityType(
-    "GLAccount",
-    "ID",
-    _f(
-        "ID:guid Code:str Description:str Type:int TypeDescription:str BalanceSide:str "
-        "BalanceType:str IsBlocked:bool Matching:bool VATCode:str UseCostcenter:int "
-        "Timestamp:int64 " + _AUDIT
-    ),
-)
-JOURNAL = EntityType(
-    "Journal",
-    "ID",
-    _f(
-        "ID:guid Code:str Description:str Type:int TypeDescription:str GLAccount:guid "
-        "GLAccountCode:str GLAccountDescription:str GLAccountType:int Currency:str "
-        "AllowVariableCurrency:bool AllowVAT:bool AutoSave:bool IsBlocked:bool "
-        "BankAccountIBAN:str PaymentInTransitAccount:guid PaymentServiceProvider:int " + _AUDIT
-    ),
-)
-FINANCIAL_PERIOD = EntityType(
-    "FinancialPeriod",
-    "ID",
-    _f("ID:guid FinYear:int FinPeriod:int StartDate:date EndDate:date Description:str " + _AUDIT),
-)
-RECEIVABLES_LIST = EntityType(
-    "ReceivablesList",
-    "HID",
-    _f(
-        "HID:int64 Id:guid AccountId:guid AccountCode:str AccountName:str Amount:dec "
-        "AmountInTransit:dec CurrencyCode:str Description:str DueDate:date EntryNumber:int "
-        "InvoiceDate:date InvoiceNumber:int JournalCode:str JournalDescription:str YourRef:str"
-    ),
-)
-RECEIVABLE = EntityType(
-    "Receivable",
-    "ID",
-    _f(
-        "ID:guid Account:guid AccountCode:str AccountName:str AmountDC:dec AmountFC:dec "
-        "Currency:str Description:str DueDate:date EntryID:guid EntryNumber:int EntryDate:date "
-        "InvoiceNumber:int InvoiceDate:date IsFullyPaid:bool LastPaymentDate:date "
-        "EndDate:date EndPeriod:int EndYear:int GLAccount:guid GLAccountCode:str Journal:str "
-        "JournalDescription:str PaymentReference:str PaymentMethod:str Source:int Status:int "
-        "TransactionEntryID:guid TransactionID:guid TransactionType:int "
-        "TransactionAmountFC:dec TransactionDueDate:date YourRef:str Document:guid "
-        "EndToEndID:str " + _AUDIT
-    ),
-)
+ACCOUNT = _resource("Account", "ID", documented.ACCOUNTS, read_only=_ACCOUNT_READ_ONLY)
+# Sync twins: the same model plus Timestamp (a row version), which only they serve [C].
+SYNC_ACCOUNT = _resource("Account", "ID", documented.SYNC_ACCOUNTS)
+GL_ACCOUNT = _resource("GLAccount", "ID", documented.GL_ACCOUNTS)
+SYNC_GL_ACCOUNT = _resource("GLAccount", "ID", documented.SYNC_GL_ACCOUNTS)
+JOURNAL = _resource("Journal", "ID", documented.JOURNALS)
+FINANCIAL_PERIOD = _resource("FinancialPeriod", "ID", documented.FINANCIAL_PERIODS)
+RECEIVABLES_LIST = _resource("ReceivablesList", "HID", documented.RECEIVABLES_LIST)
+RECEIVABLE = _resource("Receivable", "ID", documented.RECEIVABLES)
 SALES_ENTRY_LINE = EntityType(
     "SalesEntryLine",
     "ID",
@@ -211,19 +205,8 @@ GJ_ENTRY = EntityType(
     nav={"GeneralJournalEntryLines": "GeneralJournalEntryLine"},
     read_only=frozenset({"EntryID", "Status", "StatusDescription", "Type", "TypeDescription"}),
 )
-TRANSACTION_LINE = EntityType(
-    "TransactionLine",
-    "ID",
-    _f(
-        "ID:guid EntryID:guid EntryNumber:int LineNumber:int Date:date FinancialYear:int "
-        "FinancialPeriod:int JournalCode:str JournalDescription:str GLAccount:guid "
-        "GLAccountCode:str GLAccountDescription:str Account:guid AccountCode:str "
-        "AccountName:str AmountDC:dec AmountFC:dec AmountVATFC:dec Currency:str "
-        "ExchangeRate:dec Description:str Notes:str InvoiceNumber:int YourRef:str "
-        "PaymentReference:str DueDate:date OffsetID:guid Status:int Type:int VATCode:str "
-        "Document:guid Timestamp:int64 " + _AUDIT
-    ),
-)
+TRANSACTION_LINE = _resource("TransactionLine", "ID", documented.TRANSACTION_LINES)
+SYNC_TRANSACTION_LINE = _resource("TransactionLine", "ID", documented.SYNC_TRANSACTION_LINES)
 
 TYPES: dict[str, EntityType] = {
     t.name: t
@@ -243,5 +226,10 @@ TYPES: dict[str, EntityType] = {
         GJ_ENTRY,
         GJ_ENTRY_LINE,
         TRANSACTION_LINE,
+        BANK_ACCOUNT,
+        DEDUCTIBILITY,
+        RECEIVABLES_NOTE,
+        DIVISION_CLASS,
+        HRM_DIVISION,
     )
 }

@@ -65,7 +65,7 @@ class ExactStore:
         self.lock = threading.RLock()
         self.config = config
         self._now = now
-        self._rowversion = 0
+        self._rowversion = self.ROWVERSION_START
         self._hid = 1_000_000
         self.division: Row = {}
         self.me: Row = {}
@@ -105,6 +105,10 @@ class ExactStore:
     def today(self) -> datetime:
         current = self.now()
         return datetime(current.year, current.month, current.day)  # noqa: DTZ001
+
+    # Row versions start well above 1: a first sync asks for "Timestamp gt 1" [C], so a row at
+    # 1 would never be read.
+    ROWVERSION_START = 0x10_0000
 
     def next_rowversion(self) -> int:
         self._rowversion += 1
@@ -148,7 +152,8 @@ class ExactStore:
         code = int(data.division["Code"])
         self.division = {
             "Code": code,
-            "HID": code,
+            "HID": code,  # hrm/Divisions spells it HID, system/Divisions Hid [C]
+            "Hid": code,
             "Description": data.division.get("Description", f"Administratie {code}"),
             "Currency": data.division.get("Currency", "EUR"),
             "Country": data.division.get("Country", "NL"),
@@ -197,7 +202,7 @@ class ExactStore:
             self.add_account(account)
 
     def _reset(self) -> None:
-        self._rowversion = 0
+        self._rowversion = self.ROWVERSION_START
         self._hid = 1_000_000
         for name in (
             "accounts",

@@ -24,8 +24,10 @@ from .errors import ApiError
 from .filters import Field
 from .ratelimit import RateLimiter
 from .store import FixtureError, PayStore, Token
+from .transactions import order_status, served_transaction
 
 API_PREFIX = "/v2"
+ORDER_PREFIX = "/v1"  # the TGU Order API (connect.pay.nl/v1), served on the same port
 
 
 @dataclass(slots=True)
@@ -65,7 +67,31 @@ CLEARING_LINE_FIELDS: dict[str, Field] = {
     "clearingID": Field(lambda x: [x["clearingID"]]),  # capital ID here, unlike settlements
 }
 
+# [I] Each part of an invoice line has a type, SELL (Pay. charges the merchant) or BUY
+# (paynl/sdk-net PAYNLSDK.SDK/V2/DataTransferModels/Merchants/InvoiceLines/Line.cs,
+# Utilities/InvoiceType.cs); a fixture part without one is served as SELL.
+DEFAULT_INVOICE_PART_TYPE = "SELL"
+
+
+def _part_types(line: dict[str, Any]) -> list[Any]:
+    return [sub.get("type", DEFAULT_INVOICE_PART_TYPE) for sub in line.get("lines") or []]
+
+
+def served_invoice_line(line: dict[str, Any]) -> dict[str, Any]:
+    parts = [{"type": DEFAULT_INVOICE_PART_TYPE, **sub} for sub in line.get("lines") or []]
+    return {**line, "lines": parts} if "lines" in line else dict(line)
+
+
+def served_turnover_group(group: dict[str, Any]) -> dict[str, Any]:
+    """A group with its own ``_links`` list, as in the spec's example."""
+    link = {"href": f"/turnovergroups/{group.get('code')}", "rel": "turnoverGroup", "type": "GET"}
+    return {**group, "_links": [link]}
+
+
 INVOICE_LINE_FIELDS: dict[str, Field] = {
+    # type[eq]=SELL|BUY as Pay.'s .NET SDK sends it (InvoiceLineFilter.cs WithType); a line
+    # matches when any of its parts has the type.
+    "type": Field(_part_types),
     "date": Field(lambda x: [x.get("date")], "date"),
     "processedDate": Field(
         lambda x: [sub.get("processedDate") for sub in x.get("lines", [])], "date"
@@ -105,7 +131,7 @@ def create_pay_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith((API_PREFIX, ORDER_PREFIX)):
             return exc.get_response()
         status = exc.code or 500
         detail = {404: "Not found", 405: "Method not allowed"}.get(status, exc.name)
@@ -116,7 +142,7 @@ def create_pay_app(
 
     @app.before_request
     def gate() -> None:
-        if not request.path.startswith(API_PREFIX + "/"):
+        if not request.path.startswith((API_PREFIX + "/", ORDER_PREFIX + "/")):
             return
         wait = limiter.admit()
         if wait is not None:
@@ -136,10 +162,24 @@ def create_pay_app(
         allowed = set(token.merchants)
         return lambda code: not allowed or code in allowed
 
-    def page_of(key: str, items: list[dict[str, Any]], limits: paging.Limits) -> Response:
+    def page_of(
+        key: str, items: list[dict[str, Any]], limits: paging.Limits, *, spec_list: bool = False
+    ) -> Response:
+        """A paged list without ``pages``; ``spec_list``: the GMS list shape of the 2024 spec."""
         page, limit = paging.parse_paging(request.args, limits)
         path = request.path.removeprefix(API_PREFIX)
-        return _json(paging.paged(key, items, page=page, limit=limit, path=path, args=request.args))
+        return _json(
+            paging.paged(
+                key,
+                items,
+                page=page,
+                limit=limit,
+                path=path,
+                args=request.args,
+                with_pages=False,
+                previous_on_first=spec_list,
+            )
+        )
 
     @app.get(f"{API_PREFIX}/clearings/settlements")
     def settlements() -> Response:
@@ -188,7 +228,7 @@ def create_pay_app(
             for line in filters.apply(store.clearing_lines(), conditions)
             if allowed(store.merchant_of(line))
         ]
-        return page_of("clearingLines", found, paging.LINES)
+        return page_of("clearingLines", found, paging.LINES, spec_list=True)
 
     @app.get(f"{API_PREFIX}/invoicelines")
     def invoice_lines() -> Response:
@@ -197,11 +237,11 @@ def create_pay_app(
         conditions = filters.parse_filters(request.args, INVOICE_LINE_FIELDS)
         allowed = scope(token)
         found = [
-            line
+            served_invoice_line(line)
             for line in filters.apply(store.invoice_lines, conditions)
             if allowed(store.merchant_of(line))
         ]
-        return page_of("invoiceLines", found, paging.LINES)
+        return page_of("invoiceLines", found, paging.LINES, spec_list=True)
 
     @app.get(f"{API_PREFIX}/clearinglinetypes")
     def clearing_line_types() -> Response:
@@ -214,12 +254,20 @@ def create_pay_app(
         allowed = scope(token)
         wanted = request.args.get("merchant")  # the documented plain ?merchant=M-… form
         found = [
-            group
+            served_turnover_group(group)
             for group in filters.apply(store.turnover_groups, conditions)
             if allowed(store.merchant_of(group))
             and (not wanted or store.merchant_of(group) == wanted)
         ]
-        return page_of("turnoverGroups", found, paging.LOOKUPS)
+        # The spec's envelope: no page/limit parameters, no count or pages, and _links as a
+        # list of {href, rel, type} (labd/paynl-js-sdk packages/rest/openapi.json).
+        return _json(
+            {
+                "total": len(found),
+                "turnoverGroups": found,
+                "_links": [{"href": "/turnovergroups", "rel": "self", "type": "GET"}],
+            }
+        )
 
     @app.get(f"{API_PREFIX}/turnovergroups/<code>")
     def turnover_group(code: str) -> Response:
@@ -227,17 +275,32 @@ def create_pay_app(
         allowed = scope(token)
         for group in store.turnover_groups:
             if group.get("code") == code and allowed(store.merchant_of(group)):
-                return _json(group)
+                return _json(served_turnover_group(group))
         raise ApiError(404, f"Turnover group '{code}' not found")
 
     @app.get(f"{API_PREFIX}/transactions/<transaction_id>")
     def transaction(transaction_id: str) -> Response:
         # Transaction:Info. The spec's id is the EX- id; whether Pay. also takes the orderId
-        # is open [?], so the sandbox accepts both (clearing records carry only the orderId).
+        # is open [?], so the sandbox accepts both (clearing records carry only the orderId),
+        # unless transactionsByOrderId is off.
+        if not store.transactions_v2_served:
+            # Pay. retiring the V2 transaction API, switched on through /_admin/pay/config.
+            raise ApiError(404, "Not found")
         found = store.transaction(transaction_id)
+        if found is not None and not store.transactions_by_order_id:
+            found = found if found["id"] == transaction_id else None
         if found is None:
             raise ApiError(404, f"Transaction '{transaction_id}' not found")
-        return _json(found)
+        return _json(served_transaction(found))
+
+    @app.get(f"{ORDER_PREFIX}/orders/<order_id>/status")
+    def order_status_of(order_id: str) -> Response:
+        # Order:Status takes the order's id; Pay.'s .NET SDK passes the orderId there
+        # (PayV3Client.GetOrder(string orderId)), so both are accepted.
+        found = store.transaction(order_id) or store.transaction_by_uuid(order_id)
+        if found is None:
+            raise ApiError(404, f"Order '{order_id}' not found")
+        return _json(order_status(found))
 
     app.register_blueprint(_admin_blueprint(store, limiter))
     return app
@@ -251,7 +314,7 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
     - ``POST /_admin/pay/settlements`` ``{"settlement": {…}, "records": […],
       "transactions": […], "hidden": false}``: add a settlement in the fixture format.
     - ``GET|POST /_admin/pay/config`` ``{"rateLimitPerSecond": 5 | null,
-      "settlementAmountUnit": "cents" | "euros"}``.
+      "settlementAmountUnit": "cents" | "euros", "transactionsV2": true | false}``.
     """
     bp = Blueprint("pay_admin", __name__, url_prefix="/_admin/pay")
 
@@ -293,6 +356,8 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             {
                 "rateLimitPerSecond": limiter.per_second,
                 "settlementAmountUnit": store.settlement_amount_unit,
+                "transactionsByOrderId": store.transactions_by_order_id,
+                "transactionsV2": store.transactions_v2_served,
             }
         )
 
@@ -308,6 +373,14 @@ def _admin_blueprint(store: PayStore, limiter: RateLimiter) -> Blueprint:
             if data["settlementAmountUnit"] not in ("cents", "euros"):
                 raise ApiError(400, "settlementAmountUnit must be 'cents' or 'euros'")
             store.settlement_amount_unit = data["settlementAmountUnit"]
+        if "transactionsByOrderId" in data:
+            if not isinstance(data["transactionsByOrderId"], bool):
+                raise ApiError(400, "transactionsByOrderId must be true or false")
+            store.transactions_by_order_id = data["transactionsByOrderId"]
+        if "transactionsV2" in data:
+            if not isinstance(data["transactionsV2"], bool):
+                raise ApiError(400, "transactionsV2 must be true or false")
+            store.transactions_v2_served = data["transactionsV2"]
         return read_config()
 
     return bp

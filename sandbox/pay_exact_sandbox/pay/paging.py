@@ -60,8 +60,17 @@ def paged(
     limit: int,
     path: str,
     args: MultiDict[str, str],
+    with_pages: bool = True,
+    previous_on_first: bool = False,
 ) -> dict[str, Any]:
-    """The response body; ``_links`` hrefs are relative to the API base, as in Pay.'s examples."""
+    """The response body; ``_links`` hrefs are relative to the API base, as in Pay.'s examples.
+
+    ``with_pages``: only where Pay. documents ``pages`` (settlements, pay-api.md §4.1); the
+    spec's ``/clearinglines`` and ``/invoicelines`` envelopes have ``total``, ``count`` and
+    ``_links`` only (labd/paynl-js-sdk packages/rest/openapi.json), as has the records example
+    (pay-api.md §4.2). ``previous_on_first``: the spec's examples for those two lists carry a
+    ``previous`` link on page 1 that points at page 1.
+    """
     total = len(items)
     pages = max(1, -(-total // limit))  # [I] an empty result still has one (empty) page
     chunk = list(items[(page - 1) * limit : page * limit])
@@ -74,9 +83,12 @@ def paged(
         "self": {"href": href(page), "rel": "self", "type": "GET"},
         "first": {"href": href(1)},
     }
-    if page > 1:
-        links["previous"] = {"href": href(min(page - 1, pages))}
+    if page > 1 or previous_on_first:
+        links["previous"] = {"href": href(max(1, min(page - 1, pages)))}
     if page < pages:
         links["next"] = {"href": href(page + 1)}
     links["last"] = {"href": href(pages)}
-    return {"total": total, "count": len(chunk), "pages": pages, key: chunk, "_links": links}
+    body: dict[str, Any] = {"total": total, "count": len(chunk)}
+    if with_pages:
+        body["pages"] = pages
+    return {**body, key: chunk, "_links": links}

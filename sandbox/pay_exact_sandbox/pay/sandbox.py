@@ -43,6 +43,7 @@ class PaySandbox:
         port: int = 0,
         rate_limit_per_second: int | None = None,
         settlement_amount_unit: str | None = None,
+        transactions_by_order_id: bool | None = None,
     ) -> None:
         self.merchant = load_merchant(source)
         self.store = PayStore(self.merchant.pay)
@@ -53,6 +54,8 @@ class PaySandbox:
                     f"got {settlement_amount_unit!r}"
                 )
             self.store.settlement_amount_unit = settlement_amount_unit
+        if transactions_by_order_id is not None:
+            self.store.transactions_by_order_id = transactions_by_order_id
         self.admin = AdminState()
         self.app = create_pay_app(
             self.store, PayConfig(rate_limit_per_second=rate_limit_per_second), self.admin
@@ -79,6 +82,11 @@ class PaySandbox:
     @property
     def api_url(self) -> str:
         return self.url + "/v2"
+
+    @property
+    def order_api_url(self) -> str:
+        """The Order API (connect.pay.nl/v1 at Pay.), on the same port here."""
+        return self.url + "/v1"
 
     @property
     def admin_url(self) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pay_exact_sandbox.generator import catalog
 
+from .transactions import order_uuid
+
 # Fields a clearing line carries inside a settlement (pay-api.md §4.1); the fixture may hold more.
 _SETTLEMENT_LINE_FIELDS = (
     "code",
@@ -66,6 +68,11 @@ class PayStore:
                 f"pay: field 'settlementAmountUnit' must be 'cents' or 'euros', "
                 f"got {self.settlement_amount_unit!r}"
             )
+        # [?] Whether Transaction:Info takes a clearing record's orderId is open (pay-api.md
+        # §4.9); served by default, switched off to show a merchant where only the EX- id works.
+        self.transactions_by_order_id: bool = bool(pay.get("transactionsByOrderId", True))
+        # False: the V2 Transaction:Info API answers 404, as once Pay. retires it.
+        self.transactions_v2_served = True
         self.merchants: list[dict[str, Any]] = list(pay.get("merchants", []))
         self.tokens: dict[str, Token] = {}
         for index, raw in enumerate(pay["tokens"]):
@@ -228,6 +235,14 @@ class PayStore:
     def transaction(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             return self._transactions.get(key)
+
+    def transaction_by_uuid(self, key: str) -> dict[str, Any] | None:
+        """The payment whose Order API id (a UUID derived from its orderId) is ``key``."""
+        with self._lock:
+            for transaction in self._transactions.values():
+                if order_uuid(str(transaction["orderId"])) == key:
+                    return transaction
+        return None
 
     def hidden_codes(self) -> list[str]:
         with self._lock:

@@ -42,7 +42,10 @@ TOKEN_REQUEST_ATTEMPTS = 3
 
 
 # OAuth error codes (protocol values, not localised texts) that mean the grant itself is dead.
-UNUSABLE_GRANT_ERRORS = frozenset({"unauthorized_client", "invalid_grant"})
+# Exact answers a refresh token past its lifetime with 400 invalid_request "The refresh token
+# expired at ..." (websmurf/laravel-exact-online issues #22, #23); a refresh request this client
+# builds is otherwise well-formed, so on the refresh grant that code means the token is dead.
+UNUSABLE_GRANT_ERRORS = frozenset({"unauthorized_client", "invalid_grant", "invalid_request"})
 
 
 def _oauth_error_code(response: requests.Response) -> str | None:
@@ -222,8 +225,9 @@ class ExactOAuth:
                 endpoint=f"POST {TOKEN_PATH}",
             )
         if response.status_code == 401 or _oauth_error_code(response) in UNUSABLE_GRANT_ERRORS:
-            # "Old refresh token used" (401 unauthorized_client), or an expired or revoked
-            # refresh token (invalid_grant): nothing is left to refresh with.
+            # "Old refresh token used" (401 unauthorized_client), an expired refresh token
+            # (400 invalid_request) or a revoked one (invalid_grant): nothing is left to refresh
+            # with.
             raise ReauthorizeRequired(
                 f"Exact Online no longer accepts the stored refresh token for {self.key!r} "
                 f"({message}). A new consent is needed: {self._hint}",

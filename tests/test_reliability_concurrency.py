@@ -76,12 +76,13 @@ def test_two_runs_at_once_book_each_clearing_once_and_share_one_refresh(
 def test_a_run_killed_while_another_waits_leaves_the_waiting_run_to_finish(
     books: Any, rows: Callable[..., None], poll: Callable[..., bool]
 ) -> None:
-    # The first run's POSTs are slow (1.5 s each), so the second is waiting when it dies.
+    # The first run's POSTs are slow (6 s each), so the second is waiting when it dies, even
+    # on a loaded machine where starting the second process takes seconds.
     books.exact.inject(
         path=r"/financialtransaction/BankEntries$",
         method="POST",
         action="delay",
-        delay=1.5,
+        delay=6,
         count=2,
     )
     a = books.start(kill_at="after_ledger:2")

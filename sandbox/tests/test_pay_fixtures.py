@@ -62,3 +62,25 @@ def test_minimal_fixture_is_a_bare_pay_section() -> None:
     merchant = Merchant.load(FIXTURES / "pay-minimal.json")
     assert merchant.orders == []
     assert merchant.pay["settlements"][0]["code"] == "SK6Y-7PBP"
+
+
+def test_the_tampered_fixture_states_a_euro_more_than_its_lines(pay_sandbox_factory) -> None:
+    """pay-tampered-settlement.json: pay-minimal.json with its settlement stated (amount and
+    "Funds:" text) one euro above its lines, and fee parts priced below a cent and bought."""
+    sandbox: PaySandbox = pay_sandbox_factory(FIXTURES / "pay-tampered-settlement.json")
+    (settlement,) = requests.get(
+        f"{sandbox.api_url}/clearings/settlements", auth=sandbox.auth, timeout=5
+    ).json()["settlements"]
+    signed = {"CREDIT": 1, "DEBIT": -1}
+    lines = sum(
+        signed[x["clearingLineType"]["direction"]] * x["amount"]["value"]
+        for c in settlement["clearings"]
+        for x in c["clearingLines"]
+    )
+    assert settlement["amount"]["value"] == lines + 100
+    assert settlement["description"].endswith("Funds: 146.42")
+    (line,) = requests.get(f"{sandbox.api_url}/invoicelines", auth=sandbox.auth, timeout=5).json()[
+        "invoiceLines"
+    ]
+    assert [p["type"] for p in line["lines"]] == ["SELL", "SELL", "BUY"]
+    assert line["lines"][1]["costs"]["revenue"] == 0.0195

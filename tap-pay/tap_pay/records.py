@@ -66,7 +66,9 @@ def settlement_parts(
 ) -> SettlementParts:
     """A ``/clearings/settlements`` item, its clearings and lines (only the wanted groups').
 
-    ``unit`` is the unit of the settlement's own amount (the setting settlement_amount_unit).
+    ``unit`` is the setting settlement_amount_unit; the amount is read in the unit the
+    settlement's own lines and "Funds:" text support (:func:`tap_pay.units.decide_unit`), and
+    the record says when that contradicts the setting.
     """
     item = item.as_object()
     code = item.code("code")
@@ -124,6 +126,9 @@ def settlement_parts(
     record["amountProblem"] = decision.problem
     # Every line of every clearing, whatever the revenue-group filter keeps: a target judges
     # the stated amount against all of them, not only against the clearings it books.
+    # [I] Pay. serves a settlement whole under turnoverGroup[eq] (the filter selects
+    # settlements, pay-api.md §4.1); were it trimmed, the sum would fall short and the
+    # settlement would wait, never be booked wrong.
     record["lines"] = [{k: line[k] for k in SETTLEMENT_LINE_FIELDS} for line in every_line]
     record["clearingIds"] = [c["clearingId"] for c in parts.clearings]
     return parts

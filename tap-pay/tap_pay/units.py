@@ -28,17 +28,33 @@ from tap_pay.money import AmountError, AmountUnit, minor_unit_exponent, quantum
 
 SETTING = "settlement_amount_unit"
 
-# "Clearing: CLEARING-20250300123/ Funds: 1523.40" (pay-api.md §4.1). [I] A decimal point, as in
-# every example seen; a sign is allowed for a payout that collects from the merchant.
-_FUNDS = re.compile(r"Funds:\s*(-?\d+(?:\.\d+)?)(?!\d)")
+# "Clearing: CLEARING-20250300123/ Funds: 1523.40" (pay-api.md §4.1). [I] Pay. localises some
+# texts (an optional locale header, pay-api.md §3), so "1,523.40" and "1.523,40" are read too.
+_FUNDS = re.compile(r"Funds:\s*(-?\d[\d.,]*)")
+_DECIMALS = re.compile(r"[.,](\d{1,2})$")
 
 
 def funds_in_description(description: str | None) -> Decimal | None:
-    """The amount written in a settlement's description ("Funds: 1523.40"), if any."""
+    """The amount written in a settlement's description ("Funds: 1523.40"), if any.
+
+    The decimal separator is the last "." or "," followed by one or two digits at the end;
+    any other separator groups thousands. A text that reads no way is no evidence (None).
+    """
     if not description:
         return None
     found = _FUNDS.search(description)
-    return Decimal(found.group(1)) if found else None
+    if not found:
+        return None
+    text = found.group(1).rstrip(".,")
+    sign = "-" if text.startswith("-") else ""
+    digits = text.lstrip("-")
+    decimals = _DECIMALS.search(digits)
+    whole = digits[: decimals.start()] if decimals else digits
+    groups = re.split(r"[.,]", whole)
+    if not groups[0] or any(len(g) != 3 for g in groups[1:]):
+        return None  # e.g. "1.52.3": not a number written any usual way
+    number = sign + "".join(groups) + (f".{decimals.group(1)}" if decimals else "")
+    return Decimal(number)
 
 
 def readings(value: int | Decimal, currency: str) -> dict[AmountUnit, Decimal]:

@@ -648,3 +648,33 @@ def test_transaction_info_is_read_under_either_set_of_names(run_tap: Callable, n
     assert found["modifiedAt"] is None
     assert found["expiresAt"] == "2021-09-04T10:29:01Z"
     assert found["source"] == "transactions"
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_an_order_v2_does_not_serve_is_read_from_the_order_api(run_tap: Callable, status: int):
+    order = {
+        "id": "9f5cc332-8cd7-4242-b9c8-51941aa12837",
+        "serviceId": "SL-4878-2340",
+        "orderId": "1234567890X1a2b3",
+        "reference": "INV20250042",
+        "status": {"code": 100, "action": "PAID"},
+        "integration": {"test": False},
+        "amount": {"value": 76170, "currency": "EUR"},
+        "capturedAmount": {"value": 76170, "currency": "EUR"},
+        "checkoutData": {"customer": {"email": "sandbox@pay.nl", "company": {"name": "Acme"}}},
+        "createdAt": "2025-03-02T14:03:11+01:00",
+        "modifiedAt": None,
+        "expiresAt": "2025-03-02T14:18:11+01:00",
+    }
+    with requests_mock.Mocker() as mocker:
+        mock_pay(mocker)
+        mocker.get(f"{API}/transactions/1234567890X1a2b3", status_code=status, text="{}")
+        mocker.get("https://connect.pay.nl/v1/orders/1234567890X1a2b3/status", text=as_json(order))
+        run = run_tap({**CONFIG, "enrich_transactions": True})
+    (found,) = run.records["transactions"]
+    assert found["source"] == "orders"
+    assert found["id"] == order["id"]
+    assert found["amountPaid"] == Decimal("761.70")
+    assert (found["customerEmail"], found["companyName"]) == ("sandbox@pay.nl", "Acme")
+    assert found["serviceCode"] == "SL-4878-2340"
+    assert found["testMode"] is False

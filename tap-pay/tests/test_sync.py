@@ -6,9 +6,11 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import pay_exact_sandbox
 import pytest
 from pay_exact_sandbox.generator import GeneratorParams, RevenueGroup
 from pay_exact_sandbox.pay.sandbox import PaySandbox
@@ -320,10 +322,35 @@ def test_auto_keeps_v2_while_pay_serves_it_and_falls_back_to_the_order_api(
     assert {t["source"] for t in before.records["transactions"]} == {"transactions"}
     assert _order_calls(pay_sandbox) == []
     pay_sandbox.store.transactions_v2_served = False  # Pay. retires the V2 API
+    v2_before = len(calls(pay_sandbox, "/transactions/"))
     after = run_tap(config, streams={"clearing_records", "transactions"})
     assert {t["source"] for t in after.records["transactions"]} == {"orders"}
+    # V2 is asked until three orders in a row only the Order API knew; then only the latter
+    assert len(calls(pay_sandbox, "/transactions/")) - v2_before == 3
+    assert len(_order_calls(pay_sandbox)) == len(after.records["transactions"])
     # the same payments, with the same details the bookings use
     keep = ("orderId", "statusCode", "customerEmail", "extra1", "reference", "amount")
     assert sorted(tuple(t[k] for k in keep) for t in after.records["transactions"]) == sorted(
         tuple(t[k] for k in keep) for t in before.records["transactions"]
     )
+
+
+def test_the_tampered_fixture_is_carried_as_pay_states_it(
+    pay_sandbox_factory: Callable, sandbox_config: Callable, run_tap: Callable
+):
+    fixture = Path(pay_exact_sandbox.__file__).parent / "fixtures" / "pay-tampered-settlement.json"
+    sandbox = pay_sandbox_factory(fixture)
+    run = run_tap(sandbox_config(sandbox, start_date="2025-03-01"))
+    (settlement,) = run.records["settlements"]
+    assert settlement["amount"] == Decimal("146.42")
+    assert settlement["fundsAmount"] == Decimal("146.42")
+    assert settlement["amountProblem"] is None  # not a unit question: the totals differ
+    assert sum(line["amount"] for line in settlement["lines"]) == Decimal("145.42")
+    (fees,) = run.records["invoice_lines"]
+    assert [part["costs"] for part in fees["lines"]] == [
+        Decimal("0.58"),
+        Decimal("0.0195"),
+        Decimal("0.10"),
+    ]
+    assert fees["totalCosts"] == Decimal("0.6995")
+    assert fees["merchantCosts"] == Decimal("0.60")  # 0.58 + 0.0195, the BUY part left out

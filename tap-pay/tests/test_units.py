@@ -20,6 +20,12 @@ D = Decimal
         ("Clearing: CLEARING-20250300123/ Funds: 1523.40", D("1523.40")),
         ("Funds: 250.00", D("250.00")),
         ("Funds:-12.10", D("-12.10")),
+        ("Funds: 1,523.40", D("1523.40")),
+        ("Funds: 1.523,40", D("1523.40")),
+        ("Funds: 1523,4", D("1523.4")),
+        ("Funds: 1.523", D("1523")),
+        ("Funds: 250.", D("250")),
+        ("Funds: 1.52.3", None),
         ("Clearing: CLEARING-20250300123", None),
         (None, None),
     ],
@@ -77,3 +83,35 @@ def test_any_disagreement_with_the_funds_text_is_flagged(
     decision = decide_unit(cents, "EUR", setting, None, f"Funds: {funds}")
     if decision.problem is None:
         assert decision.amount == funds
+
+
+@given(
+    cents=st.integers(min_value=1, max_value=10**10),
+    split=st.integers(min_value=0, max_value=10**10),
+    served=st.sampled_from([CENTS, EUROS]),
+    setting=st.sampled_from([CENTS, EUROS]),
+)
+def test_consistent_evidence_reads_the_true_amount_whatever_the_setting(
+    cents: int, split: int, served: AmountUnit, setting: AmountUnit
+):
+    """Pay. serving the amount in either unit, lines and Funds: text agreeing: the amount is
+    always read right, and the setting is named exactly when it is the wrong one."""
+    true = D(cents).scaleb(-2)
+    first = D(min(split, cents)).scaleb(-2)
+    value: int | Decimal = cents if served is CENTS else true
+    decision = decide_unit(value, "EUR", setting, [first, true - first], f"Funds: {true}")
+    assert decision.amount == true
+    assert decision.agrees
+    if served is EUROS and cents % 100 == 0 and setting is CENTS:
+        # a whole-euro decimal such as 12.00 is also a whole number: only the evidence tells
+        assert decision.unit is EUROS
+    assert (decision.problem is None) == (decision.unit is setting)
+
+
+@given(cents=st.integers(min_value=-(10**12), max_value=10**12))
+def test_the_funds_text_reads_back_in_either_locale(cents: int):
+    amount = D(cents).scaleb(-2)
+    english = f"{amount:,.2f}"  # 1,523.40
+    dutch = english.replace(",", "_").replace(".", ",").replace("_", ".")  # 1.523,40
+    for text in (f"{amount}", english, dutch):
+        assert funds_in_description(f"Clearing: CLEARING-1/ Funds: {text}") == amount

@@ -308,17 +308,21 @@ def reason_text(c: ClearingReport) -> str:
 
 
 def stated_against_sum(c: ClearingReport) -> str | None:
-    """For a payout that does not add up: what Pay. states beside what its lines add up to."""
+    """For a payout that does not add up: what Pay. states beside what its lines add up to.
+
+    A settlement judged against its stated amount carries figures named for it ("settlement
+    amount stated by Pay.", ...), shown as they are; an engine-blocked plan carries the payout
+    and its difference, from which the sum of the lines follows.
+    """
     t = c.totals
-    if c.blocked_reason != "totals_inconsistent" or "payout" not in t:
+    if c.blocked_reason != "totals_inconsistent" or not t:
         return None
     cur = f" {c.currency}" if c.currency else ""
-    parts = [
-        f"Pay. states {_stated_name(name)} {_money(value)}{cur}"
-        for name, value in t.items()
-        if name.startswith("stated")
-    ]
-    parts.append(f"Pay. states a payout of {_money(t['payout'])}{cur}")
+    if any("stated" in name for name in t):
+        return "; ".join(f"{name} {_money(value)}{cur}".strip() for name, value in t.items())
+    if "payout" not in t:
+        return None
+    parts = [f"Pay. states a payout of {_money(t['payout'])}{cur}"]
     if "difference" in t:
         parts.append(
             "its payments minus refunds, chargebacks and fees add up to "
@@ -327,10 +331,6 @@ def stated_against_sum(c: ClearingReport) -> str | None:
     if "lines_net" in t:
         parts.append(f"its clearing lines add up to {_money(t['lines_net'])}{cur}")
     return "; ".join(parts)
-
-
-def _stated_name(name: str) -> str:
-    return name.removeprefix("stated").replace("_", " ").strip() or "an amount"
 
 
 # HTML ----------------------------------------------------------------------------------------

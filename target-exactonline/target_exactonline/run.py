@@ -83,7 +83,7 @@ from target_exactonline.ledger import BookingLedger, LedgerConflict, LedgerRow, 
 from target_exactonline.progress import Progress
 from target_exactonline.report import ClearingReport, Outcome, ReportLine, RunReport
 from target_exactonline.settings import CUSTOM_PROFILE, TargetSettings
-from target_exactonline.settlement_check import settlement_problem
+from target_exactonline.settlement_check import Judgement, judge_settlement
 from target_exactonline.validate import check_plan, check_sales_journal
 
 ATTENTION = {
@@ -231,7 +231,7 @@ class BookingRun:
         }
         self._check_group_settings(names)
         items = []
-        judged: dict[Any, str | None] = {}  # settlement code -> why it is not bookable
+        judged: dict[Any, Judgement | None] = {}  # settlement code -> why it is not bookable
         for clearing_id, bundle in collector.bundles().items():
             report = ClearingReport(clearing_id=clearing_id, key=None, outcome=Outcome.BLOCKED)
             item = _Item(clearing_id, bundle, report)
@@ -263,10 +263,12 @@ class BookingRun:
                 continue
             code = (bundle.settlement or {}).get("code") or f"?{clearing_id}"
             if code not in judged:
-                judged[code] = settlement_problem(bundle.settlement, clearing_id)
-            if judged[code]:
-                report.reason = judged[code]
-                report.blocked_reason = judged[code].split(":", 1)[0]  # its reason code
+                judged[code] = judge_settlement(bundle.settlement, clearing_id)
+            verdict = judged[code]
+            if verdict is not None:
+                report.reason = verdict.reason
+                report.blocked_reason = verdict.reason.split(":", 1)[0]  # its reason code
+                report.totals = dict(verdict.totals)
                 continue
             try:
                 item.converted = convert_bundle(

@@ -12,6 +12,7 @@ blocked clearing does, and are judged again on the next run.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,8 +30,29 @@ def _amount(value: object) -> Decimal | None:
     return number if isinstance(number, Decimal) and number.is_finite() else None
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """Why a settlement's clearings must wait, and the amounts the report shows for it."""
+
+    reason: str
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+
 def settlement_problem(settlement: Mapping[str, Any] | None, clearing_id: str) -> str | None:
     """Why the clearings of ``settlement`` must not be booked, or None when it adds up."""
+    found = judge_settlement(settlement, clearing_id)
+    return found.reason if found else None
+
+
+def judge_settlement(settlement: Mapping[str, Any] | None, clearing_id: str) -> Judgement | None:
+    """The settlement's verdict for all its clearings; None when it may be booked."""
+    found = _judge(settlement, clearing_id)
+    if found is None or isinstance(found, Judgement):
+        return found
+    return Judgement(found)
+
+
+def _judge(settlement: Mapping[str, Any] | None, clearing_id: str) -> Judgement | str | None:
     if settlement is None:
         return (
             f"{TOTALS_INCONSISTENT}: the settlement record of clearing {clearing_id} did not "
@@ -69,10 +91,15 @@ def settlement_problem(settlement: Mapping[str, Any] | None, clearing_id: str) -
         total += amount
     if total != stated:
         clearings = sorted({str(line.get("clearingId")) for line in lines})
-        return (
+        return Judgement(
             f"{TOTALS_INCONSISTENT}: Pay. states that settlement {code} paid {stated} "
             f"{currency}, but the lines of its clearings ({', '.join(clearings) or 'none'}) add "
             f"up to {total} {currency} (difference {stated - total} {currency}); no clearing "
-            "of this settlement is booked until they agree"
+            "of this settlement is booked until they agree",
+            {
+                "settlement amount stated by Pay.": stated,
+                "settlement lines added up": total,
+                "difference": stated - total,
+            },
         )
     return None

@@ -806,6 +806,11 @@ def test_a_settlement_a_euro_off_its_lines_books_none_of_its_clearings(
     assert reason.startswith("totals_inconsistent")
     assert "paid 170.75 EUR" in reason  # the stated amount beside the sum of the lines
     assert "add up to 169.75 EUR" in reason
+    assert blocked.totals == {
+        "settlement amount stated by Pay.": D("170.75"),
+        "settlement lines added up": D("169.75"),
+        "difference": D("1.00"),
+    }
     assert ran.outcome("CLR-2025-002").outcome is Outcome.BOOKED
     assert all(
         "CLR-2025-001" not in e["BankEntryLines"][0]["Description"] for e in bank_entries(exact)
@@ -826,6 +831,8 @@ def test_a_settlement_off_its_lines_is_at_the_top_of_the_report_with_both_figure
     assert "Pay. states that settlement ST-CLR-2025-001 paid 170.75 EUR" in top
     assert "add up to 169.75 EUR (difference 1.00 EUR)" in top
     assert "totals_inconsistent:" not in top  # the code is not part of the sentence
+    stated = "settlement amount stated by Pay. 170.75 EUR; settlement lines added up 169.75 EUR"
+    assert stated in top
     assert "Compare it with Pay.&#x27;s payout statement" in top  # what to do
 
 

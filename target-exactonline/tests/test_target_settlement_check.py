@@ -7,6 +7,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from target_exactonline.settlement_check import settlement_problem
 
 D = Decimal
@@ -50,3 +52,28 @@ def test_the_settlement_is_judged_by_all_its_lines(change: Callable, words: str 
 
 def test_a_clearing_without_its_settlement_record_is_not_booked() -> None:
     assert "did not arrive" in (settlement_problem(None, "C1") or "")
+
+
+@given(
+    amounts=st.lists(
+        st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False),
+        min_size=1,
+        max_size=8,
+    ),
+    off=st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
+)
+def test_a_settlement_is_booked_exactly_when_its_lines_add_up_to_it(
+    amounts: list[Decimal], off: Decimal
+) -> None:
+    lines = [
+        {"code": f"FT-{n}", "clearingId": f"C{n % 2}", "amount": a, "currency": "EUR"}
+        for n, a in enumerate(amounts)
+    ]
+    settlement = {"code": "S", "amount": sum(amounts) + off, "currency": "EUR", "lines": lines}
+    problem = settlement_problem(settlement, "C0")
+    if off == 0:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert problem.startswith("totals_inconsistent")
+        assert f"difference {off} EUR" in problem

@@ -834,6 +834,8 @@ def test_a_settlement_off_its_lines_is_at_the_top_of_the_report_with_both_figure
     stated = "settlement amount stated by Pay. 170.75 EUR; settlement lines added up 169.75 EUR"
     assert stated in top
     assert "Compare it with Pay.&#x27;s payout statement" in top  # what to do
+    assert "Not booked: Not booked" not in html
+    assert "Why not booked: Not booked" not in html
 
 
 def test_a_settlement_whose_unit_is_in_doubt_waits_and_names_the_setting(

@@ -140,3 +140,12 @@ def test_a_credit_note_is_called_a_credit_note(kit):
     assert line.link == "25000109"
     assert "credit note 25000109" in line.explanation
     assert "invoice" not in line.explanation
+
+
+def test_a_blocked_plan_explains_without_repeating_that_it_is_not_booked(kit):
+    records = [kit.pay("R1", "10.00")]
+    clearing = kit.clearing(records, payout="9.00")
+    (plan,) = plan_run([clearing], [], kit.settings())
+    assert plan.blocked_reason is not None
+    assert not plan.explanation.lower().startswith("not booked")
+    assert plan.explanation.endswith("It is retried on the next run.")

@@ -88,10 +88,21 @@ class ClearingReport:
     relations_created: list[str] = field(default_factory=list)
     details_missing: str | None = None  # matched without the transaction details it needs
     blocked_reason: str | None = None  # the engine's reason when the plan is blocked
+    # Figures of the lines, kept once the lines are final (``keep_figures``), so the top of the
+    # report can add them up even where a long run lets go of the lines themselves.
+    money: dict[str, Decimal] = field(default_factory=dict)
+    settled: tuple[int, int] = (0, 0)  # invoices, credit notes
+    payments: int = 0  # lines that come from a payment record
 
     @property
     def linked_count(self) -> int:
         return sum(1 for line in self.lines if line.invoice)
+
+    def keep_figures(self) -> None:
+        """Remember the money and counts of the lines as they are now."""
+        self.money = _money_of_lines(self.lines) if self.lines else {}
+        self.settled = _settled_of_lines(self.lines)
+        self.payments = sum(1 for line in self.lines if line.record_id is not None)
 
 
 @dataclass(slots=True)
@@ -205,10 +216,14 @@ def clearing_money(c: ClearingReport) -> dict[str, Decimal] | None:
     the standard debtor and on the unassigned account are the signed sums of their lines, so
     those four add up to fees + payout.
     """
-    if not c.lines:
-        return None
+    if c.money:
+        return c.money
+    return _money_of_lines(c.lines) if c.lines else None
+
+
+def _money_of_lines(lines: Iterable[ReportLine]) -> dict[str, Decimal]:
     money = dict.fromkeys((key for key, _, _ in MONEY_COLUMNS), Decimal(0))
-    for line in c.lines:
+    for line in lines:
         amount = line.amount
         if line.record_id is not None:
             if line.record_kind in ("refund", "chargeback"):
@@ -230,17 +245,29 @@ def clearing_money(c: ClearingReport) -> dict[str, Decimal] | None:
     return money
 
 
+def _settled_of_lines(lines: Iterable[ReportLine]) -> tuple[int, int]:
+    invoices = notes = 0
+    for line in lines:
+        if line.invoice:
+            if line.record_kind in ("refund", "chargeback"):
+                notes += 1
+            else:
+                invoices += 1
+    return invoices, notes
+
+
 def settled_counts(clearings: Iterable[ClearingReport]) -> tuple[int, int]:
     """Invoices and credit notes settled by linked lines."""
     invoices = notes = 0
     for c in clearings:
-        for line in c.lines:
-            if line.invoice:
-                if line.record_kind in ("refund", "chargeback"):
-                    notes += 1
-                else:
-                    invoices += 1
+        i, n = c.settled if c.money else _settled_of_lines(c.lines)
+        invoices += i
+        notes += n
     return invoices, notes
+
+
+def payment_count(c: ClearingReport) -> int:
+    return c.payments if c.money else sum(1 for line in c.lines if line.record_id is not None)
 
 
 def settled_text(invoices: int, notes: int) -> str:
@@ -518,7 +545,7 @@ def _details_missing_html(report: RunReport) -> list[str]:
         out.append("<table><thead><tr><th>Clearing</th><th>Date</th><th>Payments</th></tr>")
         out.append("</thead><tbody>")
         for c in clearings:
-            payments = sum(1 for line in c.lines if line.record_id is not None)
+            payments = payment_count(c)
             out.append(
                 f'<tr><td class=id><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a>'
                 f"</td><td class=id>{_e(c.settlement_date)}</td><td>{payments or ''}</td></tr>"

@@ -617,6 +617,7 @@ class BookingRun:
             )
             for line in plan.lines
         ]
+        report.keep_figures()
         if plan.status is Status.BLOCKED:
             report.reason = plan.explanation
 

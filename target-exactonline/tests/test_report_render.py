@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -176,3 +177,23 @@ def test_the_operations_guide_describes_the_report_and_lines_as_they_are() -> No
     for entry_line in body["BankEntryLines"][:2]:
         assert f"description  {entry_line['Description']}\n" in guide
         assert f"notes        {entry_line['Notes']}\n" in guide
+
+
+def test_the_runs_money_adds_up_kept_figures_when_the_lines_are_gone() -> None:
+    from target_exactonline.report import run_money, settled_counts
+
+    report = sample()
+    booked = report.clearings[0]
+    booked.lines = [
+        replace(line, record_kind="payment", booked_on="customer") if line.record_id else line
+        for line in booked.lines
+    ]
+    before = run_money(report)
+    assert before["EUR"]["linked"] == Decimal("121.00")
+    assert before["EUR"]["customers"] == Decimal("50.00")
+    assert before["EUR"]["payout"] == Decimal("168.65")
+    booked.keep_figures()
+    booked.lines = []  # a long run lets go of the lines once they are written
+    assert run_money(report) == before
+    assert settled_counts(report.clearings) == (1, 0)
+    assert "1 invoice settled" in render_html(report)

@@ -6,8 +6,8 @@ Debian's Chromium:
 
 - the demo merchant (``bin/dev demo``: seed 42, WooCommerce, the demo environment's books);
 - a merchant with 1,000 clearings: two revenue groups, a WooCommerce shop and a Shopify shop
-  read without the tap's transaction details, and one payout whose payments line is a cent more
-  than its payments, so every part of the report shows.
+  read without the tap's transaction details, and one settlement whose lines add up to a cent
+  more than Pay. states, so every part of the report shows.
 
     .venv/bin/python bin/report_screenshots.py [--out docs/images] [--chromium PATH]
 
@@ -105,7 +105,8 @@ def dump_dom(chromium: str, page: str) -> str:
 
 
 def off_by_a_cent(merchant: Merchant) -> str:
-    """Make one clearing's payments line a cent more than its payments; returns its id."""
+    """Add a cent to one clearing's payments line: its settlement's lines then add up to a cent
+    more than Pay. states, and its payments to a cent less than the line. Returns its id."""
     clearing = merchant.pay["settlements"][len(merchant.pay["settlements"]) // 2]["clearings"][0]
     line = next(
         x for x in clearing["clearingLines"] if x["clearingLineType"]["direction"] == "CREDIT"

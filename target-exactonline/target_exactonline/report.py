@@ -346,7 +346,8 @@ def stated_against_sum(c: ClearingReport) -> str | None:
         return None
     cur = f" {c.currency}" if c.currency else ""
     if any("stated" in name for name in t):
-        return "; ".join(f"{name} {_money(value)}{cur}".strip() for name, value in t.items())
+        text = "; ".join(f"{name}: {_money(value)}{cur}" for name, value in t.items())
+        return text[0].upper() + text[1:]
     if "payout" not in t:
         return None
     parts = [f"Pay. states a payout of {_money(t['payout'])}{cur}"]

@@ -831,7 +831,7 @@ def test_a_settlement_off_its_lines_is_at_the_top_of_the_report_with_both_figure
     assert "Pay. states that settlement ST-CLR-2025-001 paid 170.75 EUR" in top
     assert "add up to 169.75 EUR (difference 1.00 EUR)" in top
     assert "totals_inconsistent:" not in top  # the code is not part of the sentence
-    stated = "settlement amount stated by Pay. 170.75 EUR; settlement lines added up 169.75 EUR"
+    stated = "Settlement amount stated by Pay.: 170.75 EUR; settlement lines added up: 169.75 EUR"
     assert stated in top
     assert "Compare it with Pay.&#x27;s payout statement" in top  # what to do
     assert "Not booked: Not booked" not in html

@@ -1,0 +1,414 @@
+"""A night of many customers, as the orchestrator runs them, against the local sandboxes.
+
+    .venv/bin/python bench/orchestrate_night.py [--customers 20] [--concurrency 4]
+                                                [--skip-shared] [--only-shared] [--dagster]
+
+Three rounds, each on fresh sandboxes (one Pay. and one Exact sandbox per customer, served from
+this process) and a fresh PostgreSQL database holding Meltano's system database and the target's
+store:
+
+1. ``view``: every customer's run in its own private Meltano view (``customer_run.py``),
+   ``--concurrency`` at a time, as Dagster's run queue would start them;
+2. ``shared, one at a time``: the plain layout, every run from one project folder whose
+   ``meltano.yml`` includes every customer's file and has no committed catalog: the CPU a run
+   costs there;
+3. ``shared, N at once``: the same layout, ``--concurrency`` at a time: how many runs fail
+   (Meltano's files under fixed names in the one ``.meltano/run/``);
+4. with ``--dagster``, ``dagster, N at once``: each customer as a Dagster run worker books it
+   (``dagster job execute`` of ``book_customers`` for the customer's partition, as a run worker
+   executes a run, with Dagster's storage in a PostgreSQL database of its own), so the
+   difference to round 1 is Dagster's own cost per run.
+
+Per round: wall time, wall time per customer, CPU-s of Meltano and the plugins per customer
+(``getrusage`` of this process's children), the peak memory of one run slot (the sum of the
+resident memory of a process this benchmark started and its descendants, sampled every 0.2 s
+from ``/proc``), the runs that
+failed, the clearings expected and posted, and bookings found twice in Exact.
+
+What this does not measure: Dagster's daemon and run queue (``bin/dev orchestrate`` shows them
+at work), real API latency, several machines, and 1,000 customers (the sandbox serves one
+merchant per server pair, so this process holds two servers per customer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from pay_exact_orchestrate.customer_run import (
+    BARE_PREFIXES,
+    prepare_system_database,
+    run_customer,
+    run_environment,
+)
+from pay_exact_orchestrate.customers import read_customers
+from pay_exact_orchestrate.sandbox_customers import SandboxCustomer, start_sandbox_customer
+from pay_exact_orchestrate.secrets import OwnerOnlyFileSecrets
+from pay_exact_orchestrate.settings import OrchestrateSettings
+from pay_exact_orchestrate.view import PLUGIN_TYPES, committed_catalog, view_document
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = Path(sys.executable).parent / "meltano"
+POSTGRES = os.environ.get(
+    "PAY_EXACT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith((*BARE_PREFIXES, "PAY_"))}
+
+
+# -- memory of one run slot ----------------------------------------------------------------------
+
+
+class SlotMemory:
+    """Peak resident memory of one run slot: a process this benchmark started (``meltano``, or
+    Dagster's run worker) together with all its descendants, sampled every 0.2 s."""
+
+    def __init__(self) -> None:
+        self.me = os.getpid()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> SlotMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> dict[int, int]:
+        parent: dict[int, int] = {}
+        rss: dict[int, int] = {}
+        for name in filter(str.isdigit, os.listdir("/proc")):
+            pid = int(name)
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    # The command may hold spaces and brackets: fields follow the last ')'.
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                parent[pid] = int(fields[1])
+                rss[pid] = int(fields[21]) * PAGE_BYTES
+            except (OSError, IndexError, ValueError):
+                continue
+        slots: dict[int, int] = defaultdict(int)
+        for pid, size in rss.items():
+            top, hops = pid, 0
+            while parent.get(top, 0) not in (self.me, 0) and hops < 64:
+                top, hops = parent[top], hops + 1
+            if parent.get(top) == self.me:
+                slots[top] += size
+        return slots
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            slots = self._sample()
+            if slots:
+                self.peak = max(self.peak, *slots.values())
+
+
+# -- one round -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    name: str
+    customers: int
+    wall: float
+    cpu: float
+    peak_slot: int
+    failed: int
+    expected: int
+    posted: int
+    duplicates: int
+    errors: list[str]
+
+    def show(self) -> None:
+        n = max(self.customers, 1)
+        slot = f"{self.peak_slot / 2**20:.0f} MB" if self.peak_slot else "-"
+        print(
+            f"{self.name:<24} {self.customers:>4} customers  wall {self.wall:7.1f} s "
+            f"({self.wall / n:5.2f} s/customer)  CPU {self.cpu / n:5.2f} s/customer  "
+            f"peak/slot {slot:>7}  failed {self.failed:>3}  posted {self.posted}/{self.expected}"
+            f"  duplicates {self.duplicates}",
+            flush=True,
+        )
+        for error in self.errors[:3]:
+            print(f"    e.g. {error}", flush=True)
+
+
+def fresh_database() -> tuple[str, Callable[[], None]]:
+    base = sa.engine.make_url(POSTGRES)
+    name = f"pay_exact_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+def cause(done: subprocess.CompletedProcess[str]) -> str:
+    """The last line of a failed command's output that says what went wrong."""
+    if done.returncode == 0:
+        return ""
+    lines = (done.stderr + done.stdout).strip().splitlines()
+    telling = [
+        line
+        for line in lines
+        if re.search(r"error|invalid|fail|exception", line, re.I)
+        and "run completed" not in line.lower()  # Meltano's closing line, also at level error
+    ]
+    return (telling or lines or ["(no output)"])[-1].strip()[-300:]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def shared_project(settings: OrchestrateSettings, folder: Path) -> Path:
+    """The plain layout: one folder, every customer's file included, discovery on every run."""
+    any_customer = next(iter(read_customers(settings.environments_dir).usable.values()))
+    document = view_document(settings.project_dir, any_customer, committed_catalog())
+    document["include_paths"] = ["./environments/*.meltano.yml"]
+    for extractor in document["plugins"]["extractors"]:
+        extractor.pop("catalog", None)
+    folder.mkdir(parents=True)
+    (folder / "meltano.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.copytree(settings.environments_dir, folder / "environments")
+    (folder / ".meltano").mkdir()
+    for kind in PLUGIN_TYPES:
+        installed = settings.project_dir / ".meltano" / kind
+        if installed.is_dir():
+            (folder / ".meltano" / kind).symlink_to(installed, target_is_directory=True)
+    return folder
+
+
+def dagster_home(folder: Path, database: str) -> Path:
+    """A Dagster instance whose storage is a PostgreSQL database of its own."""
+    url = sa.engine.make_url(database).set(drivername="postgresql")
+    folder.mkdir(parents=True)
+    instance = {
+        "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
+        "telemetry": {"enabled": False},
+    }
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    return folder
+
+
+def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
+    database, drop = fresh_database()
+    dagster_database, drop_dagster = fresh_database() if layout == "dagster" else ("", None)
+    customers: list[SandboxCustomer] = []
+    with tempfile.TemporaryDirectory(prefix="pay-exact-night-") as tmp:
+        work = Path(tmp)
+        settings = OrchestrateSettings(
+            meltano_database_uri=database,
+            store_url=database,
+            reports_dir=work / "reports",
+            project_dir=ROOT,
+            environments_dir=work / "environments",
+            secrets_dir=work / "secrets",
+        )
+        try:
+            for i in range(count):
+                customers.append(
+                    start_sandbox_customer(
+                        f"shop{i + 1}",
+                        seed=900 + i,
+                        division=500001 + i,
+                        environments_dir=settings.environments_dir,
+                        secrets_dir=work / "secrets",
+                        store_url=database,
+                        days=2,
+                    )
+                )
+            prepare_system_database(settings, base_environ=environ())
+            shared = shared_project(settings, work / "shared") if layout == "shared" else None
+            home = None
+            if layout == "dagster":
+                from dagster import DagsterInstance
+
+                home = dagster_home(work / "dagster", dagster_database)
+                with DagsterInstance.from_config(str(home)) as instance:
+                    instance.add_dynamic_partitions("customers", [c.name for c in customers])
+            provider = OwnerOnlyFileSecrets(work / "secrets")
+            by_name = read_customers(settings.environments_dir).usable
+
+            def book(customer: SandboxCustomer) -> tuple[bool, str]:
+                if home is not None:
+                    # What a run worker does: load the definitions, run the booking job for the
+                    # customer's partition, in this one process (the job's executor).
+                    done = subprocess.run(
+                        [
+                            str(MELTANO.parent / "dagster"),
+                            "job",
+                            "execute",
+                            "-m",
+                            "pay_exact_orchestrate.definitions",
+                            "-j",
+                            "book_customers",
+                            "--tags",
+                            json.dumps({"dagster/partition": customer.name}),
+                        ],
+                        cwd=work,
+                        env={
+                            **environ(),
+                            "DAGSTER_HOME": str(home),
+                            "MELTANO_DATABASE_URI": database,
+                            "PAY_EXACT_STORE_URL": database,
+                            "PAY_EXACT_REPORTS_DIR": str(settings.reports_dir),
+                            "PAY_EXACT_SECRETS_DIR": str(work / "secrets"),
+                            "PAY_EXACT_PROJECT_DIR": str(ROOT),
+                            "PAY_EXACT_ENVIRONMENTS_DIR": str(settings.environments_dir),
+                        },
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    return done.returncode == 0, cause(done)
+                if shared is None:
+                    result = run_customer(customer.name, settings=settings, base_environ=environ())
+                    return result.ok, "; ".join(result.log_tail[-2:])
+                known = by_name[customer.name]
+                env = run_environment(settings, known, provider.secrets_for(known), environ())
+                done = subprocess.run(
+                    [
+                        str(MELTANO),
+                        f"--environment={customer.name}",
+                        "run",
+                        "tap-pay",
+                        "target-exactonline",
+                    ],
+                    cwd=shared,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                return done.returncode == 0, cause(done)
+
+            before = children_cpu()
+            started = time.monotonic()
+            with (
+                SlotMemory() as memory,
+                ThreadPoolExecutor(max_workers=concurrency) as pool,
+            ):
+                outcomes = list(pool.map(book, customers))
+            wall = time.monotonic() - started
+            cpu = children_cpu() - before
+            expected = sum(len(c.clearing_ids) for c in customers)
+            posted = duplicates = 0
+            for customer in customers:
+                entries = customer.entries()
+                posted += len(set(entries) & customer.clearing_ids)
+                duplicates += sum(n - 1 for n in entries.values() if n > 1)
+            return Round(
+                name=name,
+                customers=count,
+                wall=wall,
+                cpu=cpu,
+                peak_slot=memory.peak,
+                failed=sum(1 for ok, _ in outcomes if not ok),
+                expected=expected,
+                posted=posted,
+                duplicates=duplicates,
+                errors=[error for ok, error in outcomes if not ok and error],
+            )
+        finally:
+            for customer in customers:
+                customer.stop()
+            drop()
+            if drop_dagster is not None:
+                drop_dagster()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--skip-shared", action="store_true", help="only the per-run views")
+    parser.add_argument("--only-shared", action="store_true", help="only the shared layout")
+    parser.add_argument(
+        "--dagster", action="store_true", help="also each run as a Dagster run worker does it"
+    )
+    args = parser.parse_args()
+    subprocess.run(
+        [str(MELTANO), "install"],
+        cwd=ROOT,
+        env={**environ(), "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        check=True,
+        capture_output=True,
+    )
+    print(
+        f"{args.customers} customers, {args.concurrency} at a time, on {os.cpu_count()} cores; "
+        "Meltano's system database and the target's store in one PostgreSQL database",
+        flush=True,
+    )
+    rounds = []
+    if not args.only_shared:
+        rounds.append(
+            run_round(f"view, {args.concurrency} at once", args.customers, args.concurrency, "view")
+        )
+        rounds[-1].show()
+    if args.dagster:
+        rounds.append(
+            run_round(
+                f"dagster, {args.concurrency} at once", args.customers, args.concurrency, "dagster"
+            )
+        )
+        rounds[-1].show()
+    if not args.skip_shared:
+        rounds.append(run_round("shared, one at a time", args.customers, 1, "shared"))
+        rounds[-1].show()
+        rounds.append(
+            run_round(
+                f"shared, {args.concurrency} at once", args.customers, args.concurrency, "shared"
+            )
+        )
+        rounds[-1].show()
+    by_name = {r.name.split(",")[0]: r for r in rounds}
+    if "view" in by_name and "dagster" in by_name:
+        view, dagster = by_name["view"], by_name["dagster"]
+        print(
+            f"Dagster's own CPU per customer (run worker minus the view's run): "
+            f"{(dagster.cpu - view.cpu) / view.customers:.2f} s",
+            flush=True,
+        )
+    if "view" in by_name and not args.skip_shared:
+        view, alone = by_name["view"], rounds[-2]
+        print(
+            f"CPU per customer, view against shared project: "
+            f"{view.cpu / view.customers:.2f} / {alone.cpu / alone.customers:.2f} s = "
+            f"{view.cpu / max(alone.cpu, 1e-9):.2f}",
+            flush=True,
+        )
+    return 0 if all(r.duplicates == 0 for r in rounds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

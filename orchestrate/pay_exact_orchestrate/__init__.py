@@ -1,0 +1,1 @@
+"""pay-exact on Dagster: many customers a night, each in a private Meltano view."""

@@ -20,6 +20,8 @@ KIND_WORD = {
 def clean(text: str) -> str:
     """Single spaces, printable characters only."""
     if text.isprintable():
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text  # the common case, already clean: no new string
         return " ".join(text.split())
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
@@ -36,24 +38,26 @@ def line_description(
     "FT-3148-5366-9453"), so a code that does not fit is left to the line's notes instead.
     """
     room = MAX_DESCRIPTION - len(key)
-    head: list[str] = []
+    out = [key]
     if word and len(word) < room:
-        head.append(word)
+        out.append(word)
         room -= len(word) + 1
     kept: list[str] = []
     for code in codes:
-        if not code:
-            continue
-        text = clean(code)
-        if text and len(text) < room and text not in kept:
-            kept.append(text)
-            room -= len(text) + 1
-    for part in clean(label).split():
-        if len(part) >= room:
-            break
-        head.append(part)
-        room -= len(part) + 1
-    return " ".join((key, *head, *kept))
+        if code:
+            text = clean(code)
+            size = len(text)
+            if size and size < room and text not in kept:
+                kept.append(text)
+                room -= size + 1
+    if label:
+        for part in clean(label).split():
+            if len(part) >= room:
+                break
+            out.append(part)
+            room -= len(part) + 1
+    out.extend(kept)
+    return " ".join(out)
 
 
 def record_codes(record: PaymentRecord) -> tuple[str | None, ...]:
@@ -71,15 +75,19 @@ def record_codes(record: PaymentRecord) -> tuple[str | None, ...]:
 
 def record_notes(record: PaymentRecord) -> str:
     """Every identifying field of a payment in full, for the ledger line's notes."""
-    fields = (
-        ("transaction", record.record_id),
-        ("order", record.order_id),
-        ("reference", record.reference),
-        ("description", record.description),
-        ("e-mail", record.customer_email),
-        ("name", record.customer_name),
-    )
-    return NOTES_SEPARATOR.join(f"{name} {clean(value)}" for name, value in fields if value)
+    # Written out rather than looped over (name, value) pairs: this runs once per payment.
+    parts = [f"transaction {clean(record.record_id)}"]
+    if record.order_id:
+        parts.append(f"order {clean(record.order_id)}")
+    if record.reference:
+        parts.append(f"reference {clean(record.reference)}")
+    if record.description:
+        parts.append(f"description {clean(record.description)}")
+    if record.customer_email:
+        parts.append(f"e-mail {clean(record.customer_email)}")
+    if record.customer_name:
+        parts.append(f"name {clean(record.customer_name)}")
+    return NOTES_SEPARATOR.join(parts)
 
 
 def item_word(item: OpenItem) -> str:

@@ -33,11 +33,13 @@ merchant per server pair, so this process holds two servers per customer).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -141,6 +143,8 @@ class Round:
     posted: int
     duplicates: int
     errors: list[str]
+    killed: int = 0
+    retries: int = 0
 
     def show(self) -> None:
         n = max(self.customers, 1)
@@ -152,6 +156,12 @@ class Round:
             f"  duplicates {self.duplicates}",
             flush=True,
         )
+        if self.killed:
+            print(
+                f"    {self.killed} runs SIGKILLed mid-booking (with their tap and target), "
+                f"booked again by {self.retries} retries at {RETRY_AFTER} s back-off",
+                flush=True,
+            )
         for error in self.errors[:3]:
             print(f"    e.g. {error}", flush=True)
 
@@ -220,7 +230,68 @@ def dagster_home(folder: Path, database: str) -> Path:
     return folder
 
 
-def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
+# Retries after a killed run, 2, 4 and 8 minutes apart (the asset's RetryPolicy waits about 2, 6
+# and 14): Meltano refuses a run of the same job within 5 minutes of the killed one's last
+# heartbeat (HEARTBEAT_VALID_MINUTES in meltano/core/job/job.py), so the first retry meets that.
+RETRY_AFTER = (120, 240, 480)
+
+
+def slot_of(customer: str) -> list[int]:
+    """This process's ``meltano`` child running ``customer``, then all its descendants."""
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    command: dict[int, str] = {}
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                parent[int(name)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{name}/cmdline", "rb") as cmdline:
+                command[int(name)] = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+    tops = [
+        pid
+        for pid, ppid in parent.items()
+        if ppid == me and f"--environment={customer} " in command.get(pid, "") + " "
+    ]
+    found = list(tops)
+    for pid in found:
+        found.extend(child for child, ppid in parent.items() if ppid == pid)
+    return found
+
+
+class Killer:
+    """SIGKILLs the whole run of each chosen customer once its Exact has taken a first POST."""
+
+    def __init__(self, victims: list[SandboxCustomer]) -> None:
+        self.waiting = {c.name: c for c in victims}
+        self.killed: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Killer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while self.waiting and not self._stop.wait(0.02):
+            for name, customer in list(self.waiting.items()):
+                if not any(e.method == "POST" for e in customer.exact.requests("/api/v1/")):
+                    continue
+                pids = slot_of(name)
+                for pid in reversed(pids):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                if pids:
+                    self.killed.append(name)
+                del self.waiting[name]
+
+
+def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 0) -> Round:
     database, drop = fresh_database()
     dagster_database, drop_dagster = fresh_database() if layout == "dagster" else ("", None)
     customers: list[SandboxCustomer] = []
@@ -317,8 +388,28 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
             with (
                 SlotMemory() as memory,
                 ThreadPoolExecutor(max_workers=concurrency) as pool,
+                Killer(customers[:kill]) as killer,
             ):
                 outcomes = list(pool.map(book, customers))
+
+            # What Dagster does for a run that failed: try again after a back-off.
+            def retry(customer: SandboxCustomer) -> tuple[int, tuple[bool, str]]:
+                outcome = (False, "not retried")
+                for attempt, delay in enumerate(RETRY_AFTER, start=1):
+                    time.sleep(delay)
+                    outcome = book(customer)
+                    if outcome[0]:
+                        return attempt, outcome
+                return len(RETRY_AFTER), outcome
+
+            killed = [c for c in customers if c.name in killer.killed]
+            with ThreadPoolExecutor(max_workers=max(len(killed), 1)) as pool:
+                retried = dict(zip([c.name for c in killed], pool.map(retry, killed), strict=True))
+            retries = sum(attempts for attempts, _ in retried.values())
+            outcomes = [
+                retried[c.name][1] if c.name in retried else outcome
+                for c, outcome in zip(customers, outcomes, strict=True)
+            ]
             wall = time.monotonic() - started
             cpu = children_cpu() - before
             expected = sum(len(c.clearing_ids) for c in customers)
@@ -338,6 +429,8 @@ def run_round(name: str, count: int, concurrency: int, layout: str) -> Round:
                 posted=posted,
                 duplicates=duplicates,
                 errors=[error for ok, error in outcomes if not ok and error],
+                killed=len(killer.killed),
+                retries=retries,
             )
         finally:
             for customer in customers:
@@ -356,6 +449,12 @@ def main() -> int:
     parser.add_argument(
         "--dagster", action="store_true", help="also each run as a Dagster run worker does it"
     )
+    parser.add_argument(
+        "--kill",
+        type=int,
+        default=0,
+        help="in the first round, SIGKILL this many runs mid-booking and retry them",
+    )
     args = parser.parse_args()
     subprocess.run(
         [str(MELTANO), "install"],
@@ -372,7 +471,13 @@ def main() -> int:
     rounds = []
     if not args.only_shared:
         rounds.append(
-            run_round(f"view, {args.concurrency} at once", args.customers, args.concurrency, "view")
+            run_round(
+                f"view, {args.concurrency} at once",
+                args.customers,
+                args.concurrency,
+                "view",
+                kill=args.kill,
+            )
         )
         rounds[-1].show()
     if args.dagster:
@@ -392,7 +497,8 @@ def main() -> int:
         )
         rounds[-1].show()
     by_name = {r.name.split(",")[0]: r for r in rounds}
-    if "view" in by_name and "dagster" in by_name:
+    # Only against a view round without kills: retries are runs too.
+    if "view" in by_name and "dagster" in by_name and not by_name["view"].killed:
         view, dagster = by_name["view"], by_name["dagster"]
         print(
             f"Dagster's own CPU per customer (run worker minus the view's run): "

@@ -90,8 +90,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (path / "meltano.yml").write_text(
         re.sub(r"(?m)^project_id: .*$", f"project_id: {uuid.uuid4()}", text_)
     )
-    meltano(path, "install", "extractor", "tap-pay", env=clean_environ())
-    meltano(path, "install", "loader", "target-postgres", env=clean_environ())
+    meltano(path, "install", "tap-pay", "target-postgres", env=clean_environ())
     return path
 
 

@@ -42,9 +42,10 @@ NIGHTLY_CRON = "0 3 * * *"
 STALE_AFTER = timedelta(hours=36)
 PARTITION_TAG = "dagster/partition"
 BOOKING = dg.AssetKey("customer_booking")
-# A run that failed as a whole (Meltano, a plugin, the network) is tried again after about 2,
-# 4 and 8 minutes. Clearings that were not booked are not a reason: the target retries them on
-# the next night, and a retry minutes later would meet the same data.
+# A run that failed as a whole (Meltano, a plugin, the network) is tried again 2, 6 and 14
+# minutes after each failure (Dagster's exponential back-off, (2^n - 1) x 2 min, +- 2 min).
+# Clearings that were not booked are not a reason: the target retries them on the next night,
+# and a retry minutes later would meet the same data.
 RETRY = dg.RetryPolicy(
     max_retries=3, delay=120, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )

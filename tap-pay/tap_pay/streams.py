@@ -86,6 +86,16 @@ class LookbackIncremental(PayStream):
 
     def begin_incremental_read(self) -> None:
         self._bookmark_at_start = self.stored_bookmark()
+        # A sorted stream's records are compared with the stored value itself: it must be the
+        # date it means (not a timestamp, nor a value of another key) or a record would look
+        # older than it and the SDK would stop the run as unsorted.
+        state = self.stream_state
+        if self._bookmark_at_start is None:
+            state.pop("replication_key_value", None)
+            state.pop("replication_key", None)
+        else:
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = self._bookmark_at_start
         start = self.read_from()
         self.logger.info(
             "Reading %s from %s (bookmark %s, look-back %d days)",

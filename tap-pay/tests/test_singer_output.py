@@ -221,3 +221,26 @@ def test_discovery_declares_stable_keys_replication_keys_and_formats():
             if "array" in types:
                 assert spec["items"].get("description"), f"{name}.{path} items not described"
                 assert "array" in spec["description"].lower(), f"{name}.{path}"
+
+
+def test_a_bookmark_stored_as_a_timestamp_or_under_another_key_still_resumes(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, run_tap: Callable
+):
+    # States written by hand or by another tap version: a timestamp for the date key, and a
+    # bookmark under a key the stream no longer uses. The sorted streams compare each record
+    # with the stored value, so both must read as the dates they mean.
+    dates = sorted(s["settlementDate"] for s in pay_sandbox.merchant.pay["settlements"])
+    state = {
+        "bookmarks": {
+            "settlements": {
+                "replication_key": "settlementDate",
+                "replication_key_value": f"{dates[1]}T00:00:00+00:00",
+            },
+            "invoice_lines": {"replication_key": "createdAt", "replication_key_value": "2099"},
+        }
+    }
+    run = run_tap(sandbox_config(pay_sandbox, lookback_days=0), state=state)
+    assert {r["settlementDate"] for r in run.records["settlements"]} == set(dates[1:])
+    assert run.bookmark("settlements") == dates[-1]
+    assert run.records["invoice_lines"]
+    assert run.state["bookmarks"]["invoice_lines"]["replication_key"] == "date"

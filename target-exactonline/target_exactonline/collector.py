@@ -403,3 +403,6 @@ class _Transactions(Mapping[str, Mapping[str, Any]]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return self._any

@@ -30,6 +30,7 @@ from tap_pay.errors import (
 )
 from tap_pay.payload import Node, Origin
 from tap_pay.settings import Settings
+from tap_pay.singer_output import SchemaOncePerStream
 
 try:
     _VERSION = version("tap-pay")
@@ -148,7 +149,7 @@ def describe(response: requests.Response) -> str:
     return Origin(api_path(response), page_number(response), method).describe()
 
 
-class PayStream(RESTStream[int]):
+class PayStream(SchemaOncePerStream, RESTStream[int]):
     """One Pay. GMS v2 list (or detail) endpoint."""
 
     #: Endpoint template as Pay. documents it, used to look up its amount unit and in messages.

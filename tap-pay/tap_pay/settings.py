@@ -108,8 +108,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.BooleanType,
         default=False,
         description=(
-            "Read Transaction:Info for every clearing record (one call each) into the "
-            "transactions stream, for matching on extra1..3 or the customer's e-mail."
+            "Read Transaction:Info for every clearing record (one call per distinct order) into "
+            "the transactions stream, for matching on extra1..3 or the customer's e-mail. Needs "
+            "the transactions stream selected (it is not by default): select transactions.*."
         ),
     ),
 ).to_dict()

@@ -39,6 +39,7 @@ from tap_pay.records import (
     turnover_group_record,
 )
 from tap_pay.settings import Settings
+from tap_pay.singer_output import SchemaOncePerStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -49,15 +50,20 @@ SCHEMAS = SchemaDirectory(schemas)
 class LookbackIncremental(PayStream):
     """Incremental on a business date, re-reading ``lookback_days`` before the bookmark.
 
-    The bookmark never moves backwards. The SDK finalises an unsorted stream's bookmark to the
-    largest value seen in *this* run (singer-meltano.md fact 4), so a run that only re-reads the
-    look-back window would pull it back; records older than the stored bookmark therefore do
-    not count towards it.
+    The bookmark never moves backwards. The SDK sets the bookmark to the largest value seen in
+    *this* run (singer-meltano.md fact 4), so a run that only re-reads the look-back window
+    would pull it back; records older than the stored bookmark therefore do not count towards it.
+
+    Pay. documents no order for these endpoints, so the tap reads a run's window completely and
+    emits it sorted on (date, code): then the stream is sorted as the SDK means it, a STATE
+    message written mid-run is a bookmark a rerun can resume from, and the SDK's "progress is
+    not resumable" markers are not needed. The window is small (one record per payout, or per
+    day, revenue group and fee type), so holding it costs little memory.
     """
 
     replication_key: ClassVar[str]
     date_filter: ClassVar[str]
-    is_sorted = False
+    is_sorted = True
 
     _bookmark_at_start: str | None = None
 
@@ -80,6 +86,16 @@ class LookbackIncremental(PayStream):
 
     def begin_incremental_read(self) -> None:
         self._bookmark_at_start = self.stored_bookmark()
+        # A sorted stream's records are compared with the stored value itself: it must be the
+        # date it means (not a timestamp, nor a value of another key) or a record would look
+        # older than it and the SDK would stop the run as unsorted.
+        state = self.stream_state
+        if self._bookmark_at_start is None:
+            state.pop("replication_key_value", None)
+            state.pop("replication_key", None)
+        else:
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = self._bookmark_at_start
         start = self.read_from()
         self.logger.info(
             "Reading %s from %s (bookmark %s, look-back %d days)",
@@ -110,6 +126,10 @@ class LookbackIncremental(PayStream):
 def revenue_group_queries(settings: Settings) -> list[str | None]:
     """One query per configured revenue group (Pay. filters ``turnoverGroup[eq]``, one value)."""
     return list(settings.revenue_groups) or [None]
+
+
+def settlement_order(parts: SettlementParts) -> tuple[str, str]:
+    return parts.record["settlementDate"], parts.record["code"]
 
 
 class EmbeddedSettlement:
@@ -175,13 +195,12 @@ class SettlementsStream(LookbackIncremental):
     def _fetch(self, group: str | None) -> Iterator[SettlementParts]:
         yield from self.request_records({"turnoverGroup": group} if group else None)  # type: ignore[misc]
 
-    def _unique(self, group: str | None) -> Iterator[SettlementParts]:
-        seen: set[str] = set()
+    def _unique(self, group: str | None) -> list[SettlementParts]:
+        unique: dict[str, SettlementParts] = {}
         for parts in self._fetch(group):
-            code = parts.record["code"]
-            if code not in seen:  # page boundaries can shift while a run pages through
-                seen.add(code)
-                yield parts
+            # Page boundaries can shift while a run pages through: keep the first copy.
+            unique.setdefault(parts.record["code"], parts)
+        return sorted(unique.values(), key=settlement_order)
 
     def _merged(self, queries: list[str | None]) -> list[SettlementParts]:
         """Several revenue groups: merge each settlement's clearings over the group queries."""
@@ -199,13 +218,13 @@ class SettlementsStream(LookbackIncremental):
                         kept.clearings.append(clearing)
                         kept.lines_by_clearing[clearing_id] = parts.lines_by_clearing[clearing_id]
                 kept.record["clearingIds"] = [c["clearingId"] for c in kept.clearings]
-        return sorted(merged.values(), key=lambda p: (p.record["settlementDate"], p.record["code"]))
+        return sorted(merged.values(), key=settlement_order)
 
     def get_child_context(self, record: Record, context: Context | None) -> Context:
         return {"settlementCode": record["code"]}
 
 
-class _EmbeddedChild(Stream):
+class _EmbeddedChild(SchemaOncePerStream):
     """A stream read from the settlement being synced: no API call of its own."""
 
     parent_stream_type = SettlementsStream
@@ -376,12 +395,11 @@ class InvoiceLinesStream(LookbackIncremental):
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         self.begin_incremental_read()
-        seen: set[str] = set()
+        unique: dict[str, Record] = {}
         for group in revenue_group_queries(self.settings):
             for record in self.request_records({"turnoverGroup": group} if group else None):
-                if record["code"] not in seen:
-                    seen.add(record["code"])
-                    yield record
+                unique.setdefault(record["code"], record)
+        yield from sorted(unique.values(), key=lambda r: (r["date"], r["code"]))
 
 
 class TurnoverGroupsStream(PayStream):

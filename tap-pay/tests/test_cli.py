@@ -87,3 +87,25 @@ def test_a_rejected_token_exits_non_zero_with_the_reason(
     )
     assert "Traceback" not in result.stderr
     assert wrong not in result.stdout + result.stderr
+
+
+def test_about_in_markdown_says_which_settings_are_secret_and_what_values_they_take():
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in tap("--about", "--format=markdown").stdout.splitlines()
+        if line.startswith("| ")
+    }
+    assert "**Secret**" in rows["api_token"]
+    secret_free = ("api_url", "token_code", "merchant_code", "start_date", "lookback_days")
+    assert not any("**Secret**" in rows[name] for name in secret_free)
+    assert "Allowed values: `cents`, `euros`." in rows["settlement_amount_unit"]
+    assert "transactions stream selected" in rows["enrich_transactions"]
+
+
+def test_enrichment_without_its_stream_selected_says_so(
+    pay_sandbox: PaySandbox, sandbox_config: Callable, run_tap: Callable
+):
+    run = run_tap(sandbox_config(pay_sandbox, enrich_transactions=True), streams={"settlements"})
+    assert "enrich_transactions is on but the transactions stream is not selected" in run.stderr
+    quiet = run_tap(sandbox_config(pay_sandbox), streams={"settlements"})
+    assert "enrich_transactions" not in quiet.stderr

@@ -269,6 +269,30 @@ def test_settlement_amounts_in_euros_with_the_setting(
     ]
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        (True, {"settlements", "clearings", "clearing_records"}, "transactions stream is not"),
+        (False, {"settlements", "clearings", "clearing_records", "transactions"}, "stays empty"),
+        (True, {"settlements", "clearings", "clearing_records", "transactions"}, None),
+    ],
+)
+def test_the_tap_warns_when_transaction_details_cannot_arrive(
+    pay_sandbox_factory: Callable,
+    sandbox_config: Callable,
+    run_tap: Callable,
+    case: tuple[bool, set[str], str | None],
+):
+    enrich, streams, warned = case
+    sandbox = pay_sandbox_factory(GeneratorParams(seed=3, days=1, payments_per_clearing=1))
+    run = run_tap(sandbox_config(sandbox, enrich_transactions=enrich), streams=streams)
+    if warned is None:
+        assert "enrich_transactions" not in run.stderr
+        assert run.records["transactions"]
+    else:
+        assert warned in run.stderr
+
+
 def _order_calls(sandbox: PaySandbox) -> list[Any]:
     return sandbox.requests("/v1/orders/")
 

@@ -243,8 +243,8 @@ def read_periods(client: ReadClient, first: date, last: date) -> list[Period]:
     return sorted(found, key=lambda p: (p.start, p.year, p.number))
 
 
-def read_open_items(client: ReadClient, sales_journals: set[str] | None) -> list[OpenItem]:
-    return read_receivables(client, sales_journals).items
+def read_open_items(client: ReadClient) -> list[OpenItem]:
+    return read_receivables(client).items
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,13 +253,16 @@ class ReceivablesRead:
     signs: SignReading  # the sign convention seen, and the rows that disagree with it
 
 
-def read_receivables(client: ReadClient, sales_journals: set[str] | None) -> ReceivablesRead:
-    """Open sales invoices and credit notes (``bulk/Cashflow/Receivables``, Status 20).
+def read_receivables(client: ReadClient) -> ReceivablesRead:
+    """Open sales invoices and credit notes of every journal (``bulk/Cashflow/Receivables``,
+    Status 20).
 
-    Exact allows no filter on the journal there, so other journals' items are dropped here when
-    sales journals are configured. Invoice or credit note comes from ``TransactionType`` and
-    the open amount from the magnitude (``receivable_signs``); rows whose sign disagrees with
-    the rest are named in ``signs``, and the run links nothing to them.
+    Items of journals other than the selected sales journal are kept: the engine never links
+    them, but it can then tell a bookkeeper "invoice N carries this reference but is in journal
+    71, which is not selected" instead of "no open item carries it". Invoice or credit note
+    comes from ``TransactionType`` and the open amount from the magnitude
+    (``receivable_signs``); rows whose sign disagrees with the rest are named in ``signs``, and
+    the run links nothing to them.
     """
     rows = client.get_all(
         RECEIVABLES,
@@ -284,8 +287,6 @@ def read_receivables(client: ReadClient, sales_journals: set[str] | None) -> Rec
         if kind not in INVOICE_TRANSACTION_TYPES:
             continue  # a cash-flow row (a payment on account), or a kind we cannot tell
         journal = _text(row.get("Journal"))
-        if sales_journals and journal not in sales_journals:
-            continue
         served.append(SignedRow(number, kind, amount))
         # [I] A partly paid invoice carries a LastPaymentDate on its receivable (reference §4.6).
         if row.get("LastPaymentDate"):

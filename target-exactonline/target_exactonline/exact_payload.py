@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pay_exact_transform import BookingPlan, NewRelation, Role
+from pay_exact_transform.describe import NOTES_SEPARATOR
 
 BANK_ENTRIES = "financialtransaction/BankEntries"
 ACCOUNTS = "crm/Accounts"
@@ -48,7 +49,7 @@ def bank_entry_body(
             body["Account"] = account_id
         if line.link is not None:
             body["OurRef"] = int(line.link)
-        notes = _notes(plan, line.record_id)
+        notes = _notes(plan, line.notes)
         if notes:
             body["Notes"] = notes
         if line.role is Role.PSP_COSTS and psp_costs_vat_code:
@@ -57,11 +58,14 @@ def bank_entry_body(
     return {"JournalCode": journal_code, "Currency": plan.currency, "BankEntryLines": lines}
 
 
-def _notes(plan: BookingPlan, record_id: str | None) -> str:
+def _notes(plan: BookingPlan, details: str) -> str:
+    """The clearing and every identifying detail of the line, whole details only."""
     text = f"Pay. clearing {plan.clearing_id}"
-    if record_id:
-        text += f", transaction {record_id}"
-    return text[:NOTES_MAX]
+    for part in details.split(NOTES_SEPARATOR) if details else ():
+        if len(text) + len(NOTES_SEPARATOR) + len(part) > NOTES_MAX:
+            continue  # a long detail is left out whole; shorter ones after it still fit
+        text += NOTES_SEPARATOR + part
+    return text
 
 
 def account_body(relation: NewRelation) -> dict[str, Any]:

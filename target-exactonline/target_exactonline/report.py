@@ -1,8 +1,10 @@
 """The run report: JSON lines for machines and one HTML page a bookkeeper can read.
 
-Per clearing: the entry number, every line with amount, customer, invoice and reason, the
-totals, and what was not booked and why; on top, what needs a person's attention. The HTML page
-is self-contained (inline style, no scripts) and every value in it is escaped.
+Per clearing: the entry number, every line with amount, customer, invoice and reason, where
+the money went, and what was not booked and why; on top, the payouts not booked with what to
+do, the clearings matched without transaction details, the run's money and a sortable,
+filterable table of the lines that need a person. The HTML page is self-contained (inline style
+and a little inline script, no external assets) and every value in it is escaped.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import enum
 import html
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -62,6 +65,8 @@ class ReportLine:
     record_id: str | None = None
     candidates: tuple[str, ...] = ()
     attention: str | None = None  # why a person should look at this line
+    record_kind: str | None = None  # payment, refund or chargeback; None for other lines
+    booked_on: str | None = None  # customer, standard_debtor, new_relation or unassigned
 
 
 @dataclass(slots=True)
@@ -81,10 +86,23 @@ class ClearingReport:
     totals: dict[str, Decimal] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)
     relations_created: list[str] = field(default_factory=list)
+    details_missing: str | None = None  # matched without the transaction details it needs
+    blocked_reason: str | None = None  # the engine's reason when the plan is blocked
+    # Figures of the lines, kept once the lines are final (``keep_figures``), so the top of the
+    # report can add them up even where a long run lets go of the lines themselves.
+    money: dict[str, Decimal] = field(default_factory=dict)
+    settled: tuple[int, int] = (0, 0)  # invoices, credit notes
+    payments: int = 0  # lines that come from a payment record
 
     @property
     def linked_count(self) -> int:
         return sum(1 for line in self.lines if line.invoice)
+
+    def keep_figures(self) -> None:
+        """Remember the money and counts of the lines as they are now."""
+        self.money = _money_of_lines(self.lines) if self.lines else {}
+        self.settled = _settled_of_lines(self.lines)
+        self.payments = sum(1 for line in self.lines if line.record_id is not None)
 
 
 @dataclass(slots=True)
@@ -110,11 +128,11 @@ class RunReport:
     def summary(self) -> str:
         counts = self.counts()
         parts = [f"{counts[o]} {o.label.lower()}" for o in Outcome if counts[o]]
-        lines = sum(len(c.lines) for c in self.clearings if c.outcome is Outcome.BOOKED)
-        linked = sum(c.linked_count for c in self.clearings if c.outcome is Outcome.BOOKED)
+        booked = [c for c in self.clearings if c.outcome is Outcome.BOOKED]
+        lines = sum(len(c.lines) for c in booked)
         text = f"{len(self.clearings)} clearings: " + (", ".join(parts) or "nothing to do")
         if lines:
-            text += f"; {lines} lines booked, {linked} invoices settled"
+            text += f"; {lines} lines booked, {settled_text(*settled_counts(booked))}"
         if self.api_calls is not None:
             text += f"; {self.api_calls} Exact API calls"
         if self.stopped:
@@ -169,12 +187,189 @@ def jsonl_lines(report: RunReport) -> Iterable[str]:
     )
 
 
+# Money --------------------------------------------------------------------------------------
+
+# Where a run's money went, in the order a bookkeeper ties it to Pay.'s payout statement and to
+# the transit account: what came in, where it was booked, what Pay. kept, what it paid out.
+MONEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("received", "Received", "payments received"),
+    ("linked", "Linked", "booked on customers and linked: settles invoices and credit notes"),
+    ("customers", "On customers", "booked on customers, not linked"),
+    ("standard_debtor", "Standard debtor", "booked on the standard debtor"),
+    ("unassigned", "Unassigned", "booked on the unassigned account"),
+    ("fees", "Fees", "fees Pay. deducted"),
+    ("refunds", "Refunds", "refunds paid back"),
+    ("chargebacks", "Chargebacks", "chargebacks taken back"),
+    ("payout", "Payout", "paid out to the bank, waiting on the transit account"),
+)
+MONEY_LEGEND = (
+    "Linked + on customers + standard debtor + unassigned = fees + payout: what came in, less "
+    "refunds and chargebacks, was booked on one of those four, and Pay. kept the fees and paid "
+    "out the rest."
+)
+
+
+def clearing_money(c: ClearingReport) -> dict[str, Decimal] | None:
+    """The clearing's money by where it was booked; None when it has no lines (not planned).
+
+    Received, refunds, chargebacks, fees and payout are magnitudes; linked, on customers, on
+    the standard debtor and on the unassigned account are the signed sums of their lines, so
+    those four add up to fees + payout.
+    """
+    if c.money:
+        return c.money
+    return _money_of_lines(c.lines) if c.lines else None
+
+
+def _money_of_lines(lines: Iterable[ReportLine]) -> dict[str, Decimal]:
+    money = dict.fromkeys((key for key, _, _ in MONEY_COLUMNS), Decimal(0))
+    for line in lines:
+        amount = line.amount
+        if line.record_id is not None:
+            if line.record_kind in ("refund", "chargeback"):
+                money[f"{line.record_kind}s"] -= amount
+            else:
+                money["received"] += amount
+            if line.invoice:
+                money["linked"] += amount
+            elif line.booked_on in ("standard_debtor", "unassigned"):
+                money[line.booked_on] += amount
+            else:
+                money["customers"] += amount
+        elif line.role == "psp_costs":
+            money["fees"] -= amount
+        elif line.role == "payouts":
+            money["payout"] -= amount
+        else:  # other deductions and a difference allowed by the settings
+            money["unassigned"] += amount
+    return money
+
+
+def _settled_of_lines(lines: Iterable[ReportLine]) -> tuple[int, int]:
+    invoices = notes = 0
+    for line in lines:
+        if line.invoice:
+            if line.record_kind in ("refund", "chargeback"):
+                notes += 1
+            else:
+                invoices += 1
+    return invoices, notes
+
+
+def settled_counts(clearings: Iterable[ClearingReport]) -> tuple[int, int]:
+    """Invoices and credit notes settled by linked lines."""
+    invoices = notes = 0
+    for c in clearings:
+        i, n = c.settled if c.money else _settled_of_lines(c.lines)
+        invoices += i
+        notes += n
+    return invoices, notes
+
+
+def payment_count(c: ClearingReport) -> int:
+    return c.payments if c.money else sum(1 for line in c.lines if line.record_id is not None)
+
+
+def settled_text(invoices: int, notes: int) -> str:
+    text = f"{invoices:,} invoice{'' if invoices == 1 else 's'}"
+    if notes:
+        text += f" and {notes:,} credit note{'' if notes == 1 else 's'}"
+    return text + " settled"
+
+
+def run_money(report: RunReport) -> dict[str, dict[str, Decimal]]:
+    """Per currency, the money of the clearings this run booked (or would book)."""
+    totals: dict[str, dict[str, Decimal]] = {}
+    for c in report.clearings:
+        if c.outcome not in (Outcome.BOOKED, Outcome.WOULD_BOOK):
+            continue
+        money = clearing_money(c)
+        if money is None:
+            continue
+        into = totals.setdefault(c.currency or "", dict.fromkeys(money, Decimal(0)))
+        for key, value in money.items():
+            into[key] += value
+    return dict(sorted(totals.items()))
+
+
+# What a person does about a payout that was not booked.
+_TODO_BLOCKED = {
+    "totals_inconsistent": (
+        "Compare it with Pay.'s payout statement for this settlement. When Pay. corrects it, the "
+        "next run books it; to book it as it is, with the difference on the unassigned account, "
+        "set book_inconsistent_difference."
+    ),
+    "records_incomplete": (
+        "The next run reads it again and books it once all its payments have arrived; if it "
+        "stays incomplete, compare Pay.'s clearing records with its clearing lines."
+    ),
+    "currency_not_supported": (
+        "Book it by hand, or set up a bank journal in Exact that takes this currency."
+    ),
+    "amount_unit_in_doubt": (
+        "Set settlement_amount_unit as the reason says; the next run judges it again."
+    ),
+}
+_TODO = {
+    Outcome.BLOCKED: "Fix what the reason names (a setting or Exact); the next run tries again.",
+    Outcome.FAILED: (
+        "Fix what the reason names in Exact; the next run tries again, and checks Exact first "
+        "so nothing is booked twice."
+    ),
+    Outcome.NOT_ATTEMPTED: "Nothing to fix: the next run books it.",
+}
+
+
+def what_to_do(c: ClearingReport) -> str:
+    if c.outcome is Outcome.BLOCKED and c.blocked_reason in _TODO_BLOCKED:
+        return _TODO_BLOCKED[c.blocked_reason]
+    return _TODO.get(c.outcome, "")
+
+
+def reason_text(c: ClearingReport) -> str:
+    """The reason as a sentence, without the machine-readable code it may start with."""
+    reason = c.reason or ""
+    if c.blocked_reason and reason.startswith(f"{c.blocked_reason}: "):
+        reason = reason[len(c.blocked_reason) + 2 :]
+    return _sentence(reason)
+
+
+def stated_against_sum(c: ClearingReport) -> str | None:
+    """For a payout that does not add up: what Pay. states beside what its lines add up to.
+
+    A settlement judged against its stated amount carries figures named for it ("settlement
+    amount stated by Pay.", ...), shown as they are; an engine-blocked plan carries the payout
+    and its difference, from which the sum of the lines follows.
+    """
+    t = c.totals
+    if c.blocked_reason != "totals_inconsistent" or not t:
+        return None
+    cur = f" {c.currency}" if c.currency else ""
+    if any("stated" in name for name in t):
+        text = "; ".join(f"{name}: {_money(value)}{cur}" for name, value in t.items())
+        return text[0].upper() + text[1:]
+    if "payout" not in t:
+        return None
+    parts = [f"Pay. states a payout of {_money(t['payout'])}{cur}"]
+    if "difference" in t:
+        parts.append(
+            "its payments minus refunds, chargebacks and fees add up to "
+            f"{_money(t['payout'] - t['difference'])}{cur}"
+        )
+    if "lines_net" in t:
+        parts.append(f"its clearing lines add up to {_money(t['lines_net'])}{cur}")
+    return "; ".join(parts)
+
+
 # HTML ----------------------------------------------------------------------------------------
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d2330}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem}
 .muted{color:#5b6375}.banner{background:#fff4d6;border:1px solid #e0b84a;padding:.6rem 1rem}
+.alert{background:#fdecec;border:2px solid #c62828;padding:.2rem 1rem 1rem;margin:1rem 0}
+.alert h2{color:#b71c1c;margin-top:.8rem}
+.warn{background:#fff8e6;border:1px solid #e0b84a;padding:.2rem 1rem .8rem;margin:1rem 0}
 table{border-collapse:collapse;width:100%;margin:.6rem 0 1rem}
 th,td{border-bottom:1px solid #dde1e8;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f5f8;font-weight:600}td.num,th.num{text-align:right;white-space:nowrap}
@@ -182,8 +377,54 @@ tr.total td{font-weight:600;border-top:2px solid #9aa3b5}
 .tag{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85rem}
 .booked,.already_booked{background:#ddf3e4}.would_book{background:#e3ecfb}
 .blocked,.failed,.not_attempted{background:#fbe1e1}.skipped{background:#eceff3}
-.attention{background:#fff8e6}section{border-top:1px solid #c9ced8;margin-top:1.5rem}
+.attention{background:#fff8e6}
+details.clearing{border-top:1px solid #c9ced8;padding:.3rem 0}
+details.clearing>summary{cursor:pointer;padding:.2rem 0}
+#attention th{cursor:pointer;user-select:none}
+#attention th[data-dir=asc]::after{content:" \\25B2"}
+#attention th[data-dir=desc]::after{content:" \\25BC"}
+.filters{display:flex;gap:.8rem;align-items:center;flex-wrap:wrap}
+.filters input{padding:.3rem .5rem;min-width:18rem}td.id{white-space:nowrap}
 """
+
+# Sorting and filtering of the attention table (also from the address: ?q=text&kind=reason
+# &sort=column&dir=desc, so a filtered view can be bookmarked or sent), and opening a clearing's
+# section when a link points at it. Inline, without external assets, so the page works offline.
+_SCRIPT = """
+(function(){
+var t=document.getElementById('attention');
+function openTarget(){var id=decodeURIComponent(location.hash.slice(1));
+var el=id&&document.getElementById(id);if(el&&el.tagName==='DETAILS'){el.open=true;}}
+window.addEventListener('hashchange',openTarget);openTarget();
+if(!t){return;}
+var body=t.tBodies[0],rows=[].slice.call(body.rows),head=t.tHead.rows[0].cells;
+var q=document.getElementById('attention-filter'),k=document.getElementById('attention-kind');
+var n=document.getElementById('attention-count');
+function apply(){var text=q.value.toLowerCase(),kind=k.value,shown=0;
+rows.forEach(function(r){var ok=(!kind||r.getAttribute('data-kind')===kind)&&
+(!text||r.textContent.toLowerCase().indexOf(text)>=0);r.hidden=!ok;if(ok){shown++;}});
+n.textContent=shown+' of '+rows.length+' lines shown';}
+function sortBy(i,dir){var th=head[i];if(!th){return;}
+[].forEach.call(head,function(o){o.removeAttribute('data-dir');});
+th.setAttribute('data-dir',dir);var num=th.classList.contains('num');
+function key(r){var c=r.cells[i];
+return c.hasAttribute('data-v')?c.getAttribute('data-v'):c.textContent;}
+rows.sort(function(a,b){var x=key(a),y=key(b);
+var c=num?parseFloat(x)-parseFloat(y):x.localeCompare(y);return dir==='asc'?c:-c;});
+rows.forEach(function(r){body.appendChild(r);});}
+[].forEach.call(head,function(th,i){th.addEventListener('click',function(){
+sortBy(i,th.getAttribute('data-dir')==='asc'?'desc':'asc');});});
+q.addEventListener('input',apply);k.addEventListener('change',apply);
+var p=new URLSearchParams(location.search);
+if(p.get('q')){q.value=p.get('q');}if(p.get('kind')){k.value=p.get('kind');}
+if(p.get('sort')){sortBy(+p.get('sort'),p.get('dir')==='desc'?'desc':'asc');}
+apply();
+})();
+"""
+
+SHOWN_NOT_BOOKED = 50  # rows of the not-booked table shown before the rest fold away
+SHOWN_DETAILS_MISSING = 10  # clearings listed under a finding before the list folds away
+_ALL_PAYMENTS = re.compile(r"all \d+ payments")
 
 
 def _e(value: object) -> str:
@@ -197,7 +438,6 @@ def _money(value: Decimal | None) -> str:
 
 
 def render_html(report: RunReport) -> str:
-    counts = report.counts()
     out: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -217,13 +457,135 @@ def render_html(report: RunReport) -> str:
         out.append(
             f'<p class="banner"><strong>The run stopped early:</strong> {_e(report.stopped)}</p>'
         )
+    out.extend(_not_booked_html(report))
+    out.extend(_details_missing_html(report))
+    out.extend(_summary_html(report))
+    out.extend(_attention_html(_attention_rows(report)))
+    out.append("<h2>Clearings</h2>")
+    for c in report.clearings:
+        out.extend(_clearing_html(c))
+    out.append(f"<script>{_SCRIPT}</script>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
 
-    out.append("<h2>Summary</h2><table><tr><th>Outcome</th><th class=num>Clearings</th></tr>")
+
+def _not_booked_html(report: RunReport) -> list[str]:
+    not_booked = [c for c in report.clearings if c.outcome.is_problem]
+    if not not_booked and not report.problems:
+        return []
+    out = ['<section class="alert" id="not-booked">']
+    if not_booked:
+        by_currency: dict[str, Decimal] = {}
+        for c in not_booked:
+            if "payout" in c.totals:
+                cur = c.currency or ""
+                by_currency[cur] = by_currency.get(cur, Decimal(0)) + c.totals["payout"]
+        amounts = ", ".join(f"{_money(v)} {_e(k)}".strip() for k, v in by_currency.items())
+        count = len(not_booked)
+        out.append(
+            f"<h2>Not booked, and why: {count} payout{'' if count == 1 else 's'}"
+            + (f" ({amounts})" if amounts else "")
+            + "</h2>"
+        )
+    else:
+        out.append("<h2>Not booked, and why</h2>")
+    out.append(
+        "<table><thead><tr><th>Clearing</th><th>Date</th><th>Outcome</th>"
+        "<th class=num>Payout</th><th>Why</th><th>What to do</th></tr></thead><tbody>"
+    )
+    for n, c in enumerate(not_booked):
+        if n == SHOWN_NOT_BOOKED:
+            out.append(
+                f"</tbody></table><details><summary>{len(not_booked) - n} more not booked"
+                "</summary><table><tbody>"
+            )
+        stated = stated_against_sum(c)
+        payout = c.totals.get("payout")
+        out.append(
+            f'<tr data-clearing="{_e(c.clearing_id)}">'
+            f'<td class=id><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a></td>'
+            f"<td class=id>{_e(c.settlement_date)}</td>"
+            f'<td><span class="tag {c.outcome.value}">{_e(c.outcome.label)}</span></td>'
+            f"<td class=num>{_e(_money(payout))} {_e(c.currency if payout is not None else '')}"
+            f"</td><td>{_e(reason_text(c))}"
+            + (f'<br><strong class="stated">{_e(stated)}</strong>' if stated else "")
+            + f"</td><td>{_e(what_to_do(c))}</td></tr>"
+        )
+    for problem in report.problems:
+        out.append(
+            f"<tr><td>(run)</td><td></td><td></td><td></td><td>{_e(problem)}</td>"
+            "<td>Fix the input or the settings; the next run reads it again.</td></tr>"
+        )
+    out.append("</tbody></table>")
+    if len(not_booked) > SHOWN_NOT_BOOKED:
+        out.append("</details>")
+    out.append("</section>")
+    return out
+
+
+def _details_missing_html(report: RunReport) -> list[str]:
+    """Clearings matched without the transaction details their profile reads, grouped by what
+    happened, so a thousand of them read as one finding with the list folded under it."""
+    missing = [c for c in report.clearings if c.details_missing]
+    if not missing:
+        return []
+    groups: dict[str, list[ClearingReport]] = {}
+    for c in missing:
+        groups.setdefault(_ALL_PAYMENTS.sub("all payments", c.details_missing or ""), []).append(c)
+    count = len(missing)
+    out = [
+        '<section class="warn" id="details-missing">',
+        f"<h2>Matched without transaction details: {count} clearing"
+        f"{'' if count == 1 else 's'}</h2>",
+    ]
+    for text, clearings in groups.items():
+        out.append(f"<p>{_e(_sentence(text))}</p>")
+        folded = len(clearings) > SHOWN_DETAILS_MISSING
+        if folded:
+            out.append(f"<details><summary>The {len(clearings)} clearings</summary>")
+        out.append("<table><thead><tr><th>Clearing</th><th>Date</th><th>Payments</th></tr>")
+        out.append("</thead><tbody>")
+        for c in clearings:
+            payments = payment_count(c)
+            out.append(
+                f'<tr><td class=id><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a>'
+                f"</td><td class=id>{_e(c.settlement_date)}</td><td>{payments or ''}</td></tr>"
+            )
+        out.append("</tbody></table>" + ("</details>" if folded else ""))
+    out.append("</section>")
+    return out
+
+
+def _summary_html(report: RunReport) -> list[str]:
+    counts = report.counts()
+    out = ["<h2>Summary</h2>"]
+    money = run_money(report)
+    if money:
+        invoices, notes = settled_counts(
+            c for c in report.clearings if c.outcome in (Outcome.BOOKED, Outcome.WOULD_BOOK)
+        )
+        verb = "would be booked" if report.dry_run else "booked in this run"
+        out.append(f"<p>Money of the payouts {verb}; {_e(settled_text(invoices, notes))}.</p>")
+        out.append('<table id="run-money"><thead><tr><th>Currency</th>')
+        out.extend(
+            f'<th class=num title="{_e(title)}">{_e(label)}</th>'
+            for _, label, title in MONEY_COLUMNS
+        )
+        out.append("</tr></thead><tbody>")
+        for currency, values in money.items():
+            out.append(f'<tr data-currency="{_e(currency)}"><td>{_e(currency)}</td>')
+            out.extend(
+                f'<td class=num data-key="{key}">{_e(_money(values[key]))}</td>'
+                for key, _, _ in MONEY_COLUMNS
+            )
+            out.append("</tr>")
+        out.append(f'</tbody></table><p class="muted">{_e(MONEY_LEGEND)}</p>')
+    out.append("<table><tr><th>Outcome</th><th class=num>Clearings</th></tr>")
     for outcome in Outcome:
         if counts[outcome]:
             out.append(
                 f'<tr><td><span class="tag {outcome.value}">{_e(outcome.label)}</span></td>'
-                f"<td class=num>{counts[outcome]}</td></tr>"
+                f'<td class=num data-outcome="{outcome.value}">{counts[outcome]}</td></tr>'
             )
     out.append(f"<tr class=total><td>Total</td><td class=num>{len(report.clearings)}</td></tr>")
     out.append("</table>")
@@ -236,47 +598,19 @@ def render_html(report: RunReport) -> str:
         out.append(
             f'<p class="muted">Exact API calls in this run: {report.api_calls}{remaining}.</p>'
         )
-
-    attention = _attention_rows(report)
-    not_booked = [c for c in report.clearings if c.outcome.is_problem]
-    if not_booked or report.problems:
-        out.append("<h2>Not booked, and why</h2><table><tr><th>Clearing</th><th>Date</th>")
-        out.append("<th>Outcome</th><th>Reason</th></tr>")
-        for c in not_booked:
-            out.append(
-                f'<tr><td><a href="#{_anchor(c.clearing_id)}">{_e(c.clearing_id)}</a></td>'
-                f"<td>{_e(c.settlement_date)}</td>"
-                f'<td><span class="tag {c.outcome.value}">{_e(c.outcome.label)}</span></td>'
-                f"<td>{_e(c.reason)}</td></tr>"
-            )
-        for problem in report.problems:
-            out.append(f"<tr><td>(run)</td><td></td><td></td><td>{_e(problem)}</td></tr>")
-        out.append("</table>")
-    if attention:
-        out.append("<h2>Needs attention</h2><table><tr><th>Clearing</th><th>What</th>")
-        out.append("<th>Customer</th><th class=num>Amount</th><th>Details</th></tr>")
-        for row in attention:
-            out.append(
-                f'<tr class=attention><td><a href="#{_anchor(row.clearing_id)}">'
-                f"{_e(row.clearing_id)}</a></td><td>{_e(row.what)}</td>"
-                f"<td>{_e(row.customer)}</td><td class=num>{_e(row.amount)}</td>"
-                f"<td>{_e(row.details)}</td></tr>"
-            )
-        out.append("</table>")
-
-    out.append("<h2>Clearings</h2>")
-    for c in report.clearings:
-        out.extend(_clearing_html(c))
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class _AttentionRow:
     clearing_id: str
+    kind: str  # for the filter: the line's reason, or "clearing"
     what: str
+    settlement_date: date | None = None
     customer: str = ""
-    amount: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    payment: str = ""
     details: str = ""
 
 
@@ -289,28 +623,89 @@ def _with_candidates(line: ReportLine) -> str:
 def _attention_rows(report: RunReport) -> list[_AttentionRow]:
     rows: list[_AttentionRow] = []
     for c in report.clearings:
-        rows.extend(_AttentionRow(c.clearing_id, text) for text in c.attention)
+        rows.extend(
+            _AttentionRow(c.clearing_id, "clearing", text, c.settlement_date)
+            for text in c.attention
+        )
         for line in c.lines:
             if line.attention:
-                payment = f" ({line.record_id})" if line.record_id else ""
                 rows.append(
                     _AttentionRow(
                         c.clearing_id,
-                        f"{line.attention}{payment}",
+                        line.reason,
+                        line.attention,
+                        c.settlement_date,
                         customer=line.customer or "",
-                        amount=f"{_money(line.amount)} {c.currency or ''}".strip(),
+                        amount=line.amount,
+                        currency=c.currency or "",
+                        payment=line.record_id or "",
                         details=_with_candidates(line),
                     )
                 )
     return rows
 
 
-def _clearing_html(c: ClearingReport) -> list[str]:
-    out = [f'<section id="{_anchor(c.clearing_id)}">']
-    out.append(
-        f"<h3>{_e(c.clearing_id)} "
-        f'<span class="tag {c.outcome.value}">{_e(c.outcome.label)}</span></h3>'
+def _attention_html(rows: list[_AttentionRow]) -> list[str]:
+    if not rows:
+        return []
+    kinds = sorted({(row.kind, row.what.split(":")[0]) for row in rows})
+    labels: dict[str, str] = {}
+    for kind, label in kinds:
+        labels.setdefault(kind, label)
+    out = [
+        "<h2>Needs attention</h2>",
+        '<div class="filters"><input id="attention-filter" type="search" '
+        'placeholder="Filter: clearing, customer, payment, text" aria-label="Filter">',
+        '<select id="attention-kind" aria-label="Kind"><option value="">Every kind</option>',
+    ]
+    out.extend(
+        f'<option value="{_e(kind)}">{_e(label)} ({_e(kind)})</option>'
+        for kind, label in labels.items()
     )
+    out.append(
+        f'</select><span id="attention-count" class="muted">{len(rows)} lines</span></div>'
+        '<table id="attention"><thead><tr><th>Clearing</th><th>Date</th><th>What</th>'
+        "<th>Customer</th><th class=num>Amount</th><th>Payment</th><th>Details</th></tr>"
+        "</thead><tbody>"
+    )
+    for row in rows:
+        amount = f"{_money(row.amount)} {row.currency}".strip() if row.amount is not None else ""
+        value = f' data-v="{row.amount}"' if row.amount is not None else ' data-v="0"'
+        out.append(
+            f'<tr class=attention data-kind="{_e(row.kind)}"><td class=id><a href="#'
+            f'{_anchor(row.clearing_id)}">{_e(row.clearing_id)}</a></td>'
+            f"<td class=id>{_e(row.settlement_date)}</td><td>{_e(row.what)}</td>"
+            f"<td>{_e(row.customer)}</td><td class=num{value}>{_e(amount)}</td>"
+            f"<td class=id>{_e(row.payment)}</td><td>{_e(row.details)}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    return out
+
+
+def _clearing_html(c: ClearingReport) -> list[str]:
+    money = clearing_money(c)
+    attention = len(c.attention) + sum(1 for line in c.lines if line.attention)
+    records = [line for line in c.lines if line.record_id is not None]
+    linked = sum(1 for line in records if line.invoice)
+    summary = [
+        f"<strong>{_e(c.clearing_id)}</strong>",
+        f'<span class="tag {c.outcome.value}">{_e(c.outcome.label)}</span>',
+    ]
+    if c.settlement_date:
+        summary.append(_e(c.settlement_date))
+    if "payout" in c.totals:
+        summary.append(f"payout {_e(_money(c.totals['payout']))} {_e(c.currency or '')}")
+    if records:
+        summary.append(f"{linked} of {len(records)} payments linked")
+    if attention:
+        summary.append(f"{attention} to look at")
+    if c.details_missing:
+        summary.append("matched without transaction details")
+    is_open = " open" if c.outcome.is_problem else ""
+    out = [
+        f'<details class="clearing" id="{_anchor(c.clearing_id)}"{is_open}>',
+        "<summary>" + " &middot; ".join(summary) + "</summary>",
+    ]
     facts = [
         ("Settlement date", c.settlement_date),
         ("Settlement", c.settlement_code),
@@ -323,19 +718,44 @@ def _clearing_html(c: ClearingReport) -> list[str]:
     shown = " &middot; ".join(f"{_e(k)}: <strong>{_e(v)}</strong>" for k, v in facts if v)
     out.append(f"<p>{shown}</p>")
     if c.reason:
-        out.append(f"<p><strong>Why not booked:</strong> {_e(c.reason)}</p>")
+        label = "Why not booked" if c.outcome.is_problem else "Note"
+        out.append(f"<p><strong>{label}:</strong> {_e(reason_text(c))}</p>")
+        stated = stated_against_sum(c)
+        if stated:
+            out.append(f'<p class="stated"><strong>{_e(stated)}</strong></p>')
+        todo = what_to_do(c)
+        if todo:
+            out.append(f"<p><strong>What to do:</strong> {_e(todo)}</p>")
+    if c.details_missing:
+        out.append(f'<p class="banner">{_e(_sentence(c.details_missing))}</p>')
+    for text in c.attention:
+        out.append(f'<p class="attention">{_e(_sentence(text))}</p>')
     if c.relations_created:
         out.append(f"<p>Customers created: {_e(', '.join(c.relations_created))}</p>")
+    if money is not None:
+        out.append('<table class="money"><tr>')
+        out.extend(
+            f'<th class=num title="{_e(title)}">{_e(label)}</th>'
+            for _, label, title in MONEY_COLUMNS
+        )
+        out.append("</tr><tr>")
+        out.extend(
+            f'<td class=num data-key="{key}">{_e(_money(money[key]))}</td>'
+            for key, _, _ in MONEY_COLUMNS
+        )
+        out.append("</tr></table>")
     if c.lines:
         out.append(
-            "<table><tr><th>GL</th><th>Description</th><th>Customer</th><th>Invoice</th>"
-            "<th class=num>Amount</th><th>Reason</th><th>Explanation</th></tr>"
+            "<table><tr><th>GL</th><th>Description</th><th>Customer</th>"
+            "<th>Invoice or credit note</th><th class=num>Amount</th><th>Reason</th>"
+            "<th>Explanation</th></tr>"
         )
         for line in c.lines:
             cls = ' class="attention"' if line.attention else ""
             out.append(
                 f"<tr{cls}><td>{_e(line.gl)} <span class=muted>({_e(line.role)})</span></td>"
-                f"<td>{_e(line.description)}</td><td>{_e(line.customer)}</td><td>{_e(line.invoice)}</td>"
+                f"<td>{_e(line.description)}</td><td>{_e(line.customer)}</td>"
+                f"<td>{_e(_settles(line))}</td>"
                 f"<td class=num>{_e(_money(line.amount))}</td><td>{_e(line.reason)}</td>"
                 f"<td>{_e(line.explanation)}"
                 + (
@@ -351,12 +771,33 @@ def _clearing_html(c: ClearingReport) -> list[str]:
             f"<td class=num>{_e(_money(total))}</td><td colspan=2></td></tr></table>"
         )
     if c.totals:
-        out.append("<table><tr><th>Clearing totals</th><th class=num>Amount</th></tr>")
+        out.append("<table><tr><th>Clearing totals (as Pay. states them)</th>")
+        out.append("<th class=num>Amount</th></tr>")
         for name, value in c.totals.items():
-            out.append(f"<tr><td>{_e(name)}</td><td class=num>{_e(_money(value))}</td></tr>")
+            out.append(
+                f"<tr><td>{_e(name.replace('_', ' '))}</td>"
+                f"<td class=num>{_e(_money(value))}</td></tr>"
+            )
         out.append("</table>")
-    out.append("</section>")
+    out.append("</details>")
     return out
+
+
+def _settles(line: ReportLine) -> str:
+    if not line.invoice:
+        return ""
+    if line.record_kind in ("refund", "chargeback"):
+        return f"credit note {line.invoice}"
+    return f"invoice {line.invoice}"
+
+
+def _sentence(text: str) -> str:
+    """A reason as a sentence: capital first, full stop last."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _anchor(clearing_id: str) -> str:

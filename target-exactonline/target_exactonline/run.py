@@ -24,19 +24,23 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pay_exact_transform import (
+    PROFILES,
     BookingPlan,
     Clearing,
     CustomerKind,
     GLAccounts,
     InputError,
     NewRelation,
+    OpenItem,
     PlanLine,
     Reason,
     RecordKind,
     RevenueGroupOverride,
+    Role,
     Settings,
     Status,
     build_index,
@@ -56,6 +60,7 @@ from target_exactonline.convert import (
     convert_bundle,
     transactions_by_order,
 )
+from target_exactonline.details import missing_details
 from target_exactonline.exact_client.errors import (
     ExactAuthError,
     ExactBadRequest,
@@ -90,6 +95,7 @@ ATTENTION = {
     Reason.NEW_RELATION: "Unknown customer: booked on a new customer",
     Reason.UNASSIGNED: "Unknown customer: booked on the unassigned account",
     Reason.CHARGEBACK_UNMATCHED: "Chargeback",
+    Reason.CURRENCY_MISMATCH: "Invoice in another currency: booked on the customer, not linked",
     Reason.OTHER_LINE: "Unrecognised clearing line: booked on the unassigned account",
     Reason.INCONSISTENT_DIFFERENCE: "The clearing does not add up: difference on unassigned",
 }
@@ -261,6 +267,7 @@ class BookingRun:
             verdict = judged[code]
             if verdict is not None:
                 report.reason = verdict.reason
+                report.blocked_reason = verdict.reason.split(":", 1)[0]  # its reason code
                 report.totals = dict(verdict.totals)
                 continue
             try:
@@ -272,6 +279,14 @@ class BookingRun:
                 continue
             report.attention.extend(item.converted.notes)
             clearing = item.converted.clearing
+            missing = missing_details(
+                self._profile_of(clearing.revenue_group.code if clearing.revenue_group else None),
+                bundle.records,
+                transactions,
+            )
+            if missing:
+                report.details_missing = missing
+                self.log.warning("Clearing %s: %s", clearing_id, missing)
             report.settlement_date = clearing.settlement_date
             report.currency = clearing.currency
             if item.converted.mixed_groups and self.settings.revenue_groups:
@@ -377,9 +392,7 @@ class BookingRun:
         }
         receivables = self._read(
             "the open invoices",
-            lambda: ctx.read_receivables(
-                self.client, None if not s.sales_journal else sales_journals
-            ),
+            lambda: ctx.read_receivables(self.client),
         )
         c.open_items = receivables.items
         c.receivable_signs = receivables.signs
@@ -398,9 +411,7 @@ class BookingRun:
             ]
         for item in c.open_items:
             self._customer_ids.setdefault(item.customer_id, item.customer_id)
-            self._customer_names.setdefault(
-                item.customer_id, item.customer_name or item.customer_code or item.customer_id
-            )
+            self._customer_names.setdefault(item.customer_id, _customer_text(item))
         standard_problem = None
         if s.standard_debtor_code:
             account = self._read(
@@ -502,6 +513,12 @@ class BookingRun:
             )
         return name
 
+    def _profile_of(self, group: str | None) -> EngineProfile:
+        override = self.settings.overrides.get(group or "")
+        name = (override.matching_profile if override else None) or self.settings.matching_profile
+        profile = self._engine_profile(name)
+        return PROFILES[profile] if isinstance(profile, str) else profile
+
     def _engine_settings(self, clearings: list[Clearing]) -> Settings:
         s = self.settings
         overrides = {
@@ -575,15 +592,13 @@ class BookingRun:
         assert plan is not None
         report = item.report
         relations = {r.temp_id: r for r in plan.relations}
-        t = plan.totals
+        # Every figure of the plan's totals, so figures the engine adds show up by themselves.
         report.totals = {
-            "payments": t.payments,
-            "refunds": t.refunds,
-            "chargebacks": t.chargebacks,
-            "fees": t.fees,
-            "payout": t.payout,
-            "difference": t.difference,
+            name: value
+            for name, value in dataclasses.asdict(plan.totals).items()
+            if isinstance(value, Decimal)
         }
+        report.blocked_reason = plan.blocked_reason.value if plan.blocked_reason else None
         report.lines = [
             ReportLine(
                 role=line.role.value,
@@ -597,9 +612,12 @@ class BookingRun:
                 record_id=line.record_id,
                 candidates=line.candidates,
                 attention=_attention(line),
+                record_kind=line.record_kind.value if line.record_kind else None,
+                booked_on=_booked_on(line),
             )
             for line in plan.lines
         ]
+        report.keep_figures()
         if plan.status is Status.BLOCKED:
             report.reason = plan.explanation
 
@@ -876,6 +894,14 @@ def _attention(line: PlanLine) -> str | None:
     return ATTENTION.get(line.reason)
 
 
+def _booked_on(line: PlanLine) -> str | None:
+    if line.customer_kind is CustomerKind.STANDARD_DEBTOR:
+        return "standard_debtor"
+    if line.customer_kind is not None:
+        return "customer" if line.customer_kind is CustomerKind.EXISTING else "new_relation"
+    return "unassigned" if line.role is Role.UNASSIGNED else None
+
+
 def _digest(plan: BookingPlan) -> str:
     lines = [
         [line.gl, str(line.amount), line.customer, line.link, line.description]
@@ -883,6 +909,14 @@ def _digest(plan: BookingPlan) -> str:
     ]
     text = json.dumps([plan.key, str(plan.entry_date), plan.currency, plan.journal, lines])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _customer_text(item: OpenItem) -> str:
+    """A customer as a bookkeeper finds it in Exact: the name with the account code beside it."""
+    code = item.customer_code.strip() if item.customer_code else None
+    if item.customer_name and code:
+        return f"{item.customer_name} ({code})"
+    return item.customer_name or code or item.customer_id
 
 
 def _single(values: Any) -> str | None:

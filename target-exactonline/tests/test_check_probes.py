@@ -154,6 +154,23 @@ def test_receivables_signed_the_other_way_fail_the_sign_probe_without_blocking(
     assert recorded(exact, tmp_path).refusal("check") is None
 
 
+def test_a_division_mixing_both_signs_fails_the_sign_probe_and_names_the_item(
+    exact_sandbox: ExactSandbox, tmp_path: Path
+) -> None:
+    store = exact_sandbox.runtime.store
+    item = open_invoice(exact_sandbox, "4711")
+    with store.lock:  # this one invoice shows a credit note's sign
+        item["AmountFC"], item["AmountDC"] = -item["AmountFC"], -item["AmountDC"]
+        store.touch()
+    code, text = check(exact_sandbox, tmp_path)
+    line = probe_line(text, "receivable_sign")
+    assert line.startswith("DID NOT HOLD receivable_sign: ")
+    assert "5 open items follow it (invoice positive), 1 the opposite" in line
+    assert f"invoice {item['InvoiceNumber']} AmountFC -60.50" in line
+    assert "The division mixes both signs" in line
+    assert code == 0, text  # runs set such items aside themselves
+
+
 def test_a_partly_paid_receivable_showing_what_is_left_fails_the_amount_probe(
     exact_sandbox_factory: Callable[..., ExactSandbox], tmp_path: Path
 ) -> None:

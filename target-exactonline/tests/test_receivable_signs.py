@@ -52,8 +52,8 @@ def _amounts(read: ctx.ReceivablesRead) -> dict[str, Decimal]:
 def test_both_conventions_give_the_same_open_items() -> None:
     positive = [_row(1, 20, "121.00"), _row(2, 21, "-24.20"), _row(3, 40, "-50.00")]
     negative = [_row(1, 20, "-121.00"), _row(2, 21, "24.20"), _row(3, 40, "50.00")]
-    as_positive = ctx.read_receivables(Rows(positive, []), None)
-    as_negative = ctx.read_receivables(Rows(negative, []), None)
+    as_positive = ctx.read_receivables(Rows(positive, []))
+    as_negative = ctx.read_receivables(Rows(negative, []))
     expected = {"1": Decimal("121.00"), "2": Decimal("-24.20")}  # cash-flow row 40 left out
     assert _amounts(as_positive) == expected
     assert _amounts(as_negative) == expected
@@ -73,7 +73,7 @@ def test_part_paid_amounts_from_receivables_list_keep_the_kind() -> None:
         {"InvoiceNumber": 2, "AccountId": "acc-1", "Amount": Decimal("-4.20")},
     ]
     client = Rows(rows, listed)
-    read = ctx.read_receivables(client, None)
+    read = ctx.read_receivables(client)
     assert _amounts(read) == {"1": Decimal("100.00"), "2": Decimal("-4.20")}
     assert client.paths == [ctx.RECEIVABLES, ctx.RECEIVABLES_LIST]
 
@@ -85,7 +85,7 @@ def test_a_row_against_the_divisions_convention_is_named_not_flipped() -> None:
         _row(3, 21, "-24.20"),
         _row(4, 20, "-80.00"),  # an invoice signed like a credit note: the odd one out
     ]
-    read = ctx.read_receivables(Rows(rows, []), None)
+    read = ctx.read_receivables(Rows(rows, []))
     # Still an invoice of 80.00 for the engine: its kind comes from TransactionType.
     assert _amounts(read)["4"] == Decimal("80.00")
     signs = read.signs
@@ -117,7 +117,7 @@ def test_zero_amounts_and_missing_kinds_are_not_open_items() -> None:
         _row(2, 20, "10.00"),
         {**_row(3, 20, "5.00"), "TransactionType": None},
     ]
-    read = ctx.read_receivables(Rows(rows, []), None)
+    read = ctx.read_receivables(Rows(rows, []))
     assert _amounts(read) == {"2": Decimal("10.00")}
 
 
@@ -173,7 +173,7 @@ def test_a_part_paid_invoice_reads_what_is_left_whichever_way_exact_shows_it(
 ) -> None:
     sandbox = exact_sandbox_factory(**settings)
     number = _pay_part(sandbox, "4711", "20.00")
-    read = ctx.read_receivables(_sandbox_client(sandbox, tmp_path), None)
+    read = ctx.read_receivables(_sandbox_client(sandbox, tmp_path))
     invoices = {item.your_ref: item for item in read.items if item.amount > 0}
     credit_notes = {item.your_ref: item for item in read.items if item.amount < 0}
     assert invoices["4711"].invoice_number == str(number)

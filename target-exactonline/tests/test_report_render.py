@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from target_exactonline.report import (
     ClearingReport,
@@ -90,7 +92,8 @@ def test_jsonl_has_one_object_per_line_with_exact_amounts() -> None:
 
 def test_html_escapes_everything_and_shows_what_a_bookkeeper_needs() -> None:
     page = render_html(sample())
-    assert "<script>" not in page
+    assert page.count("<script>") == 1  # only the page's own inline script
+    assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&quot;9999&quot;" in page
     assert "&amp; cannot" in page
@@ -101,7 +104,8 @@ def test_html_escapes_everything_and_shows_what_a_bookkeeper_needs() -> None:
     assert "Dry run" not in page
     # what needs attention says who and why, next to the clearing, without scrolling to it
     needs = page[page.index("Needs attention") : page.index("<h2>Clearings</h2>")]
-    for shown in ("Partial payment (R-2)", "&lt;script&gt;alert(1)&lt;/script&gt;", "50.00",
+    for shown in ("Partial payment", "<td class=id>R-2</td>",
+                  "&lt;script&gt;alert(1)&lt;/script&gt;", "50.00",
                   "open 60.00, paid 50.00 Invoices considered: 24700013.",
                   "Chargeback of 10.00 EUR"):  # fmt: skip
         assert shown in needs, shown
@@ -122,3 +126,74 @@ def test_write_report_creates_both_files(tmp_path) -> None:
     assert len(jsonl.read_text().splitlines()) == 5
     assert page.read_text().startswith("<!DOCTYPE html>")
     assert not list((tmp_path / "reports").glob("*.tmp"))
+
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def test_the_operations_guide_describes_the_report_and_lines_as_they_are() -> None:
+    from pay_exact_transform import (
+        Clearing,
+        ClearingLine,
+        Direction,
+        GLAccounts,
+        LineKind,
+        PaymentRecord,
+        RecordKind,
+        Settings,
+        plan_clearing,
+    )
+    from target_exactonline.exact_payload import bank_entry_body
+    from target_exactonline.report import MONEY_COLUMNS
+
+    guide = OPERATIONS.read_text()
+    page = render_html(sample())
+    for heading in ("Not booked, and why", "Needs attention", "Summary", "Clearings"):
+        assert f"**{heading}**" in guide
+        assert heading in page
+    for _, label, _ in MONEY_COLUMNS:
+        assert label.split()[0] in guide, label
+    # The example lines in Exact are what the engine and the target write for that payout.
+    record = PaymentRecord(
+        "R-000486136", RecordKind.PAYMENT, Decimal("14.50"), "EUR", reference="1452",
+        description="Order 1452", order_id="1661180545X1ca9c",
+    )  # fmt: skip
+    lines = (
+        ClearingLine("FT-1102-0461-4278", 10, "iDEAL", Direction.CREDIT, Decimal("14.50"),
+                     LineKind.PAYMENTS, 1),
+        ClearingLine("FT-1102-0461-4292", 9101, "Invoice settlement", Direction.DEBIT,
+                     Decimal("0.29"), LineKind.FEES),
+    )  # fmt: skip
+    clearing = Clearing(
+        "CLEARING-20250770507", "TGIQ-HG9J", date(2025, 3, 4), "EUR", None, lines, (record,),
+        Decimal("14.21"),
+    )  # fmt: skip
+    gl = GLAccounts(debtors="1300", psp_costs="4390", payouts="2050", unassigned="2090")
+    plan = plan_clearing(clearing, [], Settings(gl=gl, standard_debtor="9999"))
+    body = bank_entry_body(
+        plan, journal_code="25", gl_ids={c: c for c in ("1300", "4390", "2050", "2090")},
+        customer_ids={"9999": "guid"},
+    )  # fmt: skip
+    for entry_line in body["BankEntryLines"][:2]:
+        assert f"description  {entry_line['Description']}\n" in guide
+        assert f"notes        {entry_line['Notes']}\n" in guide
+
+
+def test_the_runs_money_adds_up_kept_figures_when_the_lines_are_gone() -> None:
+    from target_exactonline.report import run_money, settled_counts
+
+    report = sample()
+    booked = report.clearings[0]
+    booked.lines = [
+        replace(line, record_kind="payment", booked_on="customer") if line.record_id else line
+        for line in booked.lines
+    ]
+    before = run_money(report)
+    assert before["EUR"]["linked"] == Decimal("121.00")
+    assert before["EUR"]["customers"] == Decimal("50.00")
+    assert before["EUR"]["payout"] == Decimal("168.65")
+    booked.keep_figures()
+    booked.lines = []  # a long run lets go of the lines once they are written
+    assert run_money(report) == before
+    assert settled_counts(report.clearings) == (1, 0)
+    assert "1 invoice settled" in render_html(report)

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline.ledger import BookingLedger, Status
-from target_exactonline.report import Outcome
+from target_exactonline.report import Outcome, render_html
 from target_exactonline.run import ClearingsNotBooked
 from target_exactonline.sandbox_testing import (
     store_target_tokens,
@@ -751,6 +751,32 @@ def test_an_unanswered_post_of_a_clearing_that_is_now_unreadable_is_pointed_out(
     assert "check Exact for lines starting with PX:CLR-2025-001" in reason
 
 
+# -- transaction details --------------------------------------------------------------------
+
+
+def test_a_shopify_run_without_transaction_details_warns_in_the_log_and_the_report(
+    exact: ExactSandbox, config: dict, run: Callable[..., Any], caplog: Any
+) -> None:
+    config["matching_profile"] = "shopify"
+    bare = Pay("CLR-2025-201", "2025-10-20", [("", "121.00"), ("", "10.00")])
+    told = Pay(
+        "CLR-2025-202", "2025-10-21", [("X1", "30.00")],
+        customers={"X1": ("Jansen BV", "info@jansen.example")},
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        ran = run(config, singer(bare, told))
+    missing = ran.outcome("CLR-2025-201").details_missing
+    assert missing is not None
+    assert "without the transaction details that profile shopify reads" in missing
+    assert ran.outcome("CLR-2025-202").details_missing is None
+    assert "CLR-2025-201: matching ran without the transaction details" in caplog.text
+    html = render_html(ran.report)
+    top = html.split("<h2>Clearings</h2>")[0]
+    assert "CLR-2025-201" in top
+    assert "Matching ran without the transaction details" in top
+    assert "Jansen BV (10042)" in html  # the customer with the account code beside the name
+
+
 # -- the stated settlement amount ------------------------------------------------------------
 
 
@@ -792,6 +818,24 @@ def test_a_settlement_a_euro_off_its_lines_books_none_of_its_clearings(
     # the state waits for the blocked clearing: it is read and judged again next run
     state = json.loads(ran.stdout.splitlines()[-1])
     assert state["bookmarks"]["settlements"]["replication_key_value"] == "2025-10-20"
+
+
+def test_a_settlement_off_its_lines_is_at_the_top_of_the_report_with_both_figures(
+    exact: ExactSandbox, config: dict, run: Callable[..., Ran]
+) -> None:
+    text = _edit_settlement(singer(PAID), lambda s: s.update(amount=s["amount"] + 1))
+    ran = run(config, text)
+    html = render_html(ran.report)
+    top = html[: html.index("<h2>Summary</h2>")]
+    assert "Not booked, and why: 1 payout" in top
+    assert "Pay. states that settlement ST-CLR-2025-001 paid 170.75 EUR" in top
+    assert "add up to 169.75 EUR (difference 1.00 EUR)" in top
+    assert "totals_inconsistent:" not in top  # the code is not part of the sentence
+    stated = "Settlement amount stated by Pay.: 170.75 EUR; settlement lines added up: 169.75 EUR"
+    assert stated in top
+    assert "Compare it with Pay.&#x27;s payout statement" in top  # what to do
+    assert "Not booked: Not booked" not in html
+    assert "Why not booked: Not booked" not in html
 
 
 def test_a_settlement_whose_unit_is_in_doubt_waits_and_names_the_setting(

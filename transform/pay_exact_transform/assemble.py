@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .consistency import signed_line
-from .describe import line_description
+from .describe import NOTES_SEPARATOR, clean, line_description
 from .model import LineKind
 from .money import ZERO, fmt, quantum
 from .plan import FLAGGED, BookingPlan, CustomerKind, NewRelation, PlanLine, Reason, Role, Status
@@ -19,7 +19,7 @@ def assemble(
     q = quantum(currency)
     key = ctx.key
     settlement = clearing.settlement_code or clearing.clearing_id
-    description = line_description(key, f"payout {settlement}")
+    description = line_description(key, "payout", (settlement,))
     group = clearing.revenue_group.code if clearing.revenue_group else None
     if not ctx.books:
         return BookingPlan(
@@ -36,7 +36,7 @@ def assemble(
             relations=(),
             totals=check.totals,
             flags=(check.problem.value,) if check.problem else (),
-            explanation=f"Not booked: {check.explanation} It is retried on the next run.",
+            explanation=f"{check.explanation} It is retried on the next run.",
         )
 
     lines = list(record_lines)
@@ -58,10 +58,13 @@ def assemble(
                 role=role,
                 gl=ctx.gl[role],
                 amount=signed,
-                description=line_description(key, f"{line.type_name} {line.code}"),
+                description=line_description(key, "", (line.code,), line.type_name),
                 reason=reason,
                 explanation=text,
                 flagged=reason in FLAGGED,
+                notes=NOTES_SEPARATOR.join(
+                    p for p in (f"clearing line {line.code}", clean(line.type_name)) if p
+                ),
             )
         )
     flags: list[str] = []
@@ -75,7 +78,7 @@ def assemble(
                     role=Role.UNASSIGNED,
                     gl=ctx.gl[Role.UNASSIGNED],
                     amount=difference,
-                    description=line_description(key, "difference, clearing does not add up"),
+                    description=line_description(key, "difference", (), "clearing does not add up"),
                     reason=Reason.INCONSISTENT_DIFFERENCE,
                     explanation=(
                         f"{check.explanation} The settings allow booking it: the difference "
@@ -91,8 +94,9 @@ def assemble(
                 role=Role.PAYOUTS,
                 gl=ctx.gl[Role.PAYOUTS],
                 amount=-payout,
-                description=line_description(key, f"payout {settlement}"),
+                description=line_description(key, "payout", (settlement,)),
                 reason=Reason.PAYOUT,
+                notes=f"payout {settlement}",
                 explanation=(
                     f"Payout {settlement} of {fmt(payout, currency)}: waits on the transit "
                     f"account for the bank line."

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .describe import KIND_WORD
 from .index import OpenItemIndex, normalise_email, postings
 from .model import OpenItem, PaymentRecord, RecordKind
 from .money import ZERO
@@ -51,6 +53,7 @@ class Finder:
         )
         self.fields = profile.payment_fields
         self.window = settings.date_window_days
+        self._all_lengths: Callable[[str], list[str]] | None = None  # built when first needed
 
     def record_keys(self, record: PaymentRecord) -> list[str]:
         texts = []
@@ -171,15 +174,36 @@ class Finder:
         return hits, kept, tuple(common)
 
     def rejection(self, item: OpenItem, record: PaymentRecord, sales_journal: str | None) -> str:
-        """Why an item carrying the reference is not a candidate, in a few words."""
+        """Why an item carrying the reference is not a candidate ("... but <this>")."""
         if item.currency != record.currency:
-            return f"in {item.currency}"
+            return f"is in {item.currency}, the {KIND_WORD[record.kind]} in {record.currency}"
         if record.kind is _PAYMENT and item.amount < ZERO:
-            return "a credit note"
+            return "a payment does not settle a credit note"
         if record.kind is not _PAYMENT and item.amount > ZERO:
-            return "an invoice, not a credit note"
+            return f"a {KIND_WORD[record.kind]} settles a credit note, not an invoice"
         if item.amount == ZERO:
-            return "nothing open"
+            return "has nothing open"
         if sales_journal is not None and item.journal != sales_journal:
-            return f"in journal {item.journal}, not {sales_journal}"
-        return "outside the date window"
+            return (
+                f"is in journal {item.journal}, which is not selected (the sales journal is "
+                f"{sales_journal})"
+            )
+        return "is outside the date window"
+
+    def short_references(self, record: PaymentRecord) -> list[str]:
+        """References in the payment's fields that only their length keeps from counting."""
+        if self._all_lengths is None:
+            profile = self.profile
+            self._all_lengths = make_key_function(
+                strip_leading_zeros=profile.strip_leading_zeros,
+                min_length=1,
+                require_digit=profile.require_digit,
+                regex=profile.regex,
+            )
+        found: list[str] = []
+        for name in self.fields:
+            text = getattr(record, name)
+            for key in self._all_lengths(text) if text else ():
+                if len(key) < self.profile.min_length and key not in found:
+                    found.append(key)
+        return found

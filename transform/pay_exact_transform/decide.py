@@ -11,8 +11,10 @@ from .describe import (
     clean,
     customer_label,
     invoice_list,
+    item_word,
     line_description,
-    record_label,
+    record_codes,
+    record_notes,
     refs_text,
 )
 from .index import OpenItemIndex, normalise_email
@@ -81,16 +83,15 @@ class Decider:
         record = found.record
         keys = found.keys
         amount = found.signed.quantize(ctx.quantum)
-        label = record.reference or record.description or record.order_id or record.record_id
         return PlanLine(
             _DEBTORS,
             ctx.gl_debtors,
             amount,
-            line_description(ctx.key, f"{KIND_WORD[record.kind]} {label}"),
+            line_description(ctx.key, KIND_WORD[record.kind], record_codes(record)),
             _MATCHED,
-            f"Reference {keys[0] if len(keys) == 1 else refs_text(keys)} matches only invoice "
-            f"{item.invoice_number} "
-            f"({item.customer_name or item.customer_code or item.customer_id}), open for "
+            f"Reference {keys[0] if len(keys) == 1 else refs_text(keys)} matches only "
+            f"{'invoice' if item.amount > 0 else 'credit note'} {item.invoice_number} "
+            f"({customer_label(item)}), open for "
             f"exactly {amount} {item.currency}: linked.",
             item.customer_id,
             _EXISTING,
@@ -103,6 +104,7 @@ class Decider:
             1,
             (),
             False,
+            record_notes(record),
         )
 
     def _one_candidate(self, ctx: ClearingContext, found: Found) -> PlanLine:
@@ -116,7 +118,7 @@ class Decider:
                 ctx,
                 found,
                 Reason.CLAIMED_TWICE,
-                f"{self._origin(found)} points at invoice {item.invoice_number} "
+                f"{self._origin(found)} points at {item_word(item)} {item.invoice_number} "
                 f"({customer_label(item)}), which {claimed} records of this run claim "
                 f"(paid twice?): booked on the customer, not linked.",
                 customer=item.customer_id,
@@ -129,13 +131,13 @@ class Decider:
                 reason = Reason.SHOPIFY_EMAIL_AMOUNT
                 text = (
                     f"E-mail {normalise_email(record.customer_email)} belongs to one customer, "
-                    f"whose only open item of {fmt(found.signed, record.currency)} is invoice "
-                    f"{item.invoice_number} ({customer_label(item)}): linked."
+                    f"whose only open item of {fmt(found.signed, record.currency)} is "
+                    f"{item_word(item)} {item.invoice_number} ({customer_label(item)}): linked."
                 )
             else:
                 reason = _MATCHED
                 text = (
-                    f"Reference {refs_text(found.keys)} matches only invoice "
+                    f"Reference {refs_text(found.keys)} matches only {item_word(item)} "
                     f"{item.invoice_number} ({customer_label(item)}), open for exactly "
                     f"{found.signed.quantize(ctx.quantum)} {item.currency}: linked."
                 )
@@ -157,7 +159,7 @@ class Decider:
             ctx,
             found,
             Reason.AMOUNT_MISMATCH,
-            f"{self._origin(found)} matches only invoice {item.invoice_number} "
+            f"{self._origin(found)} matches only {item_word(item)} {item.invoice_number} "
             f"({customer_label(item)}), open for {fmt(item.amount, item.currency)}; the "
             f"{word} is {fmt(found.signed, record.currency)} ({kind}): "
             f"booked on the customer, not linked.",
@@ -200,6 +202,30 @@ class Decider:
         return f"Reference {refs_text(found.keys)}"
 
     def _why_none(self, ctx: ClearingContext, found: Found, finder: Finder) -> str:
+        why = self._why_no_reference(ctx, found, finder)
+        if not finder.profile.email_amount:
+            return why
+        email = normalise_email(found.record.customer_email)
+        if email is None:
+            by_email = "no customer e-mail arrived with the payment (transaction details)"
+        else:
+            customers = self.index.customers_for_email(email)
+            if len(customers) == 1:
+                return why  # the e-mail rule below names the customer
+            by_email = (
+                f"e-mail {email} belongs to no customer with open items"
+                if not customers
+                else f"e-mail {email} belongs to {len(customers)} customers"
+            )
+        if not finder.profile.payment_fields:
+            name = finder.profile.name
+            return (
+                f"{by_email[0].upper()}{by_email[1:]} (profile {name} reads: no fields, only "
+                f"the e-mail and the amount)"
+            )
+        return f"{why}; {by_email}"
+
+    def _why_no_reference(self, ctx: ClearingContext, found: Found, finder: Finder) -> str:
         record = found.record
         if found.cause is Reason.NO_REFERENCE:
             if found.common:
@@ -209,22 +235,48 @@ class Decider:
                 )
             profile = finder.profile  # the profile of this clearing's revenue group
             fields = ", ".join(profile.payment_fields) or "no fields"
+            short = finder.short_references(record)
+            if short:
+                quoted = ", ".join(f"'{key}'" for key in short[:3])
+                verb = "is" if len(short) == 1 else "are"
+                return (
+                    f"{quoted} {verb} shorter than the {profile.min_length} characters a "
+                    f"reference needs (profile {profile.name} reads: {fields})"
+                )
             return (
                 f"No usable reference in the {KIND_WORD[record.kind]} "
                 f"(profile {profile.name} reads: {fields})"
             )
         what = "open item" if record.kind is _PAYMENT else "credit note"
-        text = f"No {what} carries reference {refs_text(found.keys)}"
-        if found.hits:
-            items = self.items
-            shown = sorted(found.hits, key=lambda i: (items[i].invoice_number, items[i].item_id))
-            parts = [
-                f"invoice {items[i].invoice_number} is "
-                f"{finder.rejection(items[i], record, ctx.sales_journal)}"
-                for i in shown[:3]
-            ]
-            text += " that can take it (" + "; ".join(parts) + ")"
-        return text
+        if not found.hits:
+            return f"No {what} carries reference {refs_text(found.keys)}"
+        items = self.items
+        shown = sorted(found.hits, key=lambda i: (items[i].invoice_number, items[i].item_id))
+        parts = []
+        for n, i in enumerate(shown[:3]):
+            item = items[i]
+            carries = f"reference {refs_text(found.keys)}" if n == 0 else "it too"
+            word = item_word(item)
+            parts.append(
+                f"{word[0].upper() + word[1:] if n == 0 else word} {item.invoice_number} "
+                f"carries {carries} but {finder.rejection(item, record, ctx.sales_journal)}"
+            )
+        more = f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
+        return "; ".join(parts) + more
+
+    def _currency_customer(
+        self, ctx: ClearingContext, found: Found, finder: Finder
+    ) -> OpenItem | None:
+        """The one open item the reference identifies, when only its currency differs."""
+        if found.cause is not Reason.CURRENCY_MISMATCH:
+            return None
+        record = found.record
+        fitting = [
+            self.items[i]
+            for i in found.hits
+            if finder.fits_apart_from_currency(self.items[i], record, ctx.sales_journal)
+        ]
+        return fitting[0] if len(fitting) == 1 else None
 
     def _no_candidate(self, ctx: ClearingContext, found: Found, finder: Finder) -> PlanLine:
         record = found.record
@@ -258,6 +310,21 @@ class Decider:
                 f"Chargeback: {why}; the customer is unknown",
                 hints,
                 Reason.CHARGEBACK_UNMATCHED,
+            )
+        other = self._currency_customer(ctx, found, finder)
+        if other is not None:
+            return self._line(
+                ctx,
+                found,
+                Reason.CURRENCY_MISMATCH,
+                f"Reference {refs_text(found.keys)} identifies only {item_word(other)} "
+                f"{other.invoice_number} ({customer_label(other)}), open for "
+                f"{fmt(other.amount, other.currency)}; the {KIND_WORD[record.kind]} is "
+                f"{fmt(found.signed, record.currency)}: booked on the customer, not linked "
+                f"(the currencies differ).{hint_text}",
+                customer=other.customer_id,
+                kind=CustomerKind.EXISTING,
+                **unlinked,
             )
         if email_item is not None:
             return self._line(
@@ -408,7 +475,7 @@ class Decider:
             role,
             gl,
             found.signed.quantize(ctx.quantum),
-            line_description(ctx.key, f"{KIND_WORD[record.kind]} {record_label(record)}"),
+            line_description(ctx.key, KIND_WORD[record.kind], record_codes(record)),
             reason,
             explanation,
             customer,
@@ -422,6 +489,7 @@ class Decider:
             count,
             hints,
             reason in FLAGGED,
+            record_notes(record),
         )
 
 

@@ -88,6 +88,8 @@ class PlanLine:
     ``link`` (the invoice number) and ``open_item`` are set only when the line settles that
     open item exactly (reasons ``matched`` and ``shopify_email_amount``). ``candidates`` are
     the invoice numbers considered (sorted, at most 10; ``candidate_count`` is the total).
+    ``description`` holds the key and the identifying codes that fit whole in 60 characters;
+    ``notes`` names every identifying field in full, for the ledger line's notes.
     """
 
     role: Role
@@ -107,6 +109,7 @@ class PlanLine:
     candidate_count: int = 0
     hints: tuple[str, ...] = ()
     flagged: bool = False
+    notes: str = ""  # what identifies the line in full, including what the description lacks
 
 
 @dataclass(frozen=True, slots=True)

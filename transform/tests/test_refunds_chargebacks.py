@@ -53,7 +53,7 @@ def test_refund_without_a_credit_note_follows_rule_6(kit):
     line = kit.line(kit.plan(records, items, standard_debtor="9999"), "R1")
     assert line.reason is Reason.STANDARD_DEBTOR
     assert line.cause is Reason.NO_CANDIDATE
-    assert "not a credit note" in line.explanation
+    assert "a refund settles a credit note, not an invoice" in line.explanation
 
 
 def test_chargeback_links_a_credit_note_when_the_merchant_made_one(kit):

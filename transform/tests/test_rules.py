@@ -315,12 +315,15 @@ def test_words_without_digits_are_not_references(kit):
 
 
 def test_currency_mismatch_is_not_a_candidate(kit):
-    items = [kit.item("7001", "25.00", customer="C-H", your_ref="ORD7001", currency="USD")]
+    items = [
+        kit.item("7001", "25.00", customer="C-H", your_ref="ORD7001", currency="USD"),
+        kit.item("7011", "25.00", customer="C-I", your_ref="ORD7001", currency="GBP"),
+    ]
     line = kit.line(kit.plan([kit.pay("R1", "25.00", reference="ORD7001")], items), "R1")
     assert line.link is None
     assert line.cause is Reason.CURRENCY_MISMATCH
-    assert line.role is Role.UNASSIGNED
-    assert "in USD" in line.explanation
+    assert line.role is Role.UNASSIGNED  # two open items: the customer is not certain
+    assert "is in USD, the payment in EUR" in line.explanation
 
 
 def test_only_the_selected_sales_journal_is_searched(kit):

@@ -113,7 +113,7 @@ def test_every_description_starts_with_the_key_and_fits_60_characters(kit):
 def test_descriptions_are_cleaned_of_control_characters(kit):
     record = kit.pay("R1", "10.00", description="Order\t1234\n\x00 x")
     (plan,) = plan_run([kit.clearing([record])], [], kit.settings())
-    assert kit.line(plan, "R1").description == "PX:CLR-1 payment Order 1234 x"
+    assert kit.line(plan, "R1").description == "PX:CLR-1 payment R1 Order 1234 x"
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -74,7 +74,13 @@ def test_four_customers_at_once_from_one_project_each_book_with_their_own_bookma
         )
 
     for customer, result in zip(customers, results, strict=True):
-        assert result.outcome == "booked", (customer.name, result.log_tail)
+        # On failure, say all a run said: its exit code, its report's summary, Meltano's last lines.
+        assert result.outcome == "booked", (
+            customer.name,
+            result.exit_code,
+            result.summary.text if result.summary else None,
+            result.log_tail,
+        )
         assert result.summary is not None
         assert result.summary.booked == len(customer.clearing_ids)
         assert result.summary.html.parent == orchestration.reports_dir / customer.name

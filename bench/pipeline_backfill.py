@@ -174,8 +174,11 @@ def run_pipeline(
     calls = len(exact.requests("/api/v1/"))
     clearings = sum(len(s["clearings"]) for s in pay.merchant.pay["settlements"])
     report = next((work / "reports").glob("*.jsonl"))
-    outcomes = [json.loads(line) for line in report.read_text().splitlines()]
-    booked = sum(1 for o in outcomes if o.get("type") == "clearing" and o["outcome"] == "booked")
+    booked = 0
+    with report.open(encoding="utf-8") as lines:  # line by line: a 1M run's report is large
+        for line in lines:
+            if line.startswith('{"') and '"type": "clearing"' in line:
+                booked += json.loads(line)["outcome"] == "booked"
     lower = math.ceil(open_before / PAGE) + 1 + CONSTANT_READS + booked
     return TargetRun(
         read_usage(tap_usage, tap_wall, tap_code),

@@ -3,8 +3,6 @@ and probe, the refusal they make, and the linked invoices with their entries."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,38 +10,19 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from target_exactonline import ledger, probe_store
+from target_exactonline.exact_client.testing import fresh_postgres_database
 from target_exactonline.ledger import BookingLedger, LinkedInvoice, make_store_engine
 from target_exactonline.probe_store import ProbeStore
 from target_exactonline.probes import Outcome, ProbeResult
 
-PG_URL = os.environ.get(
-    "PAY_EXACT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 AT = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this module, dropped afterwards."""
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("PAY_EXACT_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"no PostgreSQL server reachable at {PG_URL}: {exc.orig}")
-    name = f"pay_exact_probes_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_URL).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("pay_exact_probes") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

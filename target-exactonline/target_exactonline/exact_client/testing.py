@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 POSTGRES_URL_ENV = "PAY_EXACT_TEST_POSTGRES_URL"
@@ -62,3 +64,31 @@ def require_postgres_url() -> str:
 def unique_table_name(prefix: str = "t") -> str:
     """A table name no parallel test run shares."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}_exact_oauth_tokens"
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database named ``<prefix>_<random>``, dropped afterwards.
+
+    Skips the calling test without a server (fails instead when CI requires one)."""
+    import pytest  # noqa: PLC0415 - only tests call this
+
+    base = os.environ.get(POSTGRES_URL_ENV, "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except SQLAlchemyError as exc:
+        admin.dispose()
+        if os.environ.get(REQUIRE_POSTGRES_ENV):
+            raise
+        pytest.skip(f"no PostgreSQL server reachable at {base}: {exc}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

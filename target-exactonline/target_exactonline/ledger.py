@@ -46,6 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from target_exactonline.store_schema import create_tables
+
 REASON_MAX = 2000  # reasons are human text; keep rows small even when Exact sends an essay
 
 
@@ -181,7 +183,7 @@ class BookingLedger:
         self._clock = clock
         self._posted_pending: list[tuple[str, str, int | None]] = []
         self._links_pending: list[tuple[str, list[LinkedInvoice]]] = []
-        metadata.create_all(engine, checkfirst=True)
+        create_tables(engine, metadata)
 
     @classmethod
     def from_url(cls, store_url: str, *, division: int, store_key: str) -> BookingLedger:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from target_exactonline.probes import BLOCKING, PROBE_FACTS, Outcome, ProbeResult
+from target_exactonline.store_schema import create_tables
 
 TEXT_MAX = 2000
 
@@ -63,7 +64,7 @@ class ProbeStore:
         self.engine = engine
         self.division = division
         self.store_key = store_key
-        metadata.create_all(engine, checkfirst=True)
+        create_tables(engine, metadata)
 
     def record(self, results: Iterable[ProbeResult], *, at: datetime | None = None) -> None:
         when = at or datetime.now(UTC)

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 
 from target_exactonline.ledger import make_store_engine
+from target_exactonline.store_schema import create_tables
 
 SUMMARY_MAX = 4000  # a summary is a few lines of text; keep rows small whatever an error says
 KEEP_ROWS = 50  # older rows before the last success are pruned: this is not an audit log
@@ -108,7 +109,7 @@ class RunHistory:
         self.division = division
         self._clock = clock
         self._owns_engine = owns_engine
-        metadata.create_all(engine, checkfirst=True)
+        create_tables(engine, metadata)
 
     @classmethod
     def from_url(

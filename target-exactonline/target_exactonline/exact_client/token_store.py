@@ -38,9 +38,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from target_exactonline.exact_client.redaction import REDACTED, register_secret
+from target_exactonline.store_schema import create_tables
 
 DEFAULT_TOKEN_STORE_URL = "sqlite:///.state/target-exactonline.sqlite"  # noqa: S105 - a path
 DEFAULT_TABLE_NAME = "exact_oauth_tokens"
@@ -207,15 +208,7 @@ class SqlTokenStore:
         with self._schema_lock:
             if self._schema_ready:
                 return
-            try:
-                self._metadata.create_all(self._engine, checkfirst=True)
-            except DBAPIError:
-                # Another process created it between the check and the CREATE.
-                with self._engine.connect() as conn:
-                    if not self._engine.dialect.has_table(
-                        conn, self.table.name, schema=self.table.schema
-                    ):
-                        raise
+            create_tables(self._engine, self._metadata)
             self._schema_ready = True
 
     def drop_schema(self) -> None:

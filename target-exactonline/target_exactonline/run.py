@@ -17,6 +17,10 @@ run holds one window of payments, whatever the size of the backfill:
 6. report each clearing as it is decided (``ReportWriter``), the summary at the end.
 Steps 4 and 5 read the clearings again from the collector's spool; the plans are exactly those
 of one engine call over the whole run (see the engine's ``RunPlanner``).
+
+This module only conducts; each step is a module of its own: ``input_reading`` (1),
+``already_booked`` (2, and what step 3 finds in Exact), ``context_reading`` (3), ``claims`` (4),
+``window_booking`` with ``plan_check`` and ``booking`` (5), ``report`` (6).
 """
 
 from __future__ import annotations
@@ -46,10 +50,10 @@ from target_exactonline.context_reading import ExactFacts, read_context
 from target_exactonline.input_reading import InputReader
 from target_exactonline.lazy_client import LazyClient
 from target_exactonline.ledger import BookingLedger
-from target_exactonline.plan_check import check
 from target_exactonline.progress import Progress
 from target_exactonline.report import Outcome, ReportWriter, RunReport
 from target_exactonline.settings import TargetSettings
+from target_exactonline.window_booking import book_window
 
 # Clearings converted, planned and booked together: the run holds the records of this many
 # clearings at a time (a day's payout per revenue group is one clearing).
@@ -214,17 +218,14 @@ class BookingRun:
             window = items[start : start + WINDOW]
             wanted = [i for i in window if i.clearing_id in pending]
             if wanted and planner is not None:
-                clearings = reader.load(wanted, self.outcomes)
-                for plan in planner.plan(clearings.values()):
-                    item = next(i for i in wanted if i.clearing_id == plan.clearing_id)
-                    item.plan = plan
-                for item in wanted:
-                    if item.plan is None:
-                        continue
-                    if check(item, self.facts, self.settings, self.outcomes):
-                        self._book_item(booker, item, report)
-                    elif self.progress is not None:
-                        self.progress.step(ok=False)
+                book_window(
+                    wanted,
+                    planner=planner,
+                    reader=reader,
+                    booker=booker,
+                    progress=self.progress,
+                    report=report,
+                )
             self.ledger.flush()  # the window's posted marks, before its report is written
             for item in window:
                 if report.stopped and item.report.outcome is Outcome.NOT_ATTEMPTED:
@@ -232,18 +233,3 @@ class BookingRun:
                 if writer is not None:
                     writer.add(item.report)
                 item.plan = None  # the window is done: its plans go
-
-    def _book_item(self, booker: Booker, item: Item, report: RunReport) -> None:
-        if self.settings.dry_run:
-            item.report.outcome = Outcome.WOULD_BOOK
-            item.report.reason = None
-            return
-        if report.stopped:
-            return  # not attempted; planned only for the report
-        try:
-            booker.book(item)
-        except Stop as stop:
-            report.stopped = stop.reason
-            return
-        assert self.progress is not None
-        self.progress.step(ok=item.report.outcome is Outcome.BOOKED)

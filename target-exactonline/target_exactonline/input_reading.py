@@ -24,6 +24,11 @@ from target_exactonline.report import ClearingReport, Outcome
 from target_exactonline.settings import TargetSettings
 from target_exactonline.settlement_check import Judgement, judge_settlement
 
+# The first clearings matched without their transaction details are named in the log one by
+# one; the rest are counted in one line (the report names every one), so a backfill of a
+# thousand clearings does not bury the log under a thousand copies of one warning.
+DETAILS_WARNINGS_LOGGED = 5
+
 
 class InputReader:
     """Reads the collector's clearings; keeps what converting a window again needs."""
@@ -38,6 +43,7 @@ class InputReader:
         self._transactions: Mapping[str, Mapping[str, Any]] = {}
         self._group_names: dict[str, str] = {}
         self._judged: dict[Any, Judgement | None] = {}  # settlement code -> why not bookable
+        self._details_missing = 0  # clearings matched without the details their profile reads
 
     def scan(self, window_size: int) -> list[Item]:
         collector = self.collector
@@ -50,9 +56,18 @@ class InputReader:
         self._check_group_settings(names)
         items = []
         self._judged = {}
+        self._details_missing = 0
         for window in collector.windows(window_size):
             for clearing_id, bundle in collector.bundles_for(window).items():
                 items.append(self._scan_one(clearing_id, bundle))
+        unlogged = self._details_missing - DETAILS_WARNINGS_LOGGED
+        if unlogged > 0:
+            self.log.warning(
+                "%d more clearings were matched without the transaction details their profile "
+                "reads (%d in all); the report names each of them at its top",
+                unlogged,
+                self._details_missing,
+            )
         return items
 
     def _scan_one(self, clearing_id: str, bundle: ClearingBundle) -> Item:
@@ -108,7 +123,9 @@ class InputReader:
         )
         if missing:
             report.details_missing = missing
-            self.log.warning("Clearing %s: %s", clearing_id, missing)
+            self._details_missing += 1
+            if self._details_missing <= DETAILS_WARNINGS_LOGGED:
+                self.log.warning("Clearing %s: %s", clearing_id, missing)
         report.settlement_date = clearing.settlement_date
         report.currency = clearing.currency
         if converted.mixed_groups and self.settings.revenue_groups:

@@ -22,8 +22,8 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -108,25 +108,27 @@ def _clearing_id_of(record: Mapping[str, Any]) -> str | None:
     return text or None
 
 
-def _identity(record: Mapping[str, Any], key_properties: Sequence[str]) -> str:
+def _identity(record: Mapping[str, Any], key_properties: Sequence[str]) -> bytes:
     # A key with a null part (tap-pay's reportingId may be null) identifies nothing: then only
     # an identical record counts as a repeat.
     if key_properties and all(record.get(k) is not None for k in key_properties):
-        return _encode_record([record[k] for k in key_properties]).decode()
-    return _encode_sorted(record).decode()
+        return _encode_record([record[k] for k in key_properties])
+    return _encode_sorted(record)
 
 
 class Collector:
     """Holds the run's records until the input ends: on disk, read back per clearing."""
 
     def __init__(self) -> None:
-        self._memory: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in PAY_STREAMS - _SPOOLED}
+        self._memory: dict[str, dict[bytes, dict[str, Any]]] = {
+            s: {} for s in PAY_STREAMS - _SPOOLED
+        }
         self.problems: list[RecordProblem] = []
         self.ignored: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
         self._dir: str | None = None
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[str, str, str | None, str | None, bytes]] = []
+        self._pending: list[tuple[str, bytes, str | None, str | None, bytes]] = []
         self._duplicates_at_close: Counter[str] | None = None
         self._settlement_index: tuple[dict[str, Any], dict[str, Any]] | None = None
 
@@ -140,7 +142,7 @@ class Collector:
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")
             db.execute(
-                "CREATE TABLE records (stream TEXT NOT NULL, identity TEXT NOT NULL, "
+                "CREATE TABLE records (stream TEXT NOT NULL, identity BLOB NOT NULL, "
                 "clearing_id TEXT, order_id TEXT, body BLOB NOT NULL, "
                 "PRIMARY KEY (stream, identity)) WITHOUT ROWID"
             )

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,10 @@ def _jsonl_clearing(clearing: ClearingReport) -> str:
         dict(
             zip(
                 _LINE_FIELDS,
-                [v if type(v) in as_is else _plain(v) for v in _line_values(line)],
+                [
+                    v if type(v) in as_is else str(v) if type(v) is Decimal else _plain(v)
+                    for v in _line_values(line)
+                ],
                 strict=True,
             )
         )
@@ -870,6 +874,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+@lru_cache(maxsize=256)  # every attention row of a clearing links to the same anchor
 def _anchor(clearing_id: str) -> str:
     return "c-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in clearing_id)
 

@@ -204,7 +204,11 @@ def _jsonl_clearing(clearing: ClearingReport) -> str:
             zip(
                 _LINE_FIELDS,
                 [
-                    v if type(v) in as_is else str(v) if type(v) is Decimal else _plain(v)
+                    v
+                    if type(v) in as_is or v == ()
+                    else str(v)
+                    if type(v) is Decimal
+                    else _plain(v)
                     for v in _line_values(line)
                 ],
                 strict=True,
@@ -478,6 +482,14 @@ def _e(value: object) -> str:
     text = "" if value is None else str(value)
     # Most values (ids, amounts, GL codes) hold nothing to escape: one scan instead of five.
     return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
+
+
+def _escaped(*values: object) -> list[str]:
+    """``_e`` of each value, with one scan for a line whose values hold nothing to escape."""
+    texts = ["" if v is None else str(v) for v in values]
+    if _HTML_SPECIAL.search("".join(texts)) is None:
+        return texts
+    return [html.escape(text, quote=True) for text in texts]
 
 
 def _money(value: Decimal | None) -> str:
@@ -826,12 +838,20 @@ def _clearing_html(c: ClearingReport) -> list[str]:
         )
         for line in c.lines:
             cls = ' class="attention"' if line.attention else ""
+            gl, role, description, customer, settles, amount, reason, explanation = _escaped(
+                line.gl,
+                line.role,
+                line.description,
+                line.customer,
+                _settles(line),
+                _money(line.amount),
+                line.reason,
+                line.explanation,
+            )
             out.append(
-                f"<tr{cls}><td>{_e(line.gl)} <span class=muted>({_e(line.role)})</span></td>"
-                f"<td>{_e(line.description)}</td><td>{_e(line.customer)}</td>"
-                f"<td>{_e(_settles(line))}</td>"
-                f"<td class=num>{_e(_money(line.amount))}</td><td>{_e(line.reason)}</td>"
-                f"<td>{_e(line.explanation)}"
+                f"<tr{cls}><td>{gl} <span class=muted>({role})</span></td>"
+                f"<td>{description}</td><td>{customer}</td><td>{settles}</td>"
+                f"<td class=num>{amount}</td><td>{reason}</td><td>{explanation}"
                 + (
                     f'<br><span class="muted">considered: {_e(", ".join(line.candidates))}</span>'
                     if line.candidates and not line.invoice

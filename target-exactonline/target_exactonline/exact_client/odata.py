@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
+
 ACCOUNT_CODE_WIDTH = 18
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -127,9 +129,19 @@ def parse_int64(value: int | str | None) -> int | None:
     return _checked_int(int(text), "Int64")
 
 
+# msgspec reads a page of a thousand receivables several times faster than ``json``; with the
+# same ``Decimal`` numbers (the hook gets the number's text).
+_decode_json = msgspec.json.Decoder(float_hook=Decimal).decode
+
+
 def parse_json(body: bytes | str) -> Any:
     """JSON with every non-integer number as ``Decimal`` (amounts never become floats)."""
-    return json.loads(body, parse_float=Decimal)
+    try:
+        return _decode_json(body)
+    except msgspec.DecodeError:
+        # What msgspec refuses (a byte-order mark, another UTF encoding, NaN) is read, or
+        # refused, exactly as before.
+        return json.loads(body, parse_float=Decimal)
 
 
 def dumps(value: Any) -> str:

@@ -60,3 +60,20 @@ class ServedApp:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SharedServer:
+    """A server one customer's sandbox shares with others: its URL; stopping it is the owner's.
+
+    Handles of single customers on a multi-customer server carry this, so stopping a customer
+    never stops the others' server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
+
+    def start(self) -> Self:
+        return self
+
+    def stop(self) -> None:
+        return None

@@ -69,8 +69,8 @@ def _first(collection: dict[Any, Any] | list[Any]) -> Any:
 
 
 def customers_scenario(count: int) -> dict[str, Any]:
-    from pay_exact_sandbox.customers import CustomerSandboxes, CustomerSpec  # noqa: PLC0415
-    from pay_exact_sandbox.generator import GeneratorParams  # noqa: PLC0415
+    from pay_exact_sandbox.customers import CustomerSandboxes, CustomerSpec
+    from pay_exact_sandbox.generator import GeneratorParams
 
     gc.collect()
     base, _ = rss()
@@ -98,14 +98,14 @@ def customers_scenario(count: int) -> dict[str, Any]:
 
 
 def merchant_scenario(payments: int) -> dict[str, Any]:
-    from pay_exact_sandbox.exact.pytest_fixtures import start_exact_sandbox  # noqa: PLC0415
-    from pay_exact_sandbox.generator import GeneratorParams, generate  # noqa: PLC0415
-    from pay_exact_sandbox.generator.exact_side import (  # noqa: PLC0415
+    from pay_exact_sandbox.exact.pytest_fixtures import start_exact_sandbox
+    from pay_exact_sandbox.generator import GeneratorParams, generate
+    from pay_exact_sandbox.generator.exact_side import (
         ExactSideParams,
         build_exact_data,
     )
-    from pay_exact_sandbox.generator.params import RevenueGroup  # noqa: PLC0415
-    from pay_exact_sandbox.pay.sandbox import PaySandbox  # noqa: PLC0415
+    from pay_exact_sandbox.generator.params import RevenueGroup
+    from pay_exact_sandbox.pay.sandbox import PaySandbox
 
     gc.collect()
     base, _ = rss()

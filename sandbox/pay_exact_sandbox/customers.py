@@ -194,8 +194,13 @@ class CustomerSandboxes:
         self.customers: list[Customer] = []
         self.by_name: dict[str, Customer] = {}
         self.by_division: dict[int, Customer] = {}
-        for spec in specs:
-            self.add(spec)
+        try:
+            for spec in specs:
+                self.add(spec)
+        except ValueError:
+            self._pay_server.close()
+            self._exact_server.close()
+            raise
 
     def add(self, spec: CustomerSpec) -> Customer:
         """One more customer, also while serving."""

@@ -46,6 +46,10 @@ class ServedApp:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def close(self) -> None:
+        """Release the port of a server that was never started."""
+        self._server.server_close()
+
     def serve_forever(self) -> None:
         """Block in the current thread (the CLI's foreground mode)."""
         self._server.serve_forever()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -235,3 +236,36 @@ def test_serve_customers_lists_each_customers_credentials(tmp_path: Path) -> Non
         process.communicate(timeout=15)
     assert process.returncode == 0
     assert json.loads(urls_file.read_text())["exact"]["client_id"]
+
+
+def test_a_consent_at_login_is_the_chosen_divisions_user(pair: CustomerSandboxes) -> None:
+    client = pair["shop2"].spec.exact_config.clients[0]
+    login = requests.get(
+        f"{pair.exact_url}/api/oauth2/auth",
+        params={
+            "client_id": client.client_id,
+            "redirect_uri": client.redirect_uris[0],
+            "response_type": "code",
+            "division": "700002",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert login.status_code == 302
+    code = parse_qs(urlsplit(login.headers["Location"]).query)["code"][0]
+    tokens = requests.post(
+        f"{pair.exact_url}/api/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": client.redirect_uris[0],
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+        },
+        timeout=10,
+    )
+    assert tokens.status_code == 200, tokens.text
+    headers = bearer(pair["shop2"], tokens.json()["access_token"])
+    me = requests.get(f"{pair.exact_url}/api/v1/current/Me", headers=headers, timeout=10)
+    assert me.json()["d"]["results"][0]["CurrentDivision"] == 700002
+    assert gl_accounts(pair, 700001, headers).status_code == 403

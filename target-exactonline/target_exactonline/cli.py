@@ -1,10 +1,12 @@
-"""``target-exactonline``: the Singer target, plus ``authorize`` for a customer's first consent
-and ``check`` (also ``--test``) to see whether a configuration can book into Exact Online."""
+"""``target-exactonline``: the Singer target, plus ``authorize`` for a customer's first consent,
+``check`` (also ``--test``) to see whether a configuration can book into Exact Online, and
+``new-token-key`` / ``rotate-token-key`` for the key that encrypts the stored tokens."""
 
 from __future__ import annotations
 
 import sys
 
+from target_exactonline import token_keys
 from target_exactonline.exact_client.authorize import run as run_authorize
 
 
@@ -21,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["authorize"]:
         raise SystemExit(run_authorize(args[1:]))
+    if args[:1] == ["new-token-key"]:
+        raise SystemExit(token_keys.new_key())
+    if args[:1] == ["rotate-token-key"]:
+        raise SystemExit(token_keys.rotate(args[1:]))
     check_args = _check_args(args)
     if check_args is not None:
         from target_exactonline.check import run as run_check  # noqa: PLC0415

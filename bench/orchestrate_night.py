@@ -311,7 +311,8 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
                     start_sandbox_customer(
                         f"shop{i + 1}",
                         seed=900 + i,
-                        division=500001 + i,
+                        division=500001 + i // 2,  # one in nl and one in be per number
+                        country=("nl", "be")[i % 2],
                         environments_dir=settings.environments_dir,
                         secrets_dir=work / "secrets",
                         store_url=database,

@@ -113,7 +113,9 @@ def main() -> int:
             customer = start_sandbox_customer(
                 f"shop{i + 1}",
                 seed=500 + i,
-                division=400001 + i,
+                # Pairs share a division number in two Exact countries, as real customers may.
+                division=400001 + i // 2,
+                country=("nl", "be")[i % 2],
                 environments_dir=settings.environments_dir,
                 secrets_dir=settings.secrets_dir or STATE / "secrets",
                 store_url=store,

@@ -3,8 +3,9 @@
 Each customer gets a generated merchant on its own Pay. sandbox and that merchant's Exact
 administration on its own Exact sandbox (one pair per customer: one sandbox process serving many
 merchants is not built yet), an environment file as an operator would write it (no store, no
-report folder: the orchestrator sets those), an owner-only secrets file, and an Exact token pair
-in the shared store under its name, as ``target-exactonline authorize`` leaves it.
+report folder: the orchestrator sets those), an owner-only secrets file (with a token encryption
+key of its own), and an Exact token pair in the shared store under its country and name,
+encrypted with that key, as ``target-exactonline authorize`` leaves it.
 
 Used by ``bin/dev orchestrate``, ``bench/orchestrate_night.py`` and the tests; the product's
 runs never import it (the sandbox package is imported only when this module is used).
@@ -41,6 +42,11 @@ class SandboxCustomer:
     pay: Any  # pay_exact_sandbox.pay.sandbox.PaySandbox
     exact: Any  # pay_exact_sandbox.exact.pytest_fixtures.ExactSandbox
     clearing_ids: frozenset[str]
+    country: str = "nl"
+
+    def administration(self) -> tuple[str, int]:
+        """The Exact country and division that key this customer in the target's store."""
+        return (self.country, int(self.exact.division))
 
     def entries(self) -> Counter[str]:
         """Bank entries in Exact per clearing id, read from the key in each entry's lines."""
@@ -57,7 +63,7 @@ class SandboxCustomer:
 
 
 def environment_document(
-    name: str, *, pay: Any, exact: Any, token_code: str, start: date
+    name: str, *, pay: Any, exact: Any, token_code: str, start: date, country: str = "nl"
 ) -> dict[str, Any]:
     prefix = name.upper().replace("-", "_")
     return {
@@ -82,9 +88,11 @@ def environment_document(
                             {
                                 "name": "target-exactonline",
                                 "config": {
+                                    "exact_country": country,
                                     "exact_base_url": exact.url,
                                     "client_id": exact.client_id,
                                     "client_secret": f"${{{prefix}_EXACT_CLIENT_SECRET}}",
+                                    "token_encryption_key": f"${{{prefix}_TOKEN_ENCRYPTION_KEY}}",
                                     "redirect_uri": exact.redirect_uri,
                                     "division": exact.division,
                                     **BOOKS,
@@ -109,6 +117,7 @@ def start_sandbox_customer(
     store_url: str,
     days: int = 2,
     payments_per_clearing: tuple[int, int] = (3, 6),
+    country: str = "nl",
 ) -> SandboxCustomer:
     # Imported here: the sandbox and the target's test support are not run-time needs.
     from pay_exact_sandbox.exact.pytest_fixtures import start_exact_sandbox  # noqa: PLC0415
@@ -118,6 +127,7 @@ def start_sandbox_customer(
         build_exact_data,
     )
     from pay_exact_sandbox.pay.sandbox import PaySandbox  # noqa: PLC0415
+    from target_exactonline.exact_client.token_cipher import TokenCipher  # noqa: PLC0415
     from target_exactonline.sandbox_testing import store_target_tokens  # noqa: PLC0415
 
     merchant = generate(
@@ -131,17 +141,21 @@ def start_sandbox_customer(
     start = min(date.fromisoformat(str(s["settlementDate"])[:10]) for s in settlements)
     token = merchant.pay["tokens"][0]
     document = environment_document(
-        name, pay=pay, exact=exact, token_code=token["code"], start=start
+        name, pay=pay, exact=exact, token_code=token["code"], start=start, country=country
     )
     environments_dir.mkdir(parents=True, exist_ok=True)
     (environments_dir / f"{name}{SUFFIX}").write_text(yaml.safe_dump(document, sort_keys=False))
     prefix = name.upper().replace("-", "_")
+    token_key = TokenCipher.new_key()  # each customer its own: no run opens another's tokens
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     secret_file = secrets_dir / f"{name}.env"
     descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(f"{prefix}_PAY_API_TOKEN={token['token']}\n")
         handle.write(f"{prefix}_EXACT_CLIENT_SECRET={exact.client_secret}\n")
-    store_target_tokens(exact, store_url, key=name)
+        handle.write(f"{prefix}_TOKEN_ENCRYPTION_KEY={token_key}\n")
+    store_target_tokens(exact, store_url, key=name, country=country, encryption_key=token_key)
     clearing_ids = frozenset(c["clearingId"] for s in settlements for c in s.get("clearings") or [])
-    return SandboxCustomer(name=name, pay=pay, exact=exact, clearing_ids=clearing_ids)
+    return SandboxCustomer(
+        name=name, pay=pay, exact=exact, clearing_ids=clearing_ids, country=country
+    )

@@ -91,7 +91,8 @@ def orchestration(installed_project: Path, database: str, tmp_path: Path) -> Orc
 def sandbox_customers(
     orchestration: OrchestrateSettings,
 ) -> Iterator[Callable[..., list[SandboxCustomer]]]:
-    """``start(n)``: n customers on sandboxes of their own, files and tokens in place."""
+    """``start(n)``: n customers on sandboxes of their own, files and tokens in place; in pairs
+    that share a division number, one in Exact nl and one in Exact be."""
     started: list[SandboxCustomer] = []
 
     def start(count: int, *, first_seed: int = 71) -> list[SandboxCustomer]:
@@ -100,7 +101,8 @@ def sandbox_customers(
                 start_sandbox_customer(
                     f"shop{len(started) + 1}",
                     seed=first_seed + i,
-                    division=300001 + len(started),
+                    division=300001 + len(started) // 2,
+                    country=("nl", "be")[len(started) % 2],
                     environments_dir=orchestration.environments_dir,
                     secrets_dir=orchestration.secrets_dir or Path(),
                     store_url=orchestration.store_url,

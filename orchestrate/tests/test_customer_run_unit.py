@@ -168,7 +168,7 @@ def test_an_unknown_or_refused_customer_never_starts(
     # bloom now books into acme's administration: both are refused.
     bloom = settings.environments_dir / "bloom.meltano.yml"
     document = yaml.safe_load(bloom.read_text())
-    document["environments"][0]["config"]["plugins"]["loaders"][0]["config"]["division"] = 123456
+    document["environments"][0]["config"]["plugins"]["loaders"][0]["config"]["division"] = 234567
     bloom.write_text(yaml.safe_dump(document))
     with pytest.raises(CustomerRefused, match="also the administration of bloom"):
         run_customer("acme", settings=settings, meltano=command, base_environ=caller_environ())

@@ -33,14 +33,16 @@ def main(argv: list[str] | None = None) -> None:
 
         raise SystemExit(run_check(check_args))
     # Imported only here so `authorize` works whatever state the target module is in.
+    from target_exactonline.exact_client.token_cipher import TokenKeyError  # noqa: PLC0415
     from target_exactonline.run import ClearingsNotBooked  # noqa: PLC0415
     from target_exactonline.run_lock import RunLocked  # noqa: PLC0415
     from target_exactonline.target import TargetExactOnline  # noqa: PLC0415
 
     try:
         TargetExactOnline.cli(args)
-    except (ClearingsNotBooked, RunLocked) as exc:
-        # Not booked: the booked clearings and their state are already out. Locked: nothing was
-        # booked and no state written. Either way only the exit code and one line are left.
+    except (ClearingsNotBooked, RunLocked, TokenKeyError) as exc:
+        # Not booked: the booked clearings and their state are already out. Locked, or the
+        # tokens do not open with the configured key: nothing was booked and no state written.
+        # Either way only the exit code and one line are left.
         print(f"target-exactonline: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -16,7 +16,7 @@ one in place), which is harmless for the one customer such a file serves.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from target_exactonline.exact_client.countries import EXACT_HOSTS
@@ -40,10 +40,13 @@ def create_tables(engine: Engine, metadata: MetaData, *, country: str) -> None:
         metadata.create_all(conn, checkfirst=True)
         for table in metadata.sorted_tables:
             if COUNTRY_COLUMN in table.c:
-                _add_country(conn, table.name, table.schema, country, table)
+                _add_country(conn, table, country)
 
 
-def _add_country(conn: Connection, name: str, schema: str | None, country: str, table) -> None:  # type: ignore[no-untyped-def]
+def _add_country(conn: Connection, table: Table, country: str) -> None:
+    """Give a table from before the country key its ``country`` column (and, on PostgreSQL, its
+    primary key); a table that has them is left alone."""
+    name, schema = table.name, table.schema
     inspector = inspect(conn)
     columns = {c["name"] for c in inspector.get_columns(name, schema=schema)}
     preparer = conn.dialect.identifier_preparer

@@ -49,6 +49,10 @@ def require_token_key(config: Mapping[str, Any]) -> None:
         for part in key.split(","):
             if part.strip():
                 register_secret(part.strip())
+        try:
+            TokenCipher.from_setting(key)  # a malformed key stops the start, not a later refresh
+        except TokenKeyError as exc:
+            raise SettingsError(str(exc)) from None
         return
     url = config.get("token_store_url") or config.get("store_url") or DEFAULT_TOKEN_STORE_URL
     try:
@@ -139,10 +143,7 @@ class ExactSettings:
         )
 
     def token_store(self) -> SqlTokenStore:
-        try:
-            cipher = TokenCipher.from_setting(self.token_encryption_key)
-        except TokenKeyError as exc:
-            raise SettingsError(str(exc)) from None
+        cipher = TokenCipher.from_setting(self.token_encryption_key)  # checked by from_config
         return SqlTokenStore(self.token_store_url, country=self.country, cipher=cipher)
 
     def oauth(

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pay_exact_orchestrate.sandbox_customers import SandboxCustomer, start_sandbox_customer
+from pay_exact_orchestrate.sandbox_customers import (
+    SandboxCustomer,
+    start_customer_sandboxes,
+    start_sandbox_customer,
+)
 from pay_exact_orchestrate.settings import OrchestrateSettings
 from target_exactonline.exact_client.testing import require_postgres_url
 
@@ -91,26 +95,30 @@ def orchestration(installed_project: Path, database: str, tmp_path: Path) -> Orc
 def sandbox_customers(
     orchestration: OrchestrateSettings,
 ) -> Iterator[Callable[..., list[SandboxCustomer]]]:
-    """``start(n)``: n customers on sandboxes of their own, files and tokens in place; in pairs
-    that share a division number, one in Exact nl and one in Exact be."""
+    """``start(n)``: n customers, files and tokens in place, in pairs that share a division
+    number: one in Exact nl and one in Exact be, each country on its own multi-customer sandbox
+    pair (as each country has its own host)."""
     started: list[SandboxCustomer] = []
+    sandboxes = {country: start_customer_sandboxes() for country in ("nl", "be")}
 
     def start(count: int, *, first_seed: int = 71) -> list[SandboxCustomer]:
         for i in range(count):
+            country = ("nl", "be")[len(started) % 2]
             started.append(
                 start_sandbox_customer(
                     f"shop{len(started) + 1}",
                     seed=first_seed + i,
                     division=300001 + len(started) // 2,
-                    country=("nl", "be")[len(started) % 2],
+                    country=country,
                     environments_dir=orchestration.environments_dir,
                     secrets_dir=orchestration.secrets_dir or Path(),
                     store_url=orchestration.store_url,
+                    sandboxes=sandboxes[country],
                     days=1 + i,  # histories of different lengths: bookmarks that differ
                 )
             )
         return started[-count:]
 
     yield start
-    for customer in started:
-        customer.stop()
+    for pair in sandboxes.values():
+        pair.stop()

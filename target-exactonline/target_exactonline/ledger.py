@@ -40,6 +40,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     create_engine,
     insert,
     select,
@@ -580,9 +581,8 @@ class BookingLedger:
 
     def _read(self, conn, clearing_id: str) -> LedgerRow | None:
         row = conn.execute(
-            select(bookings).where(
-                and_(*self._mine(bookings), bookings.c.clearing_id == clearing_id)
-            )
+            _READ_BOOKING,
+            {"country": self.country, "division": self.division, "clearing_id": clearing_id},
         ).first()
         return _to_row(row._mapping) if row else None
 
@@ -652,6 +652,15 @@ class BookingLedger:
 
 
 _POSTABLE = (Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED)
+# Built once: a clearing's row is read several times per clearing, and building the statement
+# (and its cache key) each time cost more than running it.
+_READ_BOOKING = select(bookings).where(
+    and_(
+        bookings.c.country == bindparam("country"),
+        bookings.c.division == bindparam("division"),
+        bookings.c.clearing_id == bindparam("clearing_id"),
+    )
+)
 
 
 def _to_row(m) -> LedgerRow:

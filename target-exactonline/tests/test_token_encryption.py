@@ -3,6 +3,7 @@ missing key does, rotation, and one customer's run never obtaining another's tok
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from target_exactonline.exact_client.testing import require_postgres_url, unique
 from target_exactonline.exact_client.token_cipher import KEY_SETTING, TokenCipher, TokenKeyError
 from target_exactonline.exact_client.token_store import SqlTokenStore, TokenSet
 from target_exactonline.settings import TargetSettings
-from target_exactonline.token_keys import rotate
+from target_exactonline.token_keys import new_key, rotate
 
 KEY_A = TokenCipher.new_key()
 KEY_B = TokenCipher.new_key()
@@ -268,3 +269,14 @@ def test_rotate_command_re_encrypts_the_customers_row(tmp_path: Path) -> None:
     assert rotate(["--config", str(config_file)], environ={}) == 0
     after = ExactSettings.from_config(config(url, **{KEY_SETTING: KEY_B}), environ={})
     assert load_own(after) == tokens()
+
+
+def test_new_key_prints_a_fresh_usable_key() -> None:
+    printed = []
+    for _ in range(2):
+        out = io.StringIO()
+        assert new_key(out) == 0
+        printed.append(out.getvalue().strip())
+    assert printed[0] != printed[1]
+    cipher = TokenCipher([printed[0]])
+    assert cipher.decrypt("nl/x", cipher.encrypt("nl/x", "token"), field="t") == "token"

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 KEY_SETTING = "token_encryption_key"
-KEY_ENV = "TARGET_EXACTONLINE_TOKEN_ENCRYPTION_KEY"
 # Marks an encrypted column value; a value without it is a token written before encryption.
 PREFIX = "fernet:"
 
@@ -80,15 +79,6 @@ class TokenCipher:
             )
         return token
 
-    def rotate(self, binding: str, stored: str, *, field: str) -> str:
-        """``stored`` re-encrypted with the newest key (a plaintext value gets encrypted)."""
-        if not is_encrypted(stored):
-            return self.encrypt(binding, stored)
-        return self.encrypt(binding, self.decrypt(binding, stored, field=field))
-
 
 def is_encrypted(stored: str) -> bool:
     return stored.startswith(PREFIX)
-
-
-__all__ = ["KEY_ENV", "KEY_SETTING", "InvalidToken", "TokenCipher", "TokenKeyError", "is_encrypted"]

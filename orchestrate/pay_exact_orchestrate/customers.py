@@ -53,6 +53,9 @@ class Customer:
     file: Path
     country: str  # the Exact country (nl, be, ...) the target's store keys this customer by
     division: str
+    # Whether the file sets the target's token_encryption_key (usually ``${<PREFIX>_TOKEN_...}``);
+    # the shared store keeps tokens encrypted, so a customer without one cannot run.
+    token_key_set: bool = False
 
     @property
     def administration(self) -> tuple[str, str]:
@@ -101,7 +104,13 @@ def read_customer(path: Path) -> Customer:
     if country not in COUNTRY_BY_HOST.values():
         known = ", ".join(sorted(COUNTRY_BY_HOST.values()))
         raise CustomerFileError(f"{path.name}: {TARGET} exact_country must be one of {known}")
-    return Customer(name=name, file=path.resolve(), country=country, division=division)
+    return Customer(
+        name=name,
+        file=path.resolve(),
+        country=country,
+        division=division,
+        token_key_set=bool(str(config.get("token_encryption_key") or "").strip()),
+    )
 
 
 def read_customers(folder: Path) -> Customers:

@@ -173,3 +173,18 @@ def test_an_unknown_or_refused_customer_never_starts(
     with pytest.raises(CustomerRefused, match="also the administration of bloom"):
         run_customer("acme", settings=settings, meltano=command, base_environ=caller_environ())
     assert not record.exists()
+
+
+def test_a_customer_without_a_token_key_never_starts(
+    settings: OrchestrateSettings, meltano: tuple[str, Path]
+) -> None:
+    command, record = meltano
+    acme = settings.environments_dir / "acme.meltano.yml"
+    document = yaml.safe_load(acme.read_text())
+    del document["environments"][0]["config"]["plugins"]["loaders"][0]["config"][
+        "token_encryption_key"
+    ]
+    acme.write_text(yaml.safe_dump(document))
+    with pytest.raises(CustomerRefused, match=r"no token_encryption_key .*ACME_TOKEN_ENCRYPTION"):
+        run_customer("acme", settings=settings, meltano=command, base_environ=caller_environ())
+    assert not record.exists()

@@ -316,6 +316,8 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
                         f"shop{i + 1}",
                         seed=900 + i,
                         division=500001 + i,
+                        # Every other customer in Exact be: the store's keys carry the country.
+                        country=("nl", "be")[i % 2],
                         environments_dir=settings.environments_dir,
                         secrets_dir=work / "secrets",
                         store_url=database,

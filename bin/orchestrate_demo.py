@@ -117,6 +117,7 @@ def main() -> int:
                 f"shop{i + 1}",
                 seed=500 + i,
                 division=400001 + i,
+                country=("nl", "be")[i % 2],  # customers in two Exact countries
                 environments_dir=settings.environments_dir,
                 secrets_dir=settings.secrets_dir or STATE / "secrets",
                 store_url=store,

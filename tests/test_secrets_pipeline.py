@@ -5,8 +5,9 @@ Pay. API token, an Exact client secret, Exact access and refresh tokens (rotated
 runs), an SMTP password and a database password that all stand out. The runs include Exact
 refusing entries with a text that quotes the client secret, a failure e-mail and a token
 refresh. Then every log line, state line, report file, e-mail, exception text and the store's
-tables (all but the token table itself) are searched for each secret, plain and URL-encoded.
-The store file is readable by its owner only.
+tables are searched for each secret, plain and URL-encoded: all but the SQLite token table,
+whose file is readable by its owner only; the PostgreSQL token table, encrypted with the
+operator's key, is searched as well (the key is one of the secrets).
 """
 
 from __future__ import annotations
@@ -37,12 +38,26 @@ from pay_exact_sandbox.pay.sandbox import PaySandbox
 from target_exactonline import sandbox_testing
 from target_exactonline.exact_client import SqlTokenStore, TokenSet
 from target_exactonline.exact_client.testing import require_postgres_url
+from target_exactonline.exact_client.token_cipher import TokenCipher
 
 BIN = Path(sys.executable).parent
 PAY_TOKEN = "PAYSECRETtoken0123456789abcdefghijklmnop"  # 40 characters, as Pay.'s
 CLIENT_SECRET = "EXACTSECRET-client-7f3a9c2e"
 SMTP_PASSWORD = "SMTPSECRET-pw-41d8cd98"
 DB_PASSWORD = "DBSECRETpw93f2"
+# The key that encrypts the stored tokens in a PostgreSQL store is a secret too: it must leave no
+# trace either. A SQLite store goes without one (its file is its owner's alone).
+TOKEN_KEY = TokenCipher.new_key()
+
+
+def key_for(store_url: str) -> str | None:
+    return None if store_url.startswith("sqlite") else TOKEN_KEY
+
+
+def token_store(store_url: str) -> SqlTokenStore:
+    return SqlTokenStore(store_url, cipher=TokenCipher.from_setting(key_for(store_url)))
+
+
 TOKEN_TABLE = "exact_oauth_tokens"
 
 
@@ -118,6 +133,16 @@ def pipeline(
     }
 
 
+def token_rows(url: str) -> str:
+    engine = sa.create_engine(url)
+    try:
+        table = sa.Table(TOKEN_TABLE, sa.MetaData(), autoload_with=engine)
+        with engine.connect() as conn:
+            return str(conn.execute(sa.select(table)).all())
+    finally:
+        engine.dispose()
+
+
 def store_dump(url: str) -> str:
     """Every row of every table of the store but the token table, as text."""
     engine = sa.create_engine(url)
@@ -146,7 +171,7 @@ def leaks(texts: dict[str, str], secrets: list[str]) -> list[str]:
 
 
 def tokens_in(store_url: str) -> list[str]:
-    store = SqlTokenStore(store_url)
+    store = token_store(store_url)
     try:
         tokens = store.load("acme")
     finally:
@@ -156,7 +181,7 @@ def tokens_in(store_url: str) -> list[str]:
 
 def back_date_tokens(exact: Any, store_url: str) -> None:
     """Make the stored tokens 10 minutes old on both sides, so the next run refreshes."""
-    store = SqlTokenStore(store_url)
+    store = token_store(store_url)
     current = store.load("acme")
     assert current is not None
     now = time.time()
@@ -217,12 +242,12 @@ def run_scanned_pipeline(
         # tokens 595 s old: the first run refreshes them
         minted = exact.mint_tokens(age=595)
         now = time.time()
-        store = SqlTokenStore(store_url)
+        store = token_store(store_url)
         store.put(
             "acme", TokenSet(minted["access_token"], minted["refresh_token"], now + 5, now - 595)
         )
         store.close()
-        secrets = [PAY_TOKEN, CLIENT_SECRET, SMTP_PASSWORD, *extra_secrets]
+        secrets = [PAY_TOKEN, CLIENT_SECRET, SMTP_PASSWORD, TOKEN_KEY, *extra_secrets]
         secrets += [minted["access_token"], minted["refresh_token"]]
         tap_config = tmp_path / "tap.json"
         tap_config.write_text(
@@ -252,6 +277,7 @@ def run_scanned_pipeline(
             smtp_password=SMTP_PASSWORD,
             smtp_from="pay-exact@merchant.example",
             smtp_to=["bookkeeper@merchant.example"],
+            token_encryption_key=key_for(store_url),
         )
         target_config = tmp_path / "target.json"
         target_config.write_text(json.dumps(config))
@@ -301,12 +327,7 @@ def test_no_secret_leaves_its_place_in_a_whole_pipeline(
     assert len(set(secrets)) >= 9  # Pay., client, SMTP, and three token pairs
     assert leaks(texts, secrets) == []
     # the search finds secrets where they belong: the token table holds the current pair
-    engine = sa.create_engine(store_url)
-    table = sa.Table(TOKEN_TABLE, sa.MetaData(), autoload_with=engine)
-    with engine.connect() as conn:
-        token_rows = str(conn.execute(sa.select(table)).all())
-    engine.dispose()
-    assert len(leaks({"token table": token_rows}, secrets)) == 2
+    assert len(leaks({"token table": token_rows(store_url)}, secrets)) == 2
     # the store (tokens, ledger, run history) and its lock are readable by their owner only
     assert stat.S_IMODE(store_path.stat().st_mode) == 0o600
     for path in store_path.parent.iterdir():
@@ -340,6 +361,9 @@ def test_no_database_password_leaves_a_postgresql_store(
     try:
         found = scan(url, [DB_PASSWORD])
         texts = {**found.texts, "failure e-mail": found.mails[0]}
+        # Here the token table is searched too: encrypted, it holds no token (nor the key).
+        texts["token table"] = token_rows(url)
+        assert "fernet:" in texts["token table"]
         assert leaks(texts, found.secrets) == []
         tally = books_tally(found.exact, found.accounts_before)
         assert tally.exactly_once

@@ -2,7 +2,8 @@
 
 Phases:
 1. settings: the shared stores must be configured (``settings.py``), else nothing starts;
-2. the customer: its environment file is read and must not share its Exact administration;
+2. the customer: its environment file is read, must not share its Exact administration and must
+   set the key that encrypts its tokens in the shared store;
 3. secrets: that customer's variables from the secret provider, for this process only;
 4. the view: a private Meltano project for this run (``view.py``);
 5. ``meltano --environment=<customer> run tap-pay target-exactonline``, never ``--force``
@@ -86,7 +87,16 @@ def find_customer(settings: OrchestrateSettings, name: str) -> Customer:
         raise CustomerRefused(
             f"{name}: no environment file {name}.meltano.yml in {settings.environments_dir}"
         )
-    return customers.usable[name]
+    customer = customers.usable[name]
+    if not customer.token_key_set:
+        # The target would refuse to start too, but only after Meltano and the tap ran, and the
+        # run would be retried as if the failure could pass.
+        raise CustomerRefused(
+            f"{name}: target-exactonline has no token_encryption_key in {customer.file.name}; the "
+            f"shared store keeps Exact tokens encrypted (e.g. token_encryption_key: "
+            f"${{{customer.secret_prefix}TOKEN_ENCRYPTION_KEY}}, the key in its secrets)"
+        )
+    return customer
 
 
 def run_environment(

@@ -3,9 +3,11 @@
 Each customer gets a generated merchant as a Pay. account and that merchant's Exact
 administration as a division, all customers on one multi-customer sandbox pair (one Pay. and one
 Exact server, ``pay_exact_sandbox.customers``), an environment file as an operator would write it
-(no store, no report folder: the orchestrator sets those), an owner-only secrets file, and an
-Exact token pair in the shared store under its name, as ``target-exactonline authorize`` leaves
-it.
+(no store, no report folder: the orchestrator sets those), an owner-only secrets file (with a
+token encryption key of its own), and an Exact token pair in the shared store under its country
+and name, encrypted with that key, as ``target-exactonline authorize`` leaves it. One sandbox
+pair stands for one Exact country's host, so its divisions are unique; customers of another
+country with the same division numbers go on a pair of their own.
 
 Used by ``bin/dev orchestrate``, ``bench/orchestrate_night.py`` and the tests; the product's
 runs never import it (the sandbox package is imported only when this module is used).
@@ -41,6 +43,11 @@ class SandboxCustomer:
     name: str
     customer: Any  # pay_exact_sandbox.customers.Customer
     clearing_ids: frozenset[str]
+    country: str = "nl"
+
+    def administration(self) -> tuple[str, int]:
+        """The Exact country and division that key this customer in the target's store."""
+        return (self.country, int(self.exact.division))
 
     @property
     def pay(self) -> Any:  # pay_exact_sandbox.pay.sandbox.PaySandbox on the shared server
@@ -66,7 +73,7 @@ def start_customer_sandboxes() -> Any:
 
 
 def environment_document(
-    name: str, *, pay: Any, exact: Any, token_code: str, start: date
+    name: str, *, pay: Any, exact: Any, token_code: str, start: date, country: str = "nl"
 ) -> dict[str, Any]:
     prefix = name.upper().replace("-", "_")
     return {
@@ -91,9 +98,11 @@ def environment_document(
                             {
                                 "name": "target-exactonline",
                                 "config": {
+                                    "exact_country": country,
                                     "exact_base_url": exact.url,
                                     "client_id": exact.client_id,
                                     "client_secret": f"${{{prefix}_EXACT_CLIENT_SECRET}}",
+                                    "token_encryption_key": f"${{{prefix}_TOKEN_ENCRYPTION_KEY}}",
                                     "redirect_uri": exact.redirect_uri,
                                     "division": exact.division,
                                     **BOOKS,
@@ -119,11 +128,13 @@ def start_sandbox_customer(
     sandboxes: Any,
     days: int = 2,
     payments_per_clearing: tuple[int, int] = (3, 6),
+    country: str = "nl",
 ) -> SandboxCustomer:
     """Add customer ``name`` to ``sandboxes`` (from :func:`start_customer_sandboxes`)."""
     # Imported here: the sandbox and the target's test support are not run-time needs.
     from pay_exact_sandbox.customers import CustomerSpec  # noqa: PLC0415
     from pay_exact_sandbox.generator import GeneratorParams  # noqa: PLC0415
+    from target_exactonline.exact_client.token_cipher import TokenCipher  # noqa: PLC0415
     from target_exactonline.sandbox_testing import store_target_tokens  # noqa: PLC0415
 
     params = GeneratorParams(seed=seed, days=days, payments_per_clearing=payments_per_clearing)
@@ -133,17 +144,19 @@ def start_sandbox_customer(
     start = min(date.fromisoformat(str(s["settlementDate"])[:10]) for s in settlements)
     token = {"code": customer.token_code, "token": customer.api_token}
     document = environment_document(
-        name, pay=pay, exact=exact, token_code=token["code"], start=start
+        name, pay=pay, exact=exact, token_code=token["code"], start=start, country=country
     )
     environments_dir.mkdir(parents=True, exist_ok=True)
     (environments_dir / f"{name}{SUFFIX}").write_text(yaml.safe_dump(document, sort_keys=False))
     prefix = name.upper().replace("-", "_")
+    token_key = TokenCipher.new_key()  # each customer its own: no run opens another's tokens
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     secret_file = secrets_dir / f"{name}.env"
     descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(f"{prefix}_PAY_API_TOKEN={token['token']}\n")
         handle.write(f"{prefix}_EXACT_CLIENT_SECRET={exact.client_secret}\n")
-    store_target_tokens(exact, store_url, key=name)
+        handle.write(f"{prefix}_TOKEN_ENCRYPTION_KEY={token_key}\n")
+    store_target_tokens(exact, store_url, key=name, country=country, encryption_key=token_key)
     clearing_ids = frozenset(c["clearingId"] for s in settlements for c in s.get("clearings") or [])
-    return SandboxCustomer(name=name, customer=customer, clearing_ids=clearing_ids)
+    return SandboxCustomer(name=name, customer=customer, clearing_ids=clearing_ids, country=country)

@@ -95,25 +95,30 @@ def orchestration(installed_project: Path, database: str, tmp_path: Path) -> Orc
 def sandbox_customers(
     orchestration: OrchestrateSettings,
 ) -> Iterator[Callable[..., list[SandboxCustomer]]]:
-    """``start(n)``: n customers on one multi-customer sandbox pair, files and tokens in place."""
+    """``start(n)``: n customers, files and tokens in place, in pairs that share a division
+    number: one in Exact nl and one in Exact be, each country on its own multi-customer sandbox
+    pair (as each country has its own host)."""
     started: list[SandboxCustomer] = []
-    sandboxes = start_customer_sandboxes()
+    sandboxes = {country: start_customer_sandboxes() for country in ("nl", "be")}
 
     def start(count: int, *, first_seed: int = 71) -> list[SandboxCustomer]:
         for i in range(count):
+            country = ("nl", "be")[len(started) % 2]
             started.append(
                 start_sandbox_customer(
                     f"shop{len(started) + 1}",
                     seed=first_seed + i,
-                    division=300001 + len(started),
+                    division=300001 + len(started) // 2,
+                    country=country,
                     environments_dir=orchestration.environments_dir,
                     secrets_dir=orchestration.secrets_dir or Path(),
                     store_url=orchestration.store_url,
-                    sandboxes=sandboxes,
+                    sandboxes=sandboxes[country],
                     days=1 + i,  # histories of different lengths: bookmarks that differ
                 )
             )
         return started[-count:]
 
     yield start
-    sandboxes.stop()
+    for pair in sandboxes.values():
+        pair.stop()

@@ -168,8 +168,23 @@ def test_an_unknown_or_refused_customer_never_starts(
     # bloom now books into acme's administration: both are refused.
     bloom = settings.environments_dir / "bloom.meltano.yml"
     document = yaml.safe_load(bloom.read_text())
-    document["environments"][0]["config"]["plugins"]["loaders"][0]["config"]["division"] = 123456
+    document["environments"][0]["config"]["plugins"]["loaders"][0]["config"]["division"] = 234567
     bloom.write_text(yaml.safe_dump(document))
     with pytest.raises(CustomerRefused, match="also the administration of bloom"):
+        run_customer("acme", settings=settings, meltano=command, base_environ=caller_environ())
+    assert not record.exists()
+
+
+def test_a_customer_without_a_token_key_never_starts(
+    settings: OrchestrateSettings, meltano: tuple[str, Path]
+) -> None:
+    command, record = meltano
+    acme = settings.environments_dir / "acme.meltano.yml"
+    document = yaml.safe_load(acme.read_text())
+    del document["environments"][0]["config"]["plugins"]["loaders"][0]["config"][
+        "token_encryption_key"
+    ]
+    acme.write_text(yaml.safe_dump(document))
+    with pytest.raises(CustomerRefused, match=r"no token_encryption_key .*ACME_TOKEN_ENCRYPTION"):
         run_customer("acme", settings=settings, meltano=command, base_environ=caller_environ())
     assert not record.exists()

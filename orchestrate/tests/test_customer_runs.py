@@ -48,6 +48,36 @@ def bookmarks(database: str) -> dict[str, dict]:
     }
 
 
+def ledger_rows(store_url: str) -> dict[tuple[str, int], set[str]]:
+    """The booked clearing ids per Exact country and division, read with SQL."""
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT country, division, clearing_id FROM pay_exact_bookings")
+            ).all()
+    finally:
+        engine.dispose()
+    found: dict[tuple[str, int], set[str]] = {}
+    for country, division, clearing_id in rows:
+        found.setdefault((country, int(division)), set()).add(clearing_id)
+    return found
+
+
+def token_rows(store_url: str) -> dict[tuple[str, str], tuple[str, str]]:
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT country, token_key, access_token, refresh_token FROM exact_oauth_tokens"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
 def settlement_bookmark(state: dict) -> str:
     return state["singer_state"]["bookmarks"]["settlements"]["replication_key_value"]
 
@@ -98,6 +128,18 @@ def test_four_customers_at_once_from_one_project_each_book_with_their_own_bookma
 
     # Nothing stays behind in the project folder: the runs wrote in their own views.
     assert not (orchestration.project_dir / ".meltano" / "run" / "tap-pay").exists()
+
+    # Customers 1 and 2 share a division number in Exact nl and be: in the one shared store each
+    # pair of country and division holds exactly its own customer's clearings.
+    assert customers[0].administration()[1] == customers[1].administration()[1]
+    ledger = ledger_rows(orchestration.store_url)
+    for customer in customers:
+        assert ledger[customer.administration()] == set(customer.clearing_ids)
+    # Their tokens are stored apart and encrypted: no access or refresh token in plain text.
+    tokens = token_rows(orchestration.store_url)
+    assert {(c.country, c.name) for c in customers} <= set(tokens)
+    for values in tokens.values():
+        assert all(value.startswith("fernet:") for value in values)
 
     # A second night books nothing twice.
     again = run_customer(customers[0].name, settings=orchestration, base_environ=clean_environ())

@@ -9,7 +9,7 @@ import pytest
 from pay_exact_orchestrate.customers import Customer
 from pay_exact_orchestrate.secrets import OwnerOnlyFileSecrets, SecretsError
 
-ACME = Customer(name="acme-shop", file=Path("acme-shop.meltano.yml"), exact="nl", division="1")
+ACME = Customer(name="acme-shop", file=Path("acme-shop.meltano.yml"), country="nl", division="1")
 VALUE = "s3cr3t-value-that-must-not-show"
 
 

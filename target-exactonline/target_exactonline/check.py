@@ -293,9 +293,14 @@ def self_check(findings: Findings, settings: TargetSettings, client: Any) -> Non
     """Run the probes and record their results for this division in the target's store."""
     engine = make_store_engine(settings.store_url)
     try:
-        ledger = BookingLedger(engine, division=settings.division, store_key=settings.store_key)
+        customer = {
+            "division": settings.division,
+            "store_key": settings.store_key,
+            "country": settings.country,
+        }
+        ledger = BookingLedger(engine, **customer)
         results = run_probes(client, ledger.recent_links)
-        ProbeStore(engine, division=settings.division, store_key=settings.store_key).record(results)
+        ProbeStore(engine, **customer).record(results)
     except SQLAlchemyError as exc:
         # Without the store the results cannot reach the live runs: that is missing, not noted.
         found = f" ({type(exc.orig or exc).__name__})" if hasattr(exc, "orig") else ""

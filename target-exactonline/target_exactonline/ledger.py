@@ -1,10 +1,12 @@
 """The booking ledger: what this target has done with each clearing, per Exact division.
 
-One row per (division, clearing id). A clearing moves ``planned`` → ``posting`` → ``posted``
-(with Exact's EntryID and entry number), or ends a run as ``failed`` or ``blocked`` with a reason
-and is tried again on the next run. ``posting`` is written and committed *before* the POST to
-Exact, so a crash between the POST and its answer leaves a row that says "outcome unknown": the
-next run looks the clearing's key up in Exact before it posts anything (DESIGN §6).
+One row per (Exact country, division, clearing id): the same division number exists in several
+countries, and customers of both can share one store. A clearing moves ``planned`` → ``posting``
+→ ``posted`` (with Exact's EntryID and entry number), or ends a run as ``failed`` or ``blocked``
+with a reason and is tried again on the next run. ``posting`` is written and committed *before*
+the POST to Exact, so a crash between the POST and its answer leaves a row that says "outcome
+unknown": the next run looks the clearing's key up in Exact before it posts anything (DESIGN
+§6).
 
 The ledger lives in the same database as the OAuth token store (``store_url``): a SQLite file by
 default, or any SQLAlchemy URL (PostgreSQL for shared use between machines). A posted row is never
@@ -46,7 +48,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY
 from target_exactonline.store_schema import create_tables
 
 REASON_MAX = 2000  # reasons are human text; keep rows small even when Exact sends an essay
@@ -65,6 +69,7 @@ metadata = MetaData()
 bookings = Table(
     "pay_exact_bookings",
     metadata,
+    Column("country", String(2), primary_key=True),
     Column("division", Integer, primary_key=True),
     Column("clearing_id", String(100), primary_key=True),
     Column("store_key", String(200), nullable=False),
@@ -86,6 +91,7 @@ bookings = Table(
 relations = Table(
     "pay_exact_relations",
     metadata,
+    Column("country", String(2), primary_key=True),
     Column("division", Integer, primary_key=True),
     Column("relation_key", String(300), primary_key=True),
     Column("account_id", String(64), nullable=False),
@@ -98,6 +104,7 @@ relations = Table(
 links = Table(
     "pay_exact_links",
     metadata,
+    Column("country", String(2), primary_key=True),
     Column("division", Integer, primary_key=True),
     Column("clearing_id", String(100), primary_key=True),
     Column("receivable_id", String(64), primary_key=True),
@@ -177,18 +184,35 @@ def make_store_engine(store_url: str) -> Engine:
 class BookingLedger:
     """Read and change the booking rows of one Exact division."""
 
-    def __init__(self, engine: Engine, *, division: int, store_key: str, clock=_utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        division: int,
+        store_key: str,
+        country: str = DEFAULT_COUNTRY,
+        clock=_utcnow,
+    ) -> None:
         self.engine = engine
+        self.country = country
         self.division = division
         self.store_key = store_key
         self._clock = clock
         self._posted_pending: list[tuple[str, str, int | None]] = []
         self._links_pending: list[tuple[str, list[LinkedInvoice]]] = []
-        create_tables(engine, metadata)
+        create_tables(engine, metadata, country=country)
 
     @classmethod
-    def from_url(cls, store_url: str, *, division: int, store_key: str) -> BookingLedger:
-        return cls(make_store_engine(store_url), division=division, store_key=store_key)
+    def from_url(
+        cls, store_url: str, *, division: int, store_key: str, country: str = DEFAULT_COUNTRY
+    ) -> BookingLedger:
+        return cls(
+            make_store_engine(store_url), division=division, store_key=store_key, country=country
+        )
+
+    def _mine(self, table: Table) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """The conditions selecting this customer's rows: its Exact country and division."""
+        return (table.c.country == self.country, table.c.division == self.division)
 
     def close(self) -> None:
         """Commit what waits, then release the connections (the ledger owns its engine)."""
@@ -217,7 +241,7 @@ class BookingLedger:
         with self.engine.connect() as conn:
             for chunk in _chunks(wanted, 500):
                 query = select(bookings).where(
-                    and_(bookings.c.division == self.division, bookings.c.clearing_id.in_(chunk))
+                    and_(*self._mine(bookings), bookings.c.clearing_id.in_(chunk))
                 )
                 for row in conn.execute(query):
                     parsed = _to_row(row._mapping)
@@ -227,11 +251,7 @@ class BookingLedger:
     def all_rows(self) -> list[LedgerRow]:
         self.flush()
         with self.engine.connect() as conn:
-            query = (
-                select(bookings)
-                .where(bookings.c.division == self.division)
-                .order_by(bookings.c.clearing_id)
-            )
+            query = select(bookings).where(*self._mine(bookings)).order_by(bookings.c.clearing_id)
             return [_to_row(r._mapping) for r in conn.execute(query)]
 
     # Changing --------------------------------------------------------------------------------
@@ -279,6 +299,7 @@ class BookingLedger:
                 # stay 'posting', and the next run finds their entries in Exact by their keys.
                 conn.execute(
                     insert(bookings).values(
+                        country=self.country,
                         division=self.division,
                         clearing_id=clearing_id,
                         store_key=self.store_key,
@@ -459,7 +480,7 @@ class BookingLedger:
             r.receivable_id
             for r in conn.execute(
                 select(links.c.receivable_id).where(
-                    and_(links.c.division == self.division, links.c.clearing_id == clearing_id)
+                    and_(*self._mine(links), links.c.clearing_id == clearing_id)
                 )
             )
         }
@@ -470,6 +491,7 @@ class BookingLedger:
             known.add(link.receivable_id)
             rows.append(
                 {
+                    "country": self.country,
                     "division": self.division,
                     "clearing_id": clearing_id,
                     "receivable_id": link.receivable_id,
@@ -488,6 +510,7 @@ class BookingLedger:
         joined = links.outerjoin(
             bookings,
             and_(
+                bookings.c.country == links.c.country,
                 bookings.c.division == links.c.division,
                 bookings.c.clearing_id == links.c.clearing_id,
             ),
@@ -495,7 +518,7 @@ class BookingLedger:
         query = (
             select(links, bookings.c.entry_id)
             .select_from(joined)
-            .where(links.c.division == self.division)
+            .where(*self._mine(links))
             .order_by(links.c.posted_at.desc(), links.c.clearing_id, links.c.receivable_id)
             .limit(limit)
         )
@@ -520,7 +543,7 @@ class BookingLedger:
             row = conn.execute(
                 select(relations.c.account_id, relations.c.account_code).where(
                     and_(
-                        relations.c.division == self.division,
+                        *self._mine(relations),
                         relations.c.relation_key == relation_key,
                     )
                 )
@@ -536,7 +559,7 @@ class BookingLedger:
                 conn.execute(
                     select(relations.c.account_id).where(
                         and_(
-                            relations.c.division == self.division,
+                            *self._mine(relations),
                             relations.c.relation_key == relation_key,
                         )
                     )
@@ -545,6 +568,7 @@ class BookingLedger:
             ):
                 conn.execute(
                     insert(relations).values(
+                        country=self.country,
                         division=self.division,
                         relation_key=relation_key,
                         account_id=account_id,
@@ -557,7 +581,8 @@ class BookingLedger:
 
     def _read(self, conn, clearing_id: str) -> LedgerRow | None:
         row = conn.execute(
-            _READ_BOOKING, {"division": self.division, "clearing_id": clearing_id}
+            _READ_BOOKING,
+            {"country": self.country, "division": self.division, "clearing_id": clearing_id},
         ).first()
         return _to_row(row._mapping) if row else None
 
@@ -566,7 +591,7 @@ class BookingLedger:
             update(bookings)
             .where(
                 and_(
-                    bookings.c.division == self.division,
+                    *self._mine(bookings),
                     bookings.c.clearing_id == current.clearing_id,
                     bookings.c.version == current.version,
                 )
@@ -631,6 +656,7 @@ _POSTABLE = (Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED)
 # (and its cache key) each time cost more than running it.
 _READ_BOOKING = select(bookings).where(
     and_(
+        bookings.c.country == bindparam("country"),
         bookings.c.division == bindparam("division"),
         bookings.c.clearing_id == bindparam("clearing_id"),
     )

@@ -35,6 +35,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from target_exactonline.commands import authorize_command, check_command
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY, EXACT_HOSTS, country_for
 from target_exactonline.exact_client.errors import ExactForbidden, ReauthorizeRequired
 from target_exactonline.exact_client.redaction import redact, register_secret
 from target_exactonline.exact_client.token_store import DEFAULT_TOKEN_STORE_URL
@@ -393,6 +394,7 @@ class _Customer:
     store_url: str
     store_key: str
     division: int
+    country: str = DEFAULT_COUNTRY
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> _Customer:
@@ -405,10 +407,13 @@ class _Customer:
             division = int(division)
         if isinstance(division, bool) or not isinstance(division, int) or division <= 0:
             division = 0  # the division setting itself is wrong; still one customer
+        country = country_for(text("exact_country"), text("exact_base_url"))
         return cls(
             store_url=text("store_url") or DEFAULT_TOKEN_STORE_URL,
             store_key=text("store_key") or os.environ.get("MELTANO_ENVIRONMENT") or "default",
             division=division,
+            # A wrong country setting failed the run already; its outcome still counts.
+            country=country if country in EXACT_HOSTS else DEFAULT_COUNTRY,
         )
 
 
@@ -438,6 +443,7 @@ class RunNotifier:
             self.customer.store_url,
             store_key=self.customer.store_key,
             division=self.customer.division,
+            country=self.customer.country,
             **kwargs,
         )
 

@@ -1,9 +1,8 @@
 """The self-check's latest findings per Exact division, kept in the target's store.
 
-One row per (division, probe) in ``pay_exact_probes``: the outcome, what the probe saw, what to
-do, and when. Each check replaces the rows of the probes it ran, so fixing the cause and
-checking again is what lifts a live run's refusal (``refusal``).
-"""
+One row per (Exact country, division, probe) in ``pay_exact_probes``: the outcome, what the
+probe saw, what to do, and when. Each check replaces the rows of the probes it ran, so fixing
+the cause and checking again is what lifts a live run's refusal (``refusal``)."""
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from sqlalchemy import (
     select,
 )
 
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY
 from target_exactonline.probes import BLOCKING, PROBE_FACTS, Outcome, ProbeResult
 from target_exactonline.store_schema import create_tables
 
@@ -36,6 +36,7 @@ metadata = MetaData()
 probe_results = Table(
     "pay_exact_probes",
     metadata,
+    Column("country", String(2), primary_key=True),
     Column("division", Integer, primary_key=True),
     Column("probe", String(60), primary_key=True),
     Column("store_key", String(200), nullable=False),
@@ -60,11 +61,14 @@ def _clip(text: str) -> str:
 
 
 class ProbeStore:
-    def __init__(self, engine: Engine, *, division: int, store_key: str) -> None:
+    def __init__(
+        self, engine: Engine, *, division: int, store_key: str, country: str = DEFAULT_COUNTRY
+    ) -> None:
         self.engine = engine
+        self.country = country
         self.division = division
         self.store_key = store_key
-        create_tables(engine, metadata)
+        create_tables(engine, metadata, country=country)
 
     def record(self, results: Iterable[ProbeResult], *, at: datetime | None = None) -> None:
         when = at or datetime.now(UTC)
@@ -73,6 +77,7 @@ class ProbeStore:
             conn.execute(
                 delete(probe_results).where(
                     and_(
+                        probe_results.c.country == self.country,
                         probe_results.c.division == self.division,
                         probe_results.c.probe.in_([r.name for r in results]),
                     )
@@ -81,6 +86,7 @@ class ProbeStore:
             for result in results:
                 conn.execute(
                     insert(probe_results).values(
+                        country=self.country,
                         division=self.division,
                         probe=result.name,
                         store_key=self.store_key,
@@ -92,7 +98,9 @@ class ProbeStore:
                 )
 
     def latest(self) -> dict[str, RecordedProbe]:
-        query = select(probe_results).where(probe_results.c.division == self.division)
+        query = select(probe_results).where(
+            probe_results.c.country == self.country, probe_results.c.division == self.division
+        )
         with self.engine.connect() as conn:
             return {
                 row.probe: RecordedProbe(

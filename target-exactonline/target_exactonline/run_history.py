@@ -2,9 +2,9 @@
 
 One row per finished run in ``pay_exact_runs``, in the target's store (``store_url``: the same
 database as the booking ledger and the tokens, so a customer's runs can move between machines).
-The rows of one customer (store key and division) since its last successful run form the
-*streak* of failed runs. A streak sends at most one notification: the row of the run that sent
-it records when, and a successful run ends the streak.
+The rows of one customer (store key, Exact country and division) since its last successful run
+form the *streak* of failed runs. A streak sends at most one notification: the row of the run
+that sent it records when, and a successful run ends the streak.
 
 Only runs that had clearings to book and wrote to Exact count; a dry run or a run without any
 clearings in its input leaves the streak as it is (see ``notify.py``).
@@ -34,7 +34,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY
 from target_exactonline.ledger import make_store_engine
 from target_exactonline.store_schema import create_tables
 
@@ -49,6 +51,7 @@ runs = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("store_key", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
     Column("division", Integer, nullable=False),
     Column("run_id", String(40), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
@@ -101,15 +104,17 @@ class RunHistory:
         *,
         store_key: str,
         division: int,
+        country: str = DEFAULT_COUNTRY,
         clock: Callable[[], datetime] = _utcnow,
         owns_engine: bool = False,
     ) -> None:
         self.engine = engine
         self.store_key = store_key
+        self.country = country
         self.division = division
         self._clock = clock
         self._owns_engine = owns_engine
-        create_tables(engine, metadata)
+        create_tables(engine, metadata, country=country)
 
     @classmethod
     def from_url(
@@ -118,12 +123,14 @@ class RunHistory:
         *,
         store_key: str,
         division: int,
+        country: str = DEFAULT_COUNTRY,
         clock: Callable[[], datetime] = _utcnow,
     ) -> RunHistory:
         return cls(
             make_store_engine(store_url),
             store_key=store_key,
             division=division,
+            country=country,
             clock=clock,
             owns_engine=True,
         )
@@ -146,6 +153,7 @@ class RunHistory:
             conn.execute(
                 insert(runs).values(
                     store_key=self.store_key,
+                    country=self.country,
                     division=self.division,
                     run_id=run_id[:40],
                     finished_at=self._clock(),
@@ -171,7 +179,7 @@ class RunHistory:
     # -- reading ------------------------------------------------------------------------------
 
     def streak(self) -> Streak:
-        mine = and_(runs.c.store_key == self.store_key, runs.c.division == self.division)
+        mine = self._mine()
         with self.engine.connect() as conn:
             last_ok = conn.execute(
                 select(func.max(runs.c.id)).where(and_(mine, runs.c.succeeded.is_(True)))
@@ -196,17 +204,24 @@ class RunHistory:
 
     def outcomes(self) -> list[RunOutcome]:
         """Every stored run of this customer, oldest first."""
-        mine = and_(runs.c.store_key == self.store_key, runs.c.division == self.division)
+        mine = self._mine()
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).where(mine).order_by(runs.c.id)).all()
         return [_outcome(r._mapping) for r in rows]
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _mine(self) -> ColumnElement[bool]:
+        return and_(
+            runs.c.store_key == self.store_key,
+            runs.c.country == self.country,
+            runs.c.division == self.division,
+        )
+
     def _prune(self, conn) -> None:  # type: ignore[no-untyped-def]
         """Drop rows older than the newest KEEP_ROWS; they can no longer be part of a streak
         (this is called right after a success)."""
-        mine = and_(runs.c.store_key == self.store_key, runs.c.division == self.division)
+        mine = self._mine()
         cutoff = conn.execute(
             select(runs.c.id).where(mine).order_by(runs.c.id.desc()).offset(KEEP_ROWS).limit(1)
         ).scalar()

@@ -1,4 +1,4 @@
-"""One booking run per Exact division at a time.
+"""One booking run per Exact division (of one Exact country) at a time.
 
 Two runs for the same division at once (a schedule overlapping a slow run, a manual run beside
 the nightly one) would both read the same clearings, both find them unbooked in Exact and in
@@ -11,8 +11,8 @@ token the first run is about to use.
 
 The lock goes away with its process, also when that is killed (SIGKILL, power cut):
 
-- SQLite file (the default store): an OS file lock (``flock``) on ``<database>.run-<division>.lock``
-  beside the database file;
+- SQLite file (the default store): an OS file lock (``flock``) on
+  ``<database>.run-<country>-<division>.lock`` beside the database file;
 - PostgreSQL: a session advisory lock held on its own connection for the run;
 - any other database, or an in-memory one: no lock between processes (a warning says so).
 """
@@ -32,6 +32,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
@@ -45,7 +47,7 @@ class RunLocked(RuntimeError):
     """Another run for the same division held the lock for longer than this run waits."""
 
 
-def lock_file_for(store_url: str, division: int) -> Path | None:
+def lock_file_for(store_url: str, division: int, country: str = DEFAULT_COUNTRY) -> Path | None:
     """The lock file of a SQLite store, or None when the store is not a SQLite file."""
     url = make_url(store_url)
     if url.get_backend_name() != "sqlite":
@@ -54,7 +56,7 @@ def lock_file_for(store_url: str, division: int) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     path = Path(database).expanduser()
-    return path.with_name(f"{path.name}.run-{division}.lock")
+    return path.with_name(f"{path.name}.run-{country}-{division}.lock")
 
 
 @contextlib.contextmanager
@@ -63,16 +65,17 @@ def run_lock(
     *,
     division: int,
     logger: logging.Logger,
+    country: str = DEFAULT_COUNTRY,
     wait_seconds: float = DEFAULT_WAIT_S,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[None]:
     """Hold the division's run lock for the enclosed block; raises RunLocked after waiting."""
     backend = make_url(store_url).get_backend_name()
     if backend == "postgresql":
-        with _postgres_lock(store_url, division, logger, wait_seconds, sleep):
+        with _postgres_lock(store_url, division, country, logger, wait_seconds, sleep=sleep):
             yield
         return
-    path = lock_file_for(store_url, division)
+    path = lock_file_for(store_url, division, country)
     if path is None or fcntl is None:
         logger.warning(
             "Runs for division %s are not kept apart: the store %s is not a SQLite file or "
@@ -149,8 +152,8 @@ def _read_holder(fd: int) -> str:
     return f" ({text_})" if text_ else ""
 
 
-def _lock_key(division: int) -> int:
-    digest = hashlib.sha256(f"pay-exact-run\x00{division}".encode()).digest()
+def _lock_key(division: int, country: str) -> int:
+    digest = hashlib.sha256(f"pay-exact-run\x00{country}\x00{division}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -158,13 +161,15 @@ def _lock_key(division: int) -> int:
 def _postgres_lock(
     store_url: str,
     division: int,
+    country: str,
     logger: logging.Logger,
     wait_seconds: float,
+    *,
     sleep: Callable[[float], None],
 ) -> Iterator[None]:
     # A connection of its own, outside any pool: the lock lives exactly as long as it does.
     engine = create_engine(store_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    key = _lock_key(division)
+    key = _lock_key(division, country)
     try:
         with engine.connect() as conn:
             deadline = time.monotonic() + wait_seconds

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from target_exactonline.exact_client import SqlTokenStore, TokenSet
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY
 from target_exactonline.exact_client.settings import ExactSettings
+from target_exactonline.exact_client.token_cipher import TokenCipher
 
 if TYPE_CHECKING:
     from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
@@ -29,11 +31,20 @@ TOKEN_LIFETIME = 600  # seconds the tokens put by ``store_target_tokens`` stay v
 
 
 def store_target_tokens(
-    sandbox: ExactSandbox, store_url: str, *, key: str = "acme", issued_at: float | None = None
+    sandbox: ExactSandbox,
+    store_url: str,
+    *,
+    key: str = "acme",
+    issued_at: float | None = None,
+    country: str = DEFAULT_COUNTRY,
+    encryption_key: str | None = None,
 ) -> None:
-    """Put a token pair minted by ``sandbox`` in the target's token store under ``key``, as a
-    consent leaves it; issued at ``issued_at`` (default: the sandbox clock's now)."""
-    store = SqlTokenStore(store_url)
+    """Put a token pair minted by ``sandbox`` in the target's token store under ``key`` (of
+    ``country``, encrypted with ``encryption_key`` when given), as a consent leaves it; issued at
+    ``issued_at`` (default: the sandbox clock's now)."""
+    store = SqlTokenStore(
+        store_url, country=country, cipher=TokenCipher.from_setting(encryption_key)
+    )
     minted = sandbox.mint_tokens()
     now = sandbox.admin.clock.now() if issued_at is None else issued_at
     expires_at = now + TOKEN_LIFETIME

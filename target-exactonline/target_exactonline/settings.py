@@ -18,7 +18,14 @@ from pay_exact_transform.profiles import PROFILES
 from singer_sdk import typing as th
 
 # One error type for every setting problem, the client's and the target's own.
-from target_exactonline.exact_client.settings import EXACT_HOSTS, SettingsError, resolve_base_url
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY, country_for
+from target_exactonline.exact_client.settings import (
+    EXACT_HOSTS,
+    SettingsError,
+    require_token_key,
+    resolve_base_url,
+)
+from target_exactonline.exact_client.token_cipher import KEY_SETTING
 from target_exactonline.exact_client.token_store import DEFAULT_TOKEN_STORE_URL
 
 # The ledger shares the token store's database by default: one file holds a customer's state.
@@ -278,6 +285,16 @@ def config_jsonschema() -> dict[str, Any]:
             ),
         ),
         th.Property(
+            KEY_SETTING,
+            th.StringType,
+            secret=True,
+            description=(
+                "Fernet key(s) encrypting the stored Exact tokens, newest first and separated by "
+                "commas (older ones still decrypt, for rotation). Required when the token store "
+                "is not a SQLite file. Make one with `target-exactonline new-token-key`."
+            ),
+        ),
+        th.Property(
             "token_store_key",
             th.StringType,
             description="Name of the connection in the token store when it differs from store_key.",
@@ -347,6 +364,8 @@ class TargetSettings:
     store_key: str
     max_rejections: int
     daily_call_reserve: int = 0
+    # The Exact country: with the division, it keys this customer's rows in a shared store.
+    country: str = DEFAULT_COUNTRY
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -366,6 +385,7 @@ class TargetSettings:
             return value
 
         base_url = resolve_base_url(text("exact_country"), text("exact_base_url"))
+        require_token_key(config)
 
         division = config.get("division")
         if isinstance(division, str) and division.strip().isdigit():
@@ -462,6 +482,7 @@ class TargetSettings:
             store_key=text("store_key") or os.environ.get("MELTANO_ENVIRONMENT") or "default",
             max_rejections=max(1, max_rejections),
             daily_call_reserve=reserve,
+            country=country_for(text("exact_country"), text("exact_base_url")),
         )
 
     # Derived views ---------------------------------------------------------------------------

@@ -146,13 +146,24 @@ class TargetExactOnline(Target):
 
         settings = TargetSettings.from_config(dict(self.config))
         with (
-            run_lock(settings.store_url, division=settings.division, logger=self.logger),
+            run_lock(
+                settings.store_url,
+                division=settings.division,
+                country=settings.country,
+                logger=self.logger,
+            ),
             BookingLedger.from_url(
-                settings.store_url, division=settings.division, store_key=settings.store_key
+                settings.store_url,
+                division=settings.division,
+                store_key=settings.store_key,
+                country=settings.country,
             ) as ledger,
         ):
             refusal = ProbeStore(
-                ledger.engine, division=settings.division, store_key=settings.store_key
+                ledger.engine,
+                division=settings.division,
+                store_key=settings.store_key,
+                country=settings.country,
             ).refusal(check_command())
             run = BookingRun(
                 settings,

@@ -143,7 +143,8 @@ def test_rows_reads_many_clearings(store_url: str) -> None:
             sa.insert(bookings),
             [
                 dict(
-                    division=101, clearing_id=i, store_key="acme", booking_key=f"PX:{i}",
+                    country="nl", division=101, clearing_id=i, store_key="acme",
+                    booking_key=f"PX:{i}",
                     status="planned", attempts=0, version=1, created_at=now, updated_at=now,
                 )
                 for i in ids

@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline import run as run_module
+from target_exactonline.exact_client.token_cipher import TokenCipher
+from target_exactonline.exact_client.token_store import SqlTokenStore
 from target_exactonline.input_reading import DETAILS_WARNINGS_LOGGED
 from target_exactonline.ledger import BookingLedger, Status
 from target_exactonline.report import Outcome, render_html
@@ -925,3 +927,40 @@ def test_a_settlement_whose_unit_is_in_doubt_waits_and_names_the_setting(
     assert reason.startswith("amount_unit_in_doubt")
     assert "settlement_amount_unit" in reason
     assert bank_entries(exact) == []
+
+
+def test_a_run_with_a_wrong_token_key_stops_naming_the_setting_and_books_nothing(
+    exact_sandbox: ExactSandbox, tmp_path: Path
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    right, wrong = TokenCipher.new_key(), TokenCipher.new_key()
+    store_target_tokens(exact_sandbox, store_url, issued_at=time.time(), encryption_key=right)
+    stored = SqlTokenStore(store_url, cipher=TokenCipher([right]))
+    tokens = stored.load("acme")
+    stored.close()
+    assert tokens is not None
+    cfg = target_config(
+        exact_sandbox,
+        store_url,
+        report_dir=str(tmp_path / "reports"),
+        token_encryption_key=wrong,
+    )
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(cfg))
+    ran = subprocess.run(
+        [str(Path(sys.executable).parent / "target-exactonline"), "--config", str(config_path)],
+        input=singer(PAID),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "MELTANO_ENVIRONMENT": ""},
+    )
+    assert ran.returncode != 0
+    assert ran.returncode == 1
+    assert "does not decrypt with the key(s) in setting 'token_encryption_key'" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    for secret in (tokens.access_token, tokens.refresh_token, right, wrong):
+        assert secret not in ran.stderr
+        assert secret not in ran.stdout
+    assert bank_entries(exact_sandbox) == []

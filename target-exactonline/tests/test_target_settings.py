@@ -37,7 +37,7 @@ def test_schema_declares_every_setting_with_a_description_and_marks_secrets() ->
     for name, prop in props.items():
         assert prop.get("description"), f"{name} has no description"
     secret = {name for name, prop in props.items() if prop.get("secret")}
-    assert secret == {"client_secret", "store_url", "token_store_url"}
+    assert secret == {"client_secret", "store_url", "token_store_url", "token_encryption_key"}
     assert set(schema["required"]) == {
         "client_id", "client_secret", "division", "bank_journal",
         "gl_debtors", "gl_psp_costs", "gl_payouts", "gl_unassigned",

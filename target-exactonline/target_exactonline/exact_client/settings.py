@@ -3,7 +3,8 @@
 Config keys (shared with the target's own settings): ``exact_country`` (nl, be, de, uk, fr, es,
 us) or ``exact_base_url``, ``client_id``, ``client_secret``, ``redirect_uri``, ``division``,
 ``store_url`` and ``store_key``. ``token_store_url`` / ``token_store_key`` override the last two
-when tokens should live apart from the booking ledger.
+when tokens should live apart from the booking ledger. ``token_encryption_key`` (Fernet keys, the
+newest first) encrypts the stored tokens; a store that is not a SQLite file requires it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from target_exactonline.commands import authorize_command
 from target_exactonline.exact_client.client import ExactClient
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY, EXACT_HOSTS, country_for
 from target_exactonline.exact_client.oauth import ExactOAuth
 from target_exactonline.exact_client.redaction import register_secret
+from target_exactonline.exact_client.token_cipher import KEY_SETTING, TokenCipher, TokenKeyError
 from target_exactonline.exact_client.token_store import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_TOKEN_STORE_URL,
@@ -27,20 +32,39 @@ from target_exactonline.exact_client.token_store import (
     resolve_token_key,
 )
 
-# One host per country; an app and its divisions live on one of them (reference §1).
-EXACT_HOSTS: dict[str, str] = {
-    "nl": "https://start.exactonline.nl",
-    "be": "https://start.exactonline.be",
-    "de": "https://start.exactonline.de",
-    "uk": "https://start.exactonline.co.uk",
-    "fr": "https://start.exactonline.fr",
-    "es": "https://start.exactonline.es",
-    "us": "https://start.exactonline.com",
-}
-
 
 class SettingsError(ValueError):
     """A missing or malformed setting; the text names the setting."""
+
+
+def require_token_key(config: Mapping[str, Any]) -> None:
+    """Refuse a token store shared between machines without an encryption key.
+
+    A SQLite file is one owner's (created readable by its owner only), so a key is optional
+    there; any other database is assumed shared and must not hold tokens in plain text.
+    """
+    key = config.get(KEY_SETTING)
+    if isinstance(key, str) and key.strip():
+        register_secret(key.strip())
+        for part in key.split(","):
+            if part.strip():
+                register_secret(part.strip())
+        try:
+            TokenCipher.from_setting(key)  # a malformed key stops the start, not a later refresh
+        except TokenKeyError as exc:
+            raise SettingsError(str(exc)) from None
+        return
+    url = config.get("token_store_url") or config.get("store_url") or DEFAULT_TOKEN_STORE_URL
+    try:
+        backend = make_url(str(url)).get_backend_name()
+    except ArgumentError:
+        return  # the store's own setting check reports a malformed URL
+    if backend != "sqlite":
+        raise SettingsError(
+            f"setting {KEY_SETTING!r} is required with a shared token store ({backend}): "
+            "the stored Exact tokens are encrypted with it (make one with "
+            "`target-exactonline new-token-key`)"
+        )
 
 
 def resolve_base_url(country: str | None, base_url: str | None) -> str:
@@ -66,6 +90,8 @@ class ExactSettings:
     division: int | None = None
     token_store_url: str = DEFAULT_TOKEN_STORE_URL
     token_store_key: str = DEFAULT_TOKEN_KEY
+    country: str = DEFAULT_COUNTRY
+    token_encryption_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(
@@ -86,6 +112,7 @@ class ExactSettings:
             raise SettingsError(f"setting(s) missing: {', '.join(missing)}")
 
         base_url = resolve_base_url(text("exact_country"), text("exact_base_url"))
+        require_token_key(config)
 
         division: int | None = None
         raw_division = config.get("division")
@@ -111,10 +138,13 @@ class ExactSettings:
             division=division,
             token_store_url=text("token_store_url") or text("store_url") or DEFAULT_TOKEN_STORE_URL,
             token_store_key=resolve_token_key(key_config, env),
+            country=country_for(text("exact_country"), text("exact_base_url")),
+            token_encryption_key=text(KEY_SETTING),
         )
 
     def token_store(self) -> SqlTokenStore:
-        return SqlTokenStore(self.token_store_url)
+        cipher = TokenCipher.from_setting(self.token_encryption_key)  # checked by from_config
+        return SqlTokenStore(self.token_store_url, country=self.country, cipher=cipher)
 
     def oauth(
         self,

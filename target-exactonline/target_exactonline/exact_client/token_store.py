@@ -10,6 +10,12 @@ the lock is taken, the row re-read, and the new tokens committed before the lock
 - PostgreSQL: a transaction-scoped advisory lock on the connection key, so the lock also works
   before the row exists; released by commit or rollback.
 - Any other SQLAlchemy database: ``SELECT ... FOR UPDATE`` on the row.
+
+Rows are keyed by the Exact country and the connection key. With a :class:`TokenCipher` the two
+token columns hold Fernet ciphertext bound to that country and key (``token_cipher.py``); without
+one they hold the token text, which only a SQLite file readable by its owner alone may do (the
+settings refuse a shared store without a key). A row written in plain text before a key was
+configured is still read, and encrypted on its next refresh or by ``rotate``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     event,
     select,
@@ -39,8 +46,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
+from target_exactonline.exact_client.countries import DEFAULT_COUNTRY
 from target_exactonline.exact_client.redaction import REDACTED, register_secret
+from target_exactonline.exact_client.token_cipher import (
+    KEY_SETTING,
+    TokenCipher,
+    TokenKeyError,
+    is_encrypted,
+)
 from target_exactonline.store_schema import create_tables
 
 DEFAULT_TOKEN_STORE_URL = "sqlite:///.state/target-exactonline.sqlite"  # noqa: S105 - a path
@@ -152,15 +167,20 @@ class SqlTokenStore:
         table_name: str = DEFAULT_TABLE_NAME,
         schema: str | None = None,
         lock_timeout: float = 120.0,
+        country: str = DEFAULT_COUNTRY,
+        cipher: TokenCipher | None = None,
     ) -> None:
         self.url = url
         self.lock_timeout = lock_timeout
+        self.country = country
+        self._cipher = cipher
         parsed = make_url(url)
         self._dialect = parsed.get_backend_name()
         self._metadata = MetaData(schema=schema)
         self.table = Table(
             table_name,
             self._metadata,
+            Column("country", String(2), primary_key=True),
             Column("token_key", String(200), primary_key=True),
             Column("access_token", Text, nullable=False),
             Column("refresh_token", Text, nullable=False),
@@ -208,7 +228,7 @@ class SqlTokenStore:
         with self._schema_lock:
             if self._schema_ready:
                 return
-            create_tables(self._engine, self._metadata)
+            create_tables(self._engine, self._metadata, country=self.country)
             self._schema_ready = True
 
     def drop_schema(self) -> None:
@@ -257,30 +277,58 @@ class SqlTokenStore:
     def delete(self, key: str) -> None:
         self.ensure_schema()
         with self._engine.begin() as conn:
-            conn.execute(self.table.delete().where(self.table.c.token_key == key))
+            conn.execute(self.table.delete().where(self._row(key)))
+
+    def rotate(self, key: str) -> bool:
+        """Re-encrypt ``key``'s tokens with the newest key (encrypting a plain-text row);
+        False when there is no row. Taken under the lock, so no refresh interleaves."""
+        if self._cipher is None:
+            raise TokenKeyError(f"setting {KEY_SETTING!r} is needed to re-encrypt tokens")
+        with self.locked(key) as slot:
+            if slot.current is None:
+                return False
+            slot.save(slot.current)
+        return True
 
     def _acquire(self, conn: Connection, key: str) -> None:
         if self._dialect == "postgresql":
             conn.execute(text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": self._lock_id(key)})
         elif self._dialect != "sqlite":
-            conn.execute(
-                select(self.table.c.token_key)
-                .where(self.table.c.token_key == key)
-                .with_for_update()
-            )
+            conn.execute(select(self.table.c.token_key).where(self._row(key)).with_for_update())
 
     def _lock_id(self, key: str) -> int:
-        digest = hashlib.sha256(f"{self.table.fullname}\x00{key}".encode()).digest()
+        digest = hashlib.sha256(
+            f"{self.table.fullname}\x00{self.country}\x00{key}".encode()
+        ).digest()
         return int.from_bytes(digest[:8], "big", signed=True)
 
+    def _row(self, key: str) -> ColumnElement[bool]:
+        return and_(self.table.c.country == self.country, self.table.c.token_key == key)
+
+    def _binding(self, key: str) -> str:
+        return f"{self.country}/{key}"
+
+    def _open(self, key: str, stored: str, field: str) -> str:
+        if not is_encrypted(stored):
+            return stored  # written before encryption was configured (see the module text)
+        if self._cipher is None:
+            raise TokenKeyError(
+                f"the stored {field} of {self._binding(key)!r} is encrypted and setting "
+                f"{KEY_SETTING!r} is not configured"
+            )
+        return self._cipher.decrypt(self._binding(key), stored, field=field)
+
+    def _seal(self, key: str, token: str) -> str:
+        return token if self._cipher is None else self._cipher.encrypt(self._binding(key), token)
+
     def _read(self, conn: Connection, key: str) -> TokenSet | None:
-        row = conn.execute(select(self.table).where(self.table.c.token_key == key)).first()
+        row = conn.execute(select(self.table).where(self._row(key))).first()
         if row is None:
             return None
         return TokenSet(
-            access_token=row.access_token,
-            refresh_token=row.refresh_token,
+            access_token=self._open(key, row.access_token, "access token"),
+            refresh_token=self._open(key, row.refresh_token, "refresh token"),
             expires_at=float(row.expires_at),
             issued_at=float(row.issued_at),
             generation=int(row.generation),
@@ -288,17 +336,15 @@ class SqlTokenStore:
 
     def _write(self, conn: Connection, key: str, tokens: TokenSet) -> None:
         values = {
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
+            "access_token": self._seal(key, tokens.access_token),
+            "refresh_token": self._seal(key, tokens.refresh_token),
             "expires_at": tokens.expires_at,
             "issued_at": tokens.issued_at,
             "generation": tokens.generation,
         }
-        updated = conn.execute(
-            self.table.update().where(self.table.c.token_key == key).values(**values)
-        )
+        updated = conn.execute(self.table.update().where(self._row(key)).values(**values))
         if updated.rowcount == 0:
-            conn.execute(self.table.insert().values(token_key=key, **values))
+            conn.execute(self.table.insert().values(country=self.country, token_key=key, **values))
 
 
 class TokenStoreLockTimeout(RuntimeError):

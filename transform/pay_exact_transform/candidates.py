@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .describe import KIND_WORD
-from .index import OpenItemIndex, normalise_email, postings
+from .index import OpenItemLookup, normalise_email, postings
 from .model import OpenItem, PaymentRecord, RecordKind
 from .money import ZERO
 from .plan import Reason
@@ -40,7 +40,7 @@ class Found:
 class Finder:
     """Rule 1 (references) and rule 2 (candidates), plus the candidates of rule 7."""
 
-    def __init__(self, index: OpenItemIndex, profile: MatchProfile, settings: Settings) -> None:
+    def __init__(self, index: OpenItemLookup, profile: MatchProfile, settings: Settings) -> None:
         self.items = index.items
         self.index = index
         self.profile = profile

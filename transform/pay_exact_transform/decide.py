@@ -17,7 +17,7 @@ from .describe import (
     record_notes,
     refs_text,
 )
-from .index import OpenItemIndex, normalise_email
+from .index import OpenItemLookup, normalise_email
 from .model import OpenItem, PaymentRecord, RecordKind
 from .money import fmt
 from .plan import FLAGGED, CustomerKind, NewRelation, PlanLine, Reason, Role
@@ -50,7 +50,7 @@ class Decider:
 
     def __init__(
         self,
-        index: OpenItemIndex,
+        index: OpenItemLookup,
         settings: Settings,
         claims: dict[int, int],
     ) -> None:

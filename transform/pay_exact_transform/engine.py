@@ -20,7 +20,7 @@ from .assemble import assemble
 from .candidates import Finder, Found
 from .decide import Decider, record_lines
 from .errors import InputError
-from .index import OpenItemIndex, build_index, without_cyclic_gc
+from .index import OpenItemIndex, OpenItemLookup, build_index, without_cyclic_gc
 from .model import Clearing, OpenItem
 from .money import exact_decimals
 from .plan import BookingPlan, NewRelation, PlanLine
@@ -31,7 +31,7 @@ from .settings import MatchProfile, Settings
 
 def plan_clearing(
     clearing: Clearing,
-    open_items: OpenItemIndex | Sequence[OpenItem],
+    open_items: OpenItemLookup | Sequence[OpenItem],
     settings: Settings,
 ) -> BookingPlan:
     """Plan one clearing on its own (a run of one)."""
@@ -40,7 +40,7 @@ def plan_clearing(
 
 def plan_run(
     clearings: Iterable[Clearing],
-    open_items: OpenItemIndex | Sequence[OpenItem],
+    open_items: OpenItemLookup | Sequence[OpenItem],
     settings: Settings,
 ) -> list[BookingPlan]:
     """Plan the clearings of one run jointly, sorted by clearing id.
@@ -57,7 +57,7 @@ def plan_run(
 
 def _plan_run(
     clearings: Iterable[Clearing],
-    open_items: OpenItemIndex | Sequence[OpenItem],
+    open_items: OpenItemLookup | Sequence[OpenItem],
     settings: Settings,
 ) -> list[BookingPlan]:
     run = distinct_clearings(clearings)
@@ -87,8 +87,9 @@ class RunPlanner:
     clearing in two windows, as Singer may deliver it) counts once.
     """
 
-    def __init__(self, open_items: OpenItemIndex | Sequence[OpenItem], settings: Settings) -> None:
-        if isinstance(open_items, OpenItemIndex):
+    def __init__(self, open_items: OpenItemLookup | Sequence[OpenItem], settings: Settings) -> None:
+        self.index: OpenItemLookup
+        if isinstance(open_items, OpenItemIndex | OpenItemLookup):
             self.index = open_items
         else:
             self.index = build_index(open_items)

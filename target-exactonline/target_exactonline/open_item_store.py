@@ -1,0 +1,377 @@
+"""A run's open items in a private SQLite file, answering the engine's lookups from indexes.
+
+A year's backfill can meet a million open items in Exact; held as objects with their hash
+indexes they took about 1.7 KiB each, the largest part of the target's memory. Here they are
+written page by page as Exact serves them, and the engine (``OpenItemLookup``) reads them back
+by position, reference, customer, e-mail or amount through indexes made for exactly those
+lookups. The file lives in its own temporary directory, separate from the record spool, and is
+deleted when the store is closed.
+
+Positions are given in arrival order and every lookup returns them ascending, so the engine
+plans exactly as it does over ``build_index`` of the same items.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, overload
+
+from pay_exact_transform import (
+    MatchProfile,
+    OpenItem,
+    Postings,
+    check_open_item,
+    normalise_email,
+    profile_config,
+    reference_keys,
+    same_id_error,
+)
+
+# OpenItem's fields in column order (``pos`` and the lookup keys come first).
+_FIELDS = (
+    "item_id",
+    "invoice_number",
+    "customer_id",
+    "amount",
+    "currency",
+    "your_ref",
+    "description",
+    "payment_reference",
+    "customer_code",
+    "customer_name",
+    "customer_email",
+    "journal",
+    "invoice_date",
+    "due_date",
+)
+_COLUMNS = ", ".join(_FIELDS)
+_SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
+_BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
+_PRIMED = 8  # a reference's items read with it when it names this few (the usual one)
+_CACHED = 4096  # open items kept as objects: a window's candidates, read twice per window
+
+
+def amount_key(amount: Decimal) -> str:
+    """Equal amounts give equal text (10.5 and 10.50 alike), as equal Decimals hash alike."""
+    return "0" if not amount else str(amount.normalize())
+
+
+def _row(pos: int, item: OpenItem) -> tuple[Any, ...]:
+    return (
+        pos,
+        amount_key(item.amount),
+        normalise_email(item.customer_email),
+        item.item_id,
+        item.invoice_number,
+        item.customer_id,
+        str(item.amount),
+        item.currency,
+        item.your_ref,
+        item.description,
+        item.payment_reference,
+        item.customer_code,
+        item.customer_name,
+        item.customer_email,
+        item.journal,
+        item.invoice_date.isoformat() if item.invoice_date else None,
+        item.due_date.isoformat() if item.due_date else None,
+    )
+
+
+def _item(row: Sequence[Any]) -> OpenItem:
+    (item_id, number, customer, amount, currency, your_ref, description, payment_reference,
+     code, name, email, journal, invoice_date, due_date) = row  # fmt: skip
+    return OpenItem(
+        item_id=item_id,
+        invoice_number=number,
+        customer_id=customer,
+        amount=Decimal(amount),
+        currency=currency,
+        your_ref=your_ref,
+        description=description,
+        payment_reference=payment_reference,
+        customer_code=code,
+        customer_name=name,
+        customer_email=email,
+        journal=journal,
+        invoice_date=date.fromisoformat(invoice_date) if invoice_date else None,
+        due_date=date.fromisoformat(due_date) if due_date else None,
+    )
+
+
+def _postings(rows: list[tuple[int]]) -> list[int]:
+    return [pos for (pos,) in rows]
+
+
+class _Items(Sequence[OpenItem]):
+    """The stored items by position, the most recently read kept as objects."""
+
+    def __init__(self, store: OpenItemStore) -> None:
+        self._store = store
+        self._cache: OrderedDict[int, OpenItem] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def keep(self, pos: int, item: OpenItem) -> OpenItem:
+        cache = self._cache
+        cache[pos] = item
+        if len(cache) > _CACHED:
+            cache.popitem(last=False)
+        return item
+
+    @overload
+    def __getitem__(self, pos: int) -> OpenItem: ...
+    @overload
+    def __getitem__(self, pos: slice) -> Sequence[OpenItem]: ...
+    def __getitem__(self, pos: int | slice) -> OpenItem | Sequence[OpenItem]:
+        if isinstance(pos, slice):
+            raise TypeError("stored open items are read one position at a time")
+        item = self._cache.get(pos)
+        if item is not None:
+            self._cache.move_to_end(pos)
+            return item
+        sql = f"{_SELECT} WHERE pos = ?"
+        row = self._store.db.execute(sql, (pos,)).fetchone()
+        if row is None:
+            raise IndexError(pos)
+        return self.keep(pos, _item(row))
+
+    def __iter__(self) -> Iterator[OpenItem]:
+        for row in self._store.db.execute(f"{_SELECT} ORDER BY pos"):
+            yield _item(row)
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+class _References:
+    """Reference key -> positions for one comparison rule set (the engine calls ``get``).
+
+    The items found come in the same query and are kept for the engine's next question,
+    which is about them: one query per payment instead of one per item it names."""
+
+    def __init__(self, db: sqlite3.Connection, table: str, items: _Items) -> None:
+        self._sql = (
+            f"SELECT r.pos, {', '.join('i.' + f for f in _FIELDS)} FROM {table} r "  # noqa: S608
+            "JOIN items i ON i.pos = r.pos WHERE r.key = ? ORDER BY r.pos"
+        )
+        self._db = db
+        self._items = items
+
+    def get(self, key: str, default: Postings | None = None) -> Postings | None:
+        rows = self._db.execute(self._sql, (key,)).fetchall()
+        if not rows:
+            return default
+        keep = self._items.keep
+        found = [pos for pos, *_ in rows]
+        if len(rows) <= _PRIMED:
+            for pos, *fields in rows:
+                keep(pos, _item(fields))
+        return found[0] if len(found) == 1 else found
+
+
+class OpenItemStore:
+    """Open items written once (``add``), then looked up as the engine's ``OpenItemLookup``."""
+
+    def __init__(self, profiles: Iterable[MatchProfile] = ()) -> None:
+        """``profiles``: those the run reads references with; their keys are filed as the
+        items arrive (another profile's are filed on its first lookup, in a second pass)."""
+        self._dir = tempfile.mkdtemp(prefix="target-exactonline-open-items-")
+        self.path = Path(self._dir) / "open_items.sqlite"
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        # A private scratch file, rebuilt from Exact on every run: no fsync; the journal (one
+        # batch, for the rollback of a refused one) in memory.
+        self.db.execute("PRAGMA journal_mode = MEMORY")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("PRAGMA cache_size = -16000")  # 16 MiB of pages, whatever the size
+        self.db.execute(
+            "CREATE TABLE items (pos INTEGER PRIMARY KEY, amount_key TEXT NOT NULL, "
+            "email_key TEXT, item_id TEXT NOT NULL UNIQUE, invoice_number TEXT NOT NULL, "
+            "customer_id TEXT NOT NULL, amount TEXT NOT NULL, currency TEXT NOT NULL, "
+            "your_ref TEXT, description TEXT, payment_reference TEXT, customer_code TEXT, "
+            "customer_name TEXT, customer_email TEXT, journal TEXT, invoice_date TEXT, "
+            "due_date TEXT)"
+        )
+        self._count = 0
+        self._next = 0
+        self._quanta: dict[str, Decimal] = {}
+        self._indexed = False
+        self.items: _Items = _Items(self)
+        self._tables: dict[tuple, _References] = {}
+        self._filed: list[tuple[str, Callable[[OpenItem], list[str]]]] = []  # (sql, keys of)
+        for profile in profiles:
+            if profile.payment_fields and profile_config(profile) not in self._tables:
+                self._filed.append((self._new_references(profile), reference_keys(profile)))
+
+    def __len__(self) -> int:
+        return self._count
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(self, items: Iterable[OpenItem]) -> None:
+        """Check and store items in arrival order; an exact repeat of an item is dropped, two
+        different items with one id are an error (as ``build_index``)."""
+        batch: list[OpenItem] = []
+        positions: list[int] = []
+        for item in items:
+            check_open_item(item, self._quanta)
+            batch.append(item)
+            positions.append(self.next_position())
+            if len(batch) >= _BATCH:
+                self._write(positions, batch)
+                batch, positions = [], []
+        if batch:
+            self._write(positions, batch)
+
+    def next_position(self) -> int:
+        """Reserve the position of an item that is written later (``add_at``)."""
+        pos = self._next
+        self._next += 1
+        return pos
+
+    def add_at(self, pos: int, item: OpenItem) -> None:
+        """Store one item at a position reserved with ``next_position``."""
+        check_open_item(item, self._quanta)
+        self._write([pos], [item])
+
+    def _write(self, positions: list[int], items: list[OpenItem]) -> None:
+        if self._indexed:
+            raise RuntimeError("open items are added before the first lookup")
+        marks = ", ".join("?" * (len(_FIELDS) + 3))
+        sql = f"INSERT INTO items (pos, amount_key, email_key, {_COLUMNS}) VALUES ({marks})"  # noqa: S608
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            db.execute("SAVEPOINT batch")
+            try:
+                db.executemany(sql, map(_row, positions, items))
+                written = list(zip(positions, items, strict=True))
+            except sqlite3.IntegrityError:
+                # An item id seen before: redo this batch one row at a time to tell a repeat
+                # (dropped) from a different item under the same id (an error).
+                db.execute("ROLLBACK TO batch")
+                written = []
+                for pos, item in zip(positions, items, strict=True):
+                    try:
+                        db.execute(sql, _row(pos, item))
+                    except sqlite3.IntegrityError:
+                        self._repeat(item)
+                    else:
+                        written.append((pos, item))
+            db.execute("RELEASE batch")
+            for insert, keys_of in self._filed:
+                db.executemany(insert, [(k, pos) for pos, item in written for k in keys_of(item)])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        self._count += len(written)
+
+    def _repeat(self, item: OpenItem) -> None:
+        stored = self.db.execute(f"{_SELECT} WHERE item_id = ?", (item.item_id,)).fetchone()
+        if _item(stored) != item:
+            raise same_id_error(item.item_id)
+
+    def _new_references(self, profile: MatchProfile) -> str:
+        """A table for one comparison rule set's keys; the statement that files a key."""
+        name = f"refs_{len(self._tables)}"
+        self.db.execute(
+            f"CREATE TABLE {name} (key TEXT NOT NULL, pos INTEGER NOT NULL, "
+            "PRIMARY KEY (key, pos)) WITHOUT ROWID"
+        )
+        self._tables[profile_config(profile)] = _References(self.db, name, self.items)
+        return f"INSERT INTO {name} (key, pos) VALUES (?, ?)"  # noqa: S608
+
+    def set_emails(self, emails: Iterable[tuple[str, str]]) -> None:
+        """Give every item of a customer that customer's e-mail: (customer id, e-mail) pairs."""
+        self.db.executemany(
+            "UPDATE items SET customer_email = ?2, email_key = ?3 WHERE customer_id = ?1",
+            ((customer, email, normalise_email(email)) for customer, email in emails),
+        )
+
+    def customers(self) -> Iterator[OpenItem]:
+        """One item per customer (its first), for the customers' names and ids."""
+        first = "SELECT min(pos) FROM items GROUP BY customer_id"
+        for row in self.db.execute(f"{_SELECT} WHERE pos IN ({first})"):
+            yield _item(row)
+
+    def _index(self) -> None:
+        """The indexes of the engine's lookups, made once after the last item is written
+        (faster than keeping them up to date row by row)."""
+        if self._indexed:
+            return
+        self._indexed = True
+        for name, columns in (
+            ("by_customer", "customer_id, pos"),
+            ("by_customer_amount", "customer_id, amount_key, pos"),
+            ("by_amount", "currency, amount_key, pos"),
+            ("by_email", "email_key, customer_id"),
+        ):
+            self.db.execute(f"CREATE INDEX {name} ON items ({columns})")
+
+    # -- the engine's lookups (OpenItemLookup) ------------------------------------------------
+
+    def references(self, profile: MatchProfile) -> _References:
+        self._index()
+        table = self._tables.get(profile_config(profile))
+        if table is None:
+            insert = self._new_references(profile)
+            keys_of = reference_keys(profile)
+            db = self.db
+            # One connection reads the items and files their keys: SQLite lets a statement
+            # insert into one table while another steps through a different one.
+            rows = db.cursor().execute(f"SELECT pos, {_COLUMNS} FROM items ORDER BY pos")  # noqa: S608
+            db.execute("BEGIN")
+            batch: list[tuple[str, int]] = []
+            for pos, *fields in rows:
+                batch.extend((key, pos) for key in keys_of(_item(fields)))
+                if len(batch) >= _BATCH:
+                    db.executemany(insert, batch)
+                    batch = []
+            db.executemany(insert, batch)
+            db.execute("COMMIT")
+            table = self._tables[profile_config(profile)]
+        return table
+
+    def customers_for_email(self, email: str) -> tuple[str, ...]:
+        self._index()
+        rows = self.db.execute(
+            "SELECT DISTINCT customer_id FROM items WHERE email_key = ? ORDER BY customer_id",
+            (email,),
+        )
+        return tuple(customer for (customer,) in rows)
+
+    def items_of_customer(self, customer_id: str) -> list[int]:
+        self._index()
+        sql = "SELECT pos FROM items WHERE customer_id = ? ORDER BY pos"
+        return _postings(self.db.execute(sql, (customer_id,)).fetchall())
+
+    def items_of_customer_with_amount(self, customer_id: str, amount: Decimal) -> list[int]:
+        self._index()
+        sql = "SELECT pos FROM items WHERE customer_id = ? AND amount_key = ? ORDER BY pos"
+        return _postings(self.db.execute(sql, (customer_id, amount_key(amount))).fetchall())
+
+    def items_with_amount(self, amount: Decimal, currency: str) -> list[int]:
+        self._index()
+        sql = "SELECT pos FROM items WHERE currency = ? AND amount_key = ? ORDER BY pos"
+        return _postings(self.db.execute(sql, (currency, amount_key(amount))).fetchall())
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.db.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> OpenItemStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any, overload
 
@@ -53,6 +54,7 @@ _FIELDS = (
 )
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
+AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
 _BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
 _PRIMED = 8  # a reference's items read with it when it names this few (the usual one)
 _CACHED = 4096  # open items kept as objects: a window's candidates, read twice per window
@@ -200,6 +202,20 @@ class OpenItemStore:
             "customer_name TEXT, customer_email TEXT, journal TEXT, invoice_date TEXT, "
             "due_date TEXT)"
         )
+        # Exact's customers, read in bulk when payments carry e-mails (context.read_accounts).
+        self.db.execute(
+            "CREATE TABLE accounts (id TEXT NOT NULL, code TEXT, name TEXT, email TEXT, "
+            "email_key TEXT)"
+        )
+        # Each receivable row's kind and amount as Exact served it, to tell the division's sign
+        # convention once every row is in (receivable_signs); the rows of either convention
+        # may be the ones set aside, so they wait here rather than in memory.
+        self.db.execute(
+            "CREATE TABLE served (invoice_number INTEGER, kind INTEGER, amount TEXT, "
+            "convention TEXT)"
+        )
+        self._served: list[tuple[int, int, str, str]] = []
+        self.db.create_function("normalise_email", 1, normalise_email, deterministic=True)
         self._count = 0
         self._next = 0
         self._quanta: dict[str, Decimal] = {}
@@ -290,18 +306,111 @@ class OpenItemStore:
         self._tables[profile_config(profile)] = _References(self.db, name, self.items)
         return f"INSERT INTO {name} (key, pos) VALUES (?, ?)"  # noqa: S608
 
-    def set_emails(self, emails: Iterable[tuple[str, str]]) -> None:
-        """Give every item of a customer that customer's e-mail: (customer id, e-mail) pairs."""
-        self.db.executemany(
-            "UPDATE items SET customer_email = ?2, email_key = ?3 WHERE customer_id = ?1",
-            ((customer, email, normalise_email(email)) for customer, email in emails),
-        )
+    def note_served(self, invoice_number: int, kind: int, amount: Decimal, convention: str) -> None:
+        self._served.append((invoice_number, kind, str(amount), convention))
+        if len(self._served) >= _BATCH:
+            self._flush_served()
 
-    def customers(self) -> Iterator[OpenItem]:
-        """One item per customer (its first), for the customers' names and ids."""
-        first = "SELECT min(pos) FROM items GROUP BY customer_id"
-        for row in self.db.execute(f"{_SELECT} WHERE pos IN ({first})"):
-            yield _item(row)
+    def _flush_served(self) -> None:
+        insert = "INSERT INTO served VALUES (?, ?, ?, ?)"
+        self.db.execute("BEGIN")
+        self.db.executemany(insert, self._served)
+        self.db.execute("COMMIT")
+        self._served = []
+
+    def served_counts(self) -> dict[str, int]:
+        """Rows noted per convention."""
+        self._flush_served()
+        sql = "SELECT convention, count(*) FROM served GROUP BY convention"
+        return dict(self.db.execute(sql).fetchall())
+
+    def served_rows(self, convention: str) -> Iterator[tuple[int, int, Decimal]]:
+        """(invoice number, kind, amount) of the rows noted under ``convention``, in order."""
+        self._flush_served()
+        sql = "SELECT invoice_number, kind, amount FROM served WHERE convention = ? ORDER BY rowid"
+        for number, kind, amount in self.db.execute(sql, (convention,)):
+            yield number, kind, Decimal(amount)
+
+    def items_of_invoices(self, numbers: Iterable[str]) -> list[tuple[int, OpenItem]]:
+        """(position, item) of every item of these invoice numbers, in position order."""
+        found: list[tuple[int, OpenItem]] = []
+        self.db.execute("CREATE INDEX IF NOT EXISTS by_invoice ON items (invoice_number)")
+        for number in numbers:
+            rows = self.db.execute(
+                f"SELECT pos, {_COLUMNS} FROM items WHERE invoice_number = ?",  # noqa: S608
+                (number,),
+            )
+            found.extend((pos, _item(fields)) for pos, *fields in rows)
+        return sorted(found, key=lambda found: found[0])
+
+    def revise(self, pos: int, item: OpenItem | None) -> None:
+        """Give the item at ``pos`` the open amount of ``item`` (the same item with what is left
+        of it), or drop it (None)."""
+        if self._indexed:
+            raise RuntimeError("open items are revised before the first lookup")
+        if item is not None:
+            check_open_item(item, self._quanta)
+        db = self.db
+        db.execute("BEGIN")
+        if item is None:
+            db.execute("DELETE FROM items WHERE pos = ?", (pos,))
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'refs_%'"
+            ).fetchall():
+                db.execute(f"DELETE FROM {name} WHERE pos = ?", (pos,))  # noqa: S608
+            self._count -= 1
+        else:
+            db.execute(
+                "UPDATE items SET amount = ?, amount_key = ? WHERE pos = ?",
+                (str(item.amount), amount_key(item.amount), pos),
+            )
+        db.execute("COMMIT")
+        self.items.forget()
+
+    def add_accounts(
+        self, accounts: Iterable[tuple[str, str | None, str | None, str | None]]
+    ) -> None:
+        """Exact's customers as (id, code, name, e-mail), written in batches."""
+        insert = "INSERT INTO accounts (id, code, name, email, email_key) VALUES (?, ?, ?, ?, ?)"
+        rows = (
+            (id_, code, name, email, email.strip().lower() if email else None)
+            for id_, code, name, email in accounts
+        )
+        db = self.db
+        db.execute("BEGIN")
+        while batch := list(islice(rows, _BATCH)):
+            db.executemany(insert, batch)
+        db.execute("CREATE INDEX accounts_by_email ON accounts (email_key)")
+        db.execute("CREATE INDEX accounts_by_id ON accounts (id)")
+        db.execute("COMMIT")
+
+    def accounts_with_email(self, email: str) -> list[AccountRow]:
+        """The customers (id, code, name, e-mail) whose e-mail is ``email``, trimmed and in
+        any case; in the order Exact served them."""
+        sql = "SELECT id, code, name, email FROM accounts WHERE email_key = ? ORDER BY rowid"
+        return self.db.execute(sql, (email.strip().lower(),)).fetchall()
+
+    def give_items_their_customers_emails(self) -> None:
+        """Every item of a customer with an e-mail in ``accounts`` carries that e-mail."""
+        if self._indexed:
+            raise RuntimeError("e-mails are given before the first lookup")
+        # The last account read under an id wins, as it did in a dict keyed by id.
+        email = (
+            "SELECT a.email FROM accounts a WHERE a.id = items.customer_id "
+            "ORDER BY a.rowid DESC LIMIT 1"
+        )
+        self.db.execute(
+            f"UPDATE items SET customer_email = ({email}) WHERE ({email}) <> ''"  # noqa: S608
+        )
+        self.db.execute("UPDATE items SET email_key = normalise_email(customer_email)")
+
+    def first_of_customer(self, customer_id: str) -> OpenItem | None:
+        """The customer's first open item (for its name and code), or None when it has none."""
+        self._index()
+        row = self.db.execute(
+            f"{_SELECT} WHERE customer_id = ? ORDER BY pos LIMIT 1", (customer_id,)
+        ).fetchone()
+        return _item(row) if row else None
 
     def _index(self) -> None:
         """The indexes of the engine's lookups, made once after the last item is written

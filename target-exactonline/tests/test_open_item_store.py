@@ -104,7 +104,9 @@ def test_lookups_find_amounts_however_they_are_written() -> None:
 def test_e_mails_given_later_reach_the_lookups_and_the_file_goes_with_the_store() -> None:
     store = OpenItemStore()
     store.add([_item("H1"), _item("H2")])
-    store.set_emails([("C1", "Klant@X.nl")])
+    store.add_accounts([("C1", "1", "Klant", "Klant@X.nl"), ("C2", "2", "Ander", None)])
+    store.give_items_their_customers_emails()
+    assert store.accounts_with_email(" KLANT@x.nl") == [("C1", "1", "Klant", "Klant@X.nl")]
     assert store.customers_for_email("klant@x.nl") == ("C1",)
     assert store.items[1].customer_email == "Klant@X.nl"
     folder = store.path.parent

@@ -116,11 +116,7 @@ class ExactContext:
     journals: dict[str, Journal] = field(default_factory=dict)
     gl_accounts: dict[str, GLAccount] = field(default_factory=dict)  # by code
     periods: list[Period] = field(default_factory=list)
-    open_items: list[OpenItem] = field(default_factory=list)
-    accounts_by_id: dict[str, Account] = field(default_factory=dict)
-    accounts_by_code: dict[str, Account] = field(default_factory=dict)
-    accounts_by_email: dict[str, list[Account]] = field(default_factory=dict)
-    accounts_read: bool = False
+    accounts_read: bool = False  # Exact's customers are in the run's open-item store
     receivable_signs: SignReading = field(default_factory=SignReading)  # how amounts were signed
 
     def period_for(self, day: date) -> Period | None:
@@ -128,14 +124,6 @@ class ExactContext:
             if period.holds(day):
                 return period
         return None
-
-    def add_accounts(self, accounts: Iterable[Account]) -> None:
-        for account in accounts:
-            self.accounts_by_id[account.id] = account
-            if account.code:
-                self.accounts_by_code[account.code.strip()] = account
-            if account.email:
-                self.accounts_by_email.setdefault(account.email.strip().lower(), []).append(account)
 
 
 def _or(field_name: str, values: Iterable[str]) -> str:
@@ -409,9 +397,10 @@ def _still_open(
     return replace(item, amount=signed_open_amount(kind, left))
 
 
-def read_accounts(client: ReadClient) -> list[Account]:
+def read_accounts(client: ReadClient) -> Iterator[Account]:
+    """Every customer, page by page (a merchant's year can have hundreds of thousands)."""
     rows = client.get_all(ACCOUNTS, select="ID,Code,Name,Email", bulk=True)
-    return [_account(row) for row in rows if row.get("ID")]
+    return (_account(row) for row in rows if row.get("ID"))
 
 
 def read_account_by_code(client: ReadClient, code: str) -> Account | None:

@@ -378,10 +378,14 @@ class OpenItemStore:
         )
         db = self.db
         db.execute("BEGIN")
-        while batch := list(islice(rows, _BATCH)):
-            db.executemany(insert, batch)
-        db.execute("CREATE INDEX accounts_by_email ON accounts (email_key)")
-        db.execute("CREATE INDEX accounts_by_id ON accounts (id)")
+        try:
+            while batch := list(islice(rows, _BATCH)):
+                db.executemany(insert, batch)
+            db.execute("CREATE INDEX accounts_by_email ON accounts (email_key)")
+            db.execute("CREATE INDEX accounts_by_id ON accounts (id)")
+        except BaseException:
+            db.execute("ROLLBACK")  # a read that failed half way leaves no customers
+            raise
         db.execute("COMMIT")
 
     def accounts_with_email(self, email: str) -> list[AccountRow]:
@@ -403,6 +407,16 @@ class OpenItemStore:
             f"UPDATE items SET customer_email = ({email}) WHERE ({email}) <> ''"  # noqa: S608
         )
         self.db.execute("UPDATE items SET email_key = normalise_email(customer_email)")
+
+    def has_customer(self, customer_id: str) -> bool:
+        self._index()
+        sql = "SELECT 1 FROM items WHERE customer_id = ? LIMIT 1"
+        return self.db.execute(sql, (customer_id,)).fetchone() is not None
+
+    def customer_ids(self) -> Iterator[str]:
+        self._index()
+        for (customer,) in self.db.execute("SELECT DISTINCT customer_id FROM items"):
+            yield customer
 
     def first_of_customer(self, customer_id: str) -> OpenItem | None:
         """The customer's first open item (for its name and code), or None when it has none."""

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .candidates import BY_EMAIL, COMMON_REFERENCE, Finder, Found
+from .claims import ClaimCounts
 from .describe import (
     KIND_WORD,
     clean,
@@ -52,7 +53,7 @@ class Decider:
         self,
         index: OpenItemLookup,
         settings: Settings,
-        claims: dict[int, int],
+        claims: ClaimCounts,
     ) -> None:
         self.index = index
         self.items = index.items

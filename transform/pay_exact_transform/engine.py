@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from .assemble import assemble
 from .candidates import Finder, Found
+from .claims import ClaimCounts
 from .decide import Decider, record_lines
 from .errors import InputError
 from .index import OpenItemIndex, OpenItemLookup, build_index, without_cyclic_gc
@@ -82,9 +83,10 @@ class RunPlanner:
 
     The plans do not depend on the window size or on the order of the windows: claims are
     sums, and a relation's name is taken from its first record in (clearing id, record id)
-    order, whichever window brought it. What stays between windows is the open items' index,
-    one integer per claimed open item, and the relations. A clearing counted twice (the same
-    clearing in two windows, as Singer may deliver it) counts once.
+    order, whichever window brought it. What stays between windows is the open items' index
+    (in memory, or wherever an ``OpenItemLookup`` keeps it), one machine integer per open item
+    position (``ClaimCounts``), and the relations. A clearing counted twice (the same clearing
+    in two windows, as Singer may deliver it) counts once.
     """
 
     def __init__(self, open_items: OpenItemLookup | Sequence[OpenItem], settings: Settings) -> None:
@@ -100,7 +102,7 @@ class RunPlanner:
         # rule set, so every profile of the run looks up the same open items by position and a
         # claim counts the same whichever profile made it.
         self._finders: dict[MatchProfile, Finder] = {}
-        self.claims: dict[int, int] = {}
+        self.claims = ClaimCounts()
         self._decider = Decider(self.index, settings, self.claims)
         self._counted: dict[str, int | str] = {}  # clearing id -> fingerprint of what was counted
         self._kept: dict[str, list[Found]] = {}
@@ -134,12 +136,12 @@ class RunPlanner:
                 self._counted[clearing.clearing_id] = fingerprint
                 finder = self._finder(ctx)
                 find = finder.find
-                claims = self.claims
+                claim = self.claims.add
                 found_here = []
                 for record in ctx.records:
                     found = find(record, ctx.sales_journal)
                     for idx in found.candidates:
-                        claims[idx] = claims.get(idx, 0) + 1
+                        claim(idx)
                     if ctx.books and not found.candidates:
                         # Rule 6 may need a relation, shared by every record of the run with
                         # this e-mail: note it now so that every window sees all of them.

@@ -3,9 +3,9 @@
     .venv/bin/python bench/orchestrate_night.py [--customers 20] [--concurrency 4]
                                                 [--skip-shared] [--only-shared] [--dagster]
 
-Three rounds, each on fresh sandboxes (one Pay. and one Exact sandbox per customer, served from
-this process) and a fresh PostgreSQL database holding Meltano's system database and the target's
-store:
+Three rounds, each on fresh sandboxes (one multi-customer Pay. and Exact sandbox pair serving
+every customer, in this process) and a fresh PostgreSQL database holding Meltano's system
+database and the target's store:
 
 1. ``view``: every customer's run in its own private Meltano view (``customer_run.py``),
    ``--concurrency`` at a time, as Dagster's run queue would start them;
@@ -26,8 +26,7 @@ from ``/proc``), the runs that
 failed, the clearings expected and posted, and bookings found twice in Exact.
 
 What this does not measure: Dagster's daemon and run queue (``bin/dev orchestrate`` shows them
-at work), real API latency, several machines, and 1,000 customers (the sandbox serves one
-merchant per server pair, so this process holds two servers per customer).
+at work), real API latency and several machines.
 """
 
 from __future__ import annotations
@@ -61,7 +60,11 @@ from pay_exact_orchestrate.customer_run import (
     run_environment,
 )
 from pay_exact_orchestrate.customers import read_customers
-from pay_exact_orchestrate.sandbox_customers import SandboxCustomer, start_sandbox_customer
+from pay_exact_orchestrate.sandbox_customers import (
+    SandboxCustomer,
+    start_customer_sandboxes,
+    start_sandbox_customer,
+)
 from pay_exact_orchestrate.secrets import OwnerOnlyFileSecrets
 from pay_exact_orchestrate.settings import OrchestrateSettings
 from pay_exact_orchestrate.view import PLUGIN_TYPES, committed_catalog, view_document
@@ -295,6 +298,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
     database, drop = fresh_database()
     dagster_database, drop_dagster = fresh_database() if layout == "dagster" else ("", None)
     customers: list[SandboxCustomer] = []
+    sandboxes = start_customer_sandboxes()
     with tempfile.TemporaryDirectory(prefix="pay-exact-night-") as tmp:
         work = Path(tmp)
         settings = OrchestrateSettings(
@@ -315,6 +319,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
                         environments_dir=settings.environments_dir,
                         secrets_dir=work / "secrets",
                         store_url=database,
+                        sandboxes=sandboxes,
                         days=2,
                     )
                 )
@@ -433,8 +438,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
                 retries=retries,
             )
         finally:
-            for customer in customers:
-                customer.stop()
+            sandboxes.stop()
             drop()
             if drop_dagster is not None:
                 drop_dagster()

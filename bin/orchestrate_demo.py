@@ -1,8 +1,8 @@
 """Many customers on Dagster, on this machine: ``bin/dev orchestrate``.
 
 1. installs the Meltano plugins (as ``bin/dev demo`` does),
-2. starts a handful of demo customers, each a generated merchant on its own Pay. and Exact
-   sandbox, with an environment file, an owner-only secrets file and an Exact consent,
+2. starts a handful of demo customers, generated merchants on one multi-customer Pay. and Exact
+   sandbox pair, each with an environment file, an owner-only secrets file and an Exact consent,
 3. prepares the shared stores: a PostgreSQL database when a server answers (the
    ``PAY_EXACT_DEMO_POSTGRES_URL`` or the local one), else SQLite files and one run at a time,
 4. starts Dagster's UI and daemon (``dagster dev``) with this project's definitions and says where
@@ -26,7 +26,10 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 from pay_exact_orchestrate.customer_run import prepare_system_database
-from pay_exact_orchestrate.sandbox_customers import start_sandbox_customer
+from pay_exact_orchestrate.sandbox_customers import (
+    start_customer_sandboxes,
+    start_sandbox_customer,
+)
 from pay_exact_orchestrate.settings import OrchestrateSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,8 +109,8 @@ def main() -> int:
         environments_dir=STATE / "environments",
         secrets_dir=STATE / "secrets",
     )
-    say(f"starting {args.customers} demo customers, each on its own Pay. and Exact sandbox ...")
-    customers = []
+    say(f"starting {args.customers} demo customers on one Pay. and one Exact sandbox ...")
+    sandboxes = start_customer_sandboxes()
     try:
         for i in range(args.customers):
             customer = start_sandbox_customer(
@@ -117,13 +120,15 @@ def main() -> int:
                 environments_dir=settings.environments_dir,
                 secrets_dir=settings.secrets_dir or STATE / "secrets",
                 store_url=store,
+                sandboxes=sandboxes,
                 days=2 + i % 3,
             )
-            customers.append(customer)
             say(
                 f"  {customer.name}: {len(customer.clearing_ids)} clearings to book, "
-                f"Exact at {customer.exact.url}"
+                f"Exact division {customer.exact.division}"
             )
+        say(f"  Pay. sandbox {sandboxes.pay_url}, Exact sandbox {sandboxes.exact_url}")
+        say(f"  booked keys and duplicates per customer: {sandboxes.exact_url}/_admin/customers")
         prepare_system_database(settings, base_environ=base_env)
         env = {
             **base_env,
@@ -175,8 +180,7 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     dagster.kill()
     finally:
-        for customer in customers:
-            customer.stop()
+        sandboxes.stop()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Demo and test customers on the local sandboxes: environment files, secret files, tokens.
 
-Each customer gets a generated merchant on its own Pay. sandbox and that merchant's Exact
-administration on its own Exact sandbox (one pair per customer: one sandbox process serving many
-merchants is not built yet), an environment file as an operator would write it (no store, no
-report folder: the orchestrator sets those), an owner-only secrets file, and an Exact token pair
-in the shared store under its name, as ``target-exactonline authorize`` leaves it.
+Each customer gets a generated merchant as a Pay. account and that merchant's Exact
+administration as a division, all customers on one multi-customer sandbox pair (one Pay. and one
+Exact server, ``pay_exact_sandbox.customers``), an environment file as an operator would write it
+(no store, no report folder: the orchestrator sets those), an owner-only secrets file, and an
+Exact token pair in the shared store under its name, as ``target-exactonline authorize`` leaves
+it.
 
 Used by ``bin/dev orchestrate``, ``bench/orchestrate_night.py`` and the tests; the product's
 runs never import it (the sandbox package is imported only when this module is used).
@@ -38,22 +39,30 @@ BOOKS = {
 @dataclass
 class SandboxCustomer:
     name: str
-    pay: Any  # pay_exact_sandbox.pay.sandbox.PaySandbox
-    exact: Any  # pay_exact_sandbox.exact.pytest_fixtures.ExactSandbox
+    customer: Any  # pay_exact_sandbox.customers.Customer
     clearing_ids: frozenset[str]
+
+    @property
+    def pay(self) -> Any:  # pay_exact_sandbox.pay.sandbox.PaySandbox on the shared server
+        return self.customer.pay
+
+    @property
+    def exact(self) -> Any:  # pay_exact_sandbox.exact.pytest_fixtures.ExactSandbox, shared server
+        return self.customer.exact
 
     def entries(self) -> Counter[str]:
         """Bank entries in Exact per clearing id, read from the key in each entry's lines."""
-        found: Counter[str] = Counter()
-        for entry in self.exact.runtime.store.bank_entries.values():
-            key = (entry["BankEntryLines"][0].get("Description") or "").split(" ")[0]
-            if key.startswith("PX:"):
-                found[key[3:]] += 1
-        return found
+        return self.customer.booked_keys()
 
     def stop(self) -> None:
-        self.pay.stop()
-        self.exact.stop()
+        """Nothing to stop: the customers' sandbox pair is stopped by whoever started it."""
+
+
+def start_customer_sandboxes() -> Any:
+    """A started, empty multi-customer sandbox pair (``pay_exact_sandbox.customers``)."""
+    from pay_exact_sandbox.customers import CustomerSandboxes  # noqa: PLC0415
+
+    return CustomerSandboxes([]).start()
 
 
 def environment_document(
@@ -107,29 +116,22 @@ def start_sandbox_customer(
     environments_dir: Path,
     secrets_dir: Path,
     store_url: str,
+    sandboxes: Any,
     days: int = 2,
     payments_per_clearing: tuple[int, int] = (3, 6),
 ) -> SandboxCustomer:
+    """Add customer ``name`` to ``sandboxes`` (from :func:`start_customer_sandboxes`)."""
     # Imported here: the sandbox and the target's test support are not run-time needs.
-    from pay_exact_sandbox.exact.pytest_fixtures import start_exact_sandbox  # noqa: PLC0415
-    from pay_exact_sandbox.generator import GeneratorParams, generate  # noqa: PLC0415
-    from pay_exact_sandbox.generator.exact_side import (  # noqa: PLC0415
-        ExactSideParams,
-        build_exact_data,
-    )
-    from pay_exact_sandbox.pay.sandbox import PaySandbox  # noqa: PLC0415
+    from pay_exact_sandbox.customers import CustomerSpec  # noqa: PLC0415
+    from pay_exact_sandbox.generator import GeneratorParams  # noqa: PLC0415
     from target_exactonline.sandbox_testing import store_target_tokens  # noqa: PLC0415
 
-    merchant = generate(
-        GeneratorParams(seed=seed, days=days, payments_per_clearing=payments_per_clearing)
-    )
-    exact = start_exact_sandbox(
-        build_exact_data(merchant, ExactSideParams(seed=seed, division_code=division))
-    )
-    pay = PaySandbox(merchant).start()
-    settlements = merchant.pay["settlements"]
+    params = GeneratorParams(seed=seed, days=days, payments_per_clearing=payments_per_clearing)
+    customer = sandboxes.add(CustomerSpec(name=name, seed=seed, division=division, params=params))
+    pay, exact = customer.pay, customer.exact
+    settlements = customer.merchant.pay["settlements"]
     start = min(date.fromisoformat(str(s["settlementDate"])[:10]) for s in settlements)
-    token = merchant.pay["tokens"][0]
+    token = {"code": customer.token_code, "token": customer.api_token}
     document = environment_document(
         name, pay=pay, exact=exact, token_code=token["code"], start=start
     )
@@ -144,4 +146,4 @@ def start_sandbox_customer(
         handle.write(f"{prefix}_EXACT_CLIENT_SECRET={exact.client_secret}\n")
     store_target_tokens(exact, store_url, key=name)
     clearing_ids = frozenset(c["clearingId"] for s in settlements for c in s.get("clearings") or [])
-    return SandboxCustomer(name=name, pay=pay, exact=exact, clearing_ids=clearing_ids)
+    return SandboxCustomer(name=name, customer=customer, clearing_ids=clearing_ids)

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pay_exact_orchestrate.sandbox_customers import SandboxCustomer, start_sandbox_customer
+from pay_exact_orchestrate.sandbox_customers import (
+    SandboxCustomer,
+    start_customer_sandboxes,
+    start_sandbox_customer,
+)
 from pay_exact_orchestrate.settings import OrchestrateSettings
 from target_exactonline.exact_client.testing import require_postgres_url
 
@@ -91,8 +95,9 @@ def orchestration(installed_project: Path, database: str, tmp_path: Path) -> Orc
 def sandbox_customers(
     orchestration: OrchestrateSettings,
 ) -> Iterator[Callable[..., list[SandboxCustomer]]]:
-    """``start(n)``: n customers on sandboxes of their own, files and tokens in place."""
+    """``start(n)``: n customers on one multi-customer sandbox pair, files and tokens in place."""
     started: list[SandboxCustomer] = []
+    sandboxes = start_customer_sandboxes()
 
     def start(count: int, *, first_seed: int = 71) -> list[SandboxCustomer]:
         for i in range(count):
@@ -104,11 +109,11 @@ def sandbox_customers(
                     environments_dir=orchestration.environments_dir,
                     secrets_dir=orchestration.secrets_dir or Path(),
                     store_url=orchestration.store_url,
+                    sandboxes=sandboxes,
                     days=1 + i,  # histories of different lengths: bookmarks that differ
                 )
             )
         return started[-count:]
 
     yield start
-    for customer in started:
-        customer.stop()
+    sandboxes.stop()

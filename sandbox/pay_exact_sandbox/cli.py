@@ -1,11 +1,14 @@
 """``pay-exact-sandbox``: run the sandboxes on localhost, or write a generated merchant to a file.
 
     pay-exact-sandbox serve [--seed N ...] [--fixture FILE] [--pay-port 0] [--exact-port 0]
-                            [--state-dir DIR] [--urls-file FILE]
+                            [--state-dir DIR] [--urls-file FILE] [--customers N]
     pay-exact-sandbox generate --out FILE [--seed N ...]
 
 ``serve`` prints (and writes to ``--urls-file``) one JSON object with each sandbox's base URLs
-and demo credentials once every server listens, then runs until SIGINT or SIGTERM.
+and demo credentials once every server listens, then runs until SIGINT or SIGTERM. With
+``--customers N`` one Pay. server and one Exact server serve N merchants (seeds ``--seed``,
+``--seed``+1, ...; divisions from ``--exact-division``), and the JSON lists each customer's
+credentials (see ``customers.py``).
 """
 
 from __future__ import annotations
@@ -228,6 +231,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--urls-file", type=Path, help="write the URLs and demo credentials here once listening"
     )
+    serve.add_argument(
+        "--customers",
+        type=int,
+        default=None,
+        help="serve N generated merchants from one Pay. and one Exact server (not with "
+        "--fixture or --state-dir)",
+    )
+    serve.add_argument(
+        "--customer-prefix", default="shop", help="customers are named PREFIX1, PREFIX2, ..."
+    )
     gen = commands.add_parser("generate", help="write a generated merchant as a fixture file")
     _add_generator_options(gen)
     gen.add_argument("--out", type=Path, required=True)
@@ -248,13 +261,46 @@ def _merchant(args: argparse.Namespace) -> Merchant:
     return generate(_params(args))
 
 
+def _customer_sandboxes(args: argparse.Namespace) -> Any:
+    # Imported here: only the multi-customer mode needs it.
+    from pay_exact_sandbox.customers import CustomerSandboxes, CustomerSpec  # noqa: PLC0415
+    from pay_exact_sandbox.exact.config import ExactConfig  # noqa: PLC0415
+
+    if args.customers < 1:
+        raise ValueError("--customers must be at least 1")
+    if args.fixture or args.state_dir:
+        raise ValueError("--customers serves generated merchants: no --fixture or --state-dir")
+    params = _params(args)
+    config = ExactConfig(
+        receivables_sign=args.exact_receivables_sign,
+        partial_receivable_amount=args.exact_partial_receivable_amount,
+        partial_sets_last_payment_date=args.exact_partial_sets_last_payment_date == "yes",
+    )
+    first_division = args.exact_division or 123456
+    specs = [
+        CustomerSpec(
+            name=f"{args.customer_prefix}{i + 1}",
+            seed=args.seed + i,
+            division=first_division + i,
+            params=params,
+            exact_config=config,
+            pay_rate_limit_per_second=args.rate_limit,
+        )
+        for i in range(args.customers)
+    ]
+    return CustomerSandboxes(specs, pay_port=args.pay_port, exact_port=args.exact_port)
+
+
 def serve(args: argparse.Namespace) -> int:
-    merchant = _merchant(args)
     services: list[tuple[str, Service]] = []
-    for build in SERVICE_BUILDERS:
-        built = build(args, merchant)
-        if built is not None:
-            services.append(built)
+    if args.customers is not None:
+        services.append(("customers", _customer_sandboxes(args)))
+    else:
+        merchant = _merchant(args)
+        for build in SERVICE_BUILDERS:
+            built = build(args, merchant)
+            if built is not None:
+                services.append(built)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -264,6 +310,8 @@ def serve(args: argparse.Namespace) -> int:
             service.start()
             started.append(service)
         urls = {name: service.credentials() for name, service in services}
+        if args.customers is not None:
+            urls = urls["customers"]
         text = json.dumps(urls, indent=2)
         if args.urls_file:
             _write_atomically(args.urls_file, text + "\n")

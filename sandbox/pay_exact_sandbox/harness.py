@@ -46,6 +46,10 @@ class ServedApp:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def close(self) -> None:
+        """Release the port of a server that was never started."""
+        self._server.server_close()
+
     def serve_forever(self) -> None:
         """Block in the current thread (the CLI's foreground mode)."""
         self._server.serve_forever()
@@ -60,3 +64,20 @@ class ServedApp:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SharedServer:
+    """A server one customer's sandbox shares with others: its URL; stopping it is the owner's.
+
+    Handles of single customers on a multi-customer server carry this, so stopping a customer
+    never stops the others' server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
+
+    def start(self) -> Self:
+        return self
+
+    def stop(self) -> None:
+        return None

@@ -7,8 +7,8 @@ bad record blocks only the clearing it belongs to.
 
 The records wait on disk, not in memory: a year's backfill of a large merchant is millions of
 records, and the run reads them back one window of clearings at a time (``bundles_for``). The
-spool is a private SQLite file in a temporary directory (one row per record, pickled, keyed by
-stream and key, indexed by clearing), removed when the collector is closed. Settlements and
+spool is a private SQLite file in a temporary directory (one row per record, as compact JSON,
+keyed by stream and key, indexed by clearing), removed when the collector is closed. Settlements and
 turnover groups, a few hundred a year, stay in memory.
 """
 
@@ -22,8 +22,11 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 SETTLEMENTS = "settlements"
 CLEARINGS = "clearings"
@@ -51,6 +54,14 @@ _PER_CLEARING = (CLEARINGS, CLEARING_LINES, CLEARING_RECORDS)
 # Streams spooled to disk (the others are small and stay in memory).
 _SPOOLED = frozenset({*_PER_CLEARING, INVOICE_LINES, TRANSACTIONS})
 _FLUSH_EVERY = 2_000  # records written to the spool in one statement
+# A record is spooled as msgspec JSON, faster than pickle both ways (about 2.8x to write, 1.5x to
+# read a clearing record) and exact: numbers with a fraction come back as ``Decimal``, as the
+# Singer reader gave them. A date-time the SDK parsed (``validate_records``) comes back as its
+# ISO text, the form the conversion reads anyway.
+_encode_record = msgspec.json.Encoder(decimal_format="number", enc_hook=str).encode
+_decode_record = msgspec.json.Decoder(float_hook=Decimal).decode
+# A record's identity: its key values, or the whole record (sorted) when it has no usable key.
+_encode_sorted = msgspec.json.Encoder(decimal_format="number", enc_hook=str, order="sorted").encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,25 +108,27 @@ def _clearing_id_of(record: Mapping[str, Any]) -> str | None:
     return text or None
 
 
-def _identity(record: Mapping[str, Any], key_properties: Sequence[str]) -> str:
+def _identity(record: Mapping[str, Any], key_properties: Sequence[str]) -> bytes:
     # A key with a null part (tap-pay's reportingId may be null) identifies nothing: then only
     # an identical record counts as a repeat.
     if key_properties and all(record.get(k) is not None for k in key_properties):
-        return json.dumps([record[k] for k in key_properties], default=str)
-    return json.dumps(record, default=str, sort_keys=True)
+        return _encode_record([record[k] for k in key_properties])
+    return _encode_sorted(record)
 
 
 class Collector:
     """Holds the run's records until the input ends: on disk, read back per clearing."""
 
     def __init__(self) -> None:
-        self._memory: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in PAY_STREAMS - _SPOOLED}
+        self._memory: dict[str, dict[bytes, dict[str, Any]]] = {
+            s: {} for s in PAY_STREAMS - _SPOOLED
+        }
         self.problems: list[RecordProblem] = []
         self.ignored: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
         self._dir: str | None = None
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[str, str, str | None, str | None, bytes]] = []
+        self._pending: list[tuple[str, bytes, str | None, str | None, bytes]] = []
         self._duplicates_at_close: Counter[str] | None = None
         self._settlement_index: tuple[dict[str, Any], dict[str, Any]] | None = None
 
@@ -129,7 +142,7 @@ class Collector:
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")
             db.execute(
-                "CREATE TABLE records (stream TEXT NOT NULL, identity TEXT NOT NULL, "
+                "CREATE TABLE records (stream TEXT NOT NULL, identity BLOB NOT NULL, "
                 "clearing_id TEXT, order_id TEXT, body BLOB NOT NULL, "
                 "PRIMARY KEY (stream, identity)) WITHOUT ROWID"
             )
@@ -196,7 +209,7 @@ class Collector:
             order_id = str(value).strip() if isinstance(value, str | int) else None
         self._pending.append(
             (stream, identity, clearing_id if stream in _PER_CLEARING else None, order_id,
-             pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+             _encode_record(record))
         )  # fmt: skip
         if len(self._pending) >= _FLUSH_EVERY:
             self._flush()
@@ -241,7 +254,7 @@ class Collector:
         if db is None:
             return []
         rows = db.execute("SELECT body FROM records WHERE stream = ? ORDER BY identity", (stream,))
-        return [_load(body) for (body,) in rows]
+        return [_decode_record(body) for (body,) in rows]
 
     def transactions(self) -> Mapping[str, Mapping[str, Any]]:
         """The optional per-transaction enrichment by order id, read from the spool on demand."""
@@ -305,7 +318,7 @@ class Collector:
                     part,
                 )
                 for stream, cid, body in rows:
-                    record = _load(body)
+                    record = _decode_record(body)
                     b = found[cid]
                     if stream == CLEARINGS:
                         b.clearing = record
@@ -391,7 +404,7 @@ class _Transactions(Mapping[str, Mapping[str, Any]]):
         ).fetchone()
         if row is None:
             raise KeyError(order_id)
-        return _load(row[0])
+        return _decode_record(row[0])
 
     def __iter__(self) -> Iterator[str]:
         if self._any and self._db is not None:

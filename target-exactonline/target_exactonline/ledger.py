@@ -38,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     create_engine,
     insert,
     select,
@@ -556,9 +557,7 @@ class BookingLedger:
 
     def _read(self, conn, clearing_id: str) -> LedgerRow | None:
         row = conn.execute(
-            select(bookings).where(
-                and_(bookings.c.division == self.division, bookings.c.clearing_id == clearing_id)
-            )
+            _READ_BOOKING, {"division": self.division, "clearing_id": clearing_id}
         ).first()
         return _to_row(row._mapping) if row else None
 
@@ -628,6 +627,14 @@ class BookingLedger:
 
 
 _POSTABLE = (Status.PLANNED, Status.POSTING, Status.FAILED, Status.BLOCKED)
+# Built once: a clearing's row is read several times per clearing, and building the statement
+# (and its cache key) each time cost more than running it.
+_READ_BOOKING = select(bookings).where(
+    and_(
+        bookings.c.division == bindparam("division"),
+        bookings.c.clearing_id == bindparam("clearing_id"),
+    )
+)
 
 
 def _to_row(m) -> LedgerRow:

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -186,12 +188,33 @@ _CLEARING_FIELDS = tuple(f.name for f in fields(ClearingReport))
 _LINE_FIELDS = tuple(f.name for f in fields(ReportLine))
 
 
+_line_values = attrgetter(*_LINE_FIELDS)
+# Values JSON takes as they are; ``_plain`` is called only for the others (a line's amount, its
+# candidates), which a backfill's million lines make worth the check.
+_AS_IS = frozenset({str, int, bool, type(None)})
+
+
 def _jsonl_clearing(clearing: ClearingReport) -> str:
     # What ``asdict`` gives, field by field: ``asdict`` deep-copies every line first, which cost
     # more than the rest of the report at a backfill's size.
     item = {name: _plain(getattr(clearing, name)) for name in _CLEARING_FIELDS if name != "lines"}
+    as_is = _AS_IS
     item["lines"] = [
-        {name: _plain(getattr(line, name)) for name in _LINE_FIELDS} for line in clearing.lines
+        dict(
+            zip(
+                _LINE_FIELDS,
+                [
+                    v
+                    if type(v) in as_is or v == ()
+                    else str(v)
+                    if type(v) is Decimal
+                    else _plain(v)
+                    for v in _line_values(line)
+                ],
+                strict=True,
+            )
+        )
+        for line in clearing.lines
     ]
     item["type"] = "clearing"
     return json.dumps(item, sort_keys=True)
@@ -452,8 +475,21 @@ SHOWN_DETAILS_MISSING = 10  # clearings listed under a finding before the list f
 _ALL_PAYMENTS = re.compile(r"all \d+ payments")
 
 
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
 def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    # Most values (ids, amounts, GL codes) hold nothing to escape: one scan instead of five.
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
+
+
+def _escaped(*values: object) -> list[str]:
+    """``_e`` of each value, with one scan for a line whose values hold nothing to escape."""
+    texts = ["" if v is None else str(v) for v in values]
+    if _HTML_SPECIAL.search("".join(texts)) is None:
+        return texts
+    return [html.escape(text, quote=True) for text in texts]
 
 
 def _money(value: Decimal | None) -> str:
@@ -802,12 +838,20 @@ def _clearing_html(c: ClearingReport) -> list[str]:
         )
         for line in c.lines:
             cls = ' class="attention"' if line.attention else ""
+            gl, role, description, customer, settles, amount, reason, explanation = _escaped(
+                line.gl,
+                line.role,
+                line.description,
+                line.customer,
+                _settles(line),
+                _money(line.amount),
+                line.reason,
+                line.explanation,
+            )
             out.append(
-                f"<tr{cls}><td>{_e(line.gl)} <span class=muted>({_e(line.role)})</span></td>"
-                f"<td>{_e(line.description)}</td><td>{_e(line.customer)}</td>"
-                f"<td>{_e(_settles(line))}</td>"
-                f"<td class=num>{_e(_money(line.amount))}</td><td>{_e(line.reason)}</td>"
-                f"<td>{_e(line.explanation)}"
+                f"<tr{cls}><td>{gl} <span class=muted>({role})</span></td>"
+                f"<td>{description}</td><td>{customer}</td><td>{settles}</td>"
+                f"<td class=num>{amount}</td><td>{reason}</td><td>{explanation}"
                 + (
                     f'<br><span class="muted">considered: {_e(", ".join(line.candidates))}</span>'
                     if line.candidates and not line.invoice
@@ -850,6 +894,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+@lru_cache(maxsize=256)  # every attention row of a clearing links to the same anchor
 def _anchor(clearing_id: str) -> str:
     return "c-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in clearing_id)
 

@@ -29,6 +29,7 @@ from target_exactonline.collector import PAY_STREAMS, Collector
 from target_exactonline.commands import check_command
 from target_exactonline.exact_client.settings import ExactSettings
 from target_exactonline.ledger import BookingLedger
+from target_exactonline.messages import BytesMessageReader
 from target_exactonline.notify import notifications, with_notification_settings
 from target_exactonline.probe_store import ProbeStore
 from target_exactonline.run import BookingRun, ClearingsNotBooked, RunResult
@@ -48,6 +49,7 @@ class TargetExactOnline(Target):
     name = "target-exactonline"
     config_jsonschema = with_notification_settings(config_jsonschema())
     default_sink_class = PaySink
+    message_reader_class = BytesMessageReader
 
     def __init__(
         self,

@@ -72,6 +72,9 @@ class OAuthServer:
         self._refresh: dict[str, Connection] = {}
         self._spent: dict[str, Connection] = {}
         self._token_calls: dict[tuple[str, int], int] = {}
+        # Told every code and token this server hands out: a multi-customer server routes a
+        # request to the division whose user holds the credential it presents.
+        self.on_issue: Callable[[str], None] | None = None
 
     # -- authorize -----------------------------------------------------------------------------
     def authorize(self, client_id: str | None, redirect_uri: str | None) -> str:
@@ -87,6 +90,7 @@ class OAuthServer:
         code = "stampN!" + secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _Code(client.client_id, redirect_uri, self._now())
+        self._announce(code)
         return code
 
     # -- token endpoint ------------------------------------------------------------------------
@@ -147,6 +151,12 @@ class OAuthServer:
             connection, connection.issued_at + self.config.access_token_seconds
         )
         self._refresh[connection.refresh_token] = connection
+        self._announce(connection.access_token)
+        self._announce(connection.refresh_token)
+
+    def _announce(self, credential: str) -> None:
+        if self.on_issue is not None:
+            self.on_issue(credential)
 
     def _refresh_connection(self, client: OAuthClient, token: str) -> Connection:
         if token in self._spent:

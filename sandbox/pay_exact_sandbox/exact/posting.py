@@ -271,7 +271,7 @@ def _transaction_line(store: ExactStore, entry: Row, journal: Row, **fields: Any
             **fields,
         }
     )
-    store.transaction_lines[row["ID"]] = row
+    store.transaction_lines[row["ID"]] = store.pool.row(row)
     return row
 
 
@@ -567,7 +567,7 @@ def post_sales_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> 
                 }
             )
         )
-    store.sales_entries[entry_id] = entry
+    store.sales_entries[entry_id] = store.pool.row(entry)
     tl_common = {
         "Date": entry_date,
         "FinancialYear": year,
@@ -808,7 +808,7 @@ def post_bank_entry(store: ExactStore, body: Row, *, seeding: bool = False) -> R
             "_journal_type": journal["Type"],
         },
     )
-    store.bank_entries[entry["EntryID"]] = entry
+    store.bank_entries[entry["EntryID"]] = store.pool.row(entry)
     for index, line in enumerate(lines, start=1):
         row = _bank_entry_line(store, entry, line, index, rate)
         entry["BankEntryLines"].append(row)

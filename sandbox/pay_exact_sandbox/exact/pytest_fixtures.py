@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 
 from pay_exact_sandbox.admin import AdminState, FaultRule, LoggedRequest
-from pay_exact_sandbox.harness import ServedApp
+from pay_exact_sandbox.harness import ServedApp, SharedServer
 
 from .admin_api import dump as dump_store
 from .app import ExactRuntime, create_exact_app
@@ -35,7 +35,7 @@ class ExactSandbox:
     """A running Exact sandbox and handles to drive and inspect it in-process."""
 
     app: Flask
-    server: ServedApp
+    server: ServedApp | SharedServer
     config: ExactConfig
 
     @property

@@ -20,8 +20,8 @@ from .data import ExactData
 from .store import ExactStore
 
 FORMAT = "pay-exact-sandbox/exact-snapshot@1"
-# Not data: the lock, the settings and the clock are the running sandbox's own.
-_NOT_DATA = frozenset({"lock", "config", "_now"})
+# Not data: the lock, the settings, the clock and the value pool are the running sandbox's own.
+_NOT_DATA = frozenset({"lock", "config", "_now", "pool"})
 _TAGS = ("$decimal", "$datetime", "$date", "$tuple", "$set", "$map")
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .compact import ValuePool
 from .config import ExactConfig
 from .data import ExactData
 from .errors import business
@@ -63,6 +64,7 @@ class ExactStore:
 
     def __init__(self, config: ExactConfig, now: Callable[[], float]) -> None:
         self.lock = threading.RLock()
+        self.pool = ValuePool()  # repeated values of the rows, kept once
         self.config = config
         self._now = now
         self._rowversion = self.ROWVERSION_START
@@ -404,7 +406,7 @@ class ExactStore:
         return self.accounts.get(account_id) if account_id else None
 
     def add_receivable(self, row: Row) -> None:
-        self.receivables[row["ID"]] = row
+        self.receivables[row["ID"]] = self.pool.row(row)
         if row.get("InvoiceNumber") is not None:
             self.invoice_index.setdefault(row["InvoiceNumber"], []).append(row["ID"])
 

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from pay_exact_sandbox.admin import AdminState, FaultRule, LoggedRequest
 from pay_exact_sandbox.generator import GeneratorParams, Merchant, generate
-from pay_exact_sandbox.harness import ServedApp
+from pay_exact_sandbox.harness import ServedApp, SharedServer
 
 from .app import PayConfig, create_pay_app
 from .auth import CLEARING
@@ -44,6 +44,7 @@ class PaySandbox:
         rate_limit_per_second: int | None = None,
         settlement_amount_unit: str | None = None,
         transactions_by_order_id: bool | None = None,
+        shared_url: str | None = None,
     ) -> None:
         self.merchant = load_merchant(source)
         self.store = PayStore(self.merchant.pay)
@@ -60,7 +61,10 @@ class PaySandbox:
         self.app = create_pay_app(
             self.store, PayConfig(rate_limit_per_second=rate_limit_per_second), self.admin
         )
-        self._served = ServedApp(self.app, port=port)
+        # shared_url: served by a multi-customer server that routes to this app by credentials.
+        self._served: ServedApp | SharedServer = (
+            SharedServer(shared_url) if shared_url else ServedApp(self.app, port=port)
+        )
         token = next(
             (t for t in self.store.tokens.values() if CLEARING in t.permissions),
             next(iter(self.store.tokens.values()), None),
@@ -93,7 +97,7 @@ class PaySandbox:
         return self.url + "/_admin"
 
     @property
-    def served(self) -> ServedApp:
+    def served(self) -> ServedApp | SharedServer:
         return self._served
 
     def start(self) -> Self:

@@ -13,6 +13,7 @@ plans exactly as it does over ``build_index`` of the same items.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -56,7 +57,7 @@ _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
 AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
 _BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
-_PRIMED = 8  # a reference's items read with it when it names this few (the usual one)
+_PRIMED = 8  # a reference's items are read with it when it names this few (usually one)
 _CACHED = 4096  # open items kept as objects: a window's candidates, read twice per window
 
 
@@ -122,6 +123,16 @@ class _Items(Sequence[OpenItem]):
     def __len__(self) -> int:
         return len(self._store)
 
+    def read_ahead(self, positions: list[int]) -> None:
+        """Read these items in one query and keep them for the questions that follow."""
+        cache = self._cache
+        wanted = [pos for pos in positions if pos not in cache]
+        if not wanted:
+            return
+        sql = f"SELECT pos, {_COLUMNS} FROM items WHERE pos IN (SELECT value FROM json_each(?))"  # noqa: S608
+        for pos, *fields in self._store.db.execute(sql, (json.dumps(wanted),)):
+            self.keep(pos, _item(fields))
+
     def keep(self, pos: int, item: OpenItem) -> OpenItem:
         cache = self._cache
         cache[pos] = item
@@ -155,29 +166,34 @@ class _Items(Sequence[OpenItem]):
 
 
 class _References:
-    """Reference key -> positions for one comparison rule set (the engine calls ``get``).
-
-    The items found come in the same query and are kept for the engine's next question,
-    which is about them: one query per payment instead of one per item it names."""
+    """Reference key -> positions for one comparison rule set. The engine asks for one
+    clearing's keys at once (``get_many``), so a clearing costs two queries, not one per payment;
+    the items those keys name come with them and are kept for the engine's next question."""
 
     def __init__(self, db: sqlite3.Connection, table: str, items: _Items) -> None:
-        self._sql = (
-            f"SELECT r.pos, {', '.join('i.' + f for f in _FIELDS)} FROM {table} r "  # noqa: S608
-            "JOIN items i ON i.pos = r.pos WHERE r.key = ? ORDER BY r.pos"
+        self._one = f"SELECT pos FROM {table} WHERE key = ? ORDER BY pos"  # noqa: S608
+        self._many = (
+            f"SELECT key, pos FROM {table} "  # noqa: S608
+            "WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key, pos"
         )
         self._db = db
         self._items = items
 
     def get(self, key: str, default: Postings | None = None) -> Postings | None:
-        rows = self._db.execute(self._sql, (key,)).fetchall()
-        if not rows:
+        found = _postings(self._db.execute(self._one, (key,)).fetchall())
+        if not found:
             return default
-        keep = self._items.keep
-        found = [pos for pos, *_ in rows]
-        if len(rows) <= _PRIMED:
-            for pos, *fields in rows:
-                keep(pos, _item(fields))
         return found[0] if len(found) == 1 else found
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Postings]:
+        """The postings of every key that has any (a key absent has none)."""
+        grouped: dict[str, list[int]] = {}
+        for key, pos in self._db.execute(self._many, (json.dumps(list(keys)),)):
+            grouped.setdefault(key, []).append(pos)
+        self._items.read_ahead(
+            [pos for found in grouped.values() if len(found) <= _PRIMED for pos in found]
+        )
+        return {key: found[0] if len(found) == 1 else found for key, found in grouped.items()}
 
 
 class OpenItemStore:

@@ -138,6 +138,7 @@ class RunPlanner:
                 find = finder.find
                 claim = self.claims.add
                 found_here = []
+                finder.look_up(ctx.records)
                 for record in ctx.records:
                     found = find(record, ctx.sales_journal)
                     for idx in found.candidates:
@@ -147,6 +148,7 @@ class RunPlanner:
                         # this e-mail: note it now so that every window sees all of them.
                         self._decider.decide(ctx, found, finder)
                     found_here.append(found)
+                finder.forget()
                 if keep:
                     self._kept[clearing.clearing_id] = found_here
 
@@ -172,8 +174,10 @@ class RunPlanner:
                 else:
                     if found_here is None:
                         find = finder.find
+                        finder.look_up(ctx.records)
                         found_here = [find(r, ctx.sales_journal) for r in ctx.records]
                     lines = record_lines(ctx, found_here, self._decider, finder)
+                    finder.forget()
                 plans.append(assemble(ctx, lines, self._relations))
             return plans
 

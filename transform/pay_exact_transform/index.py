@@ -71,7 +71,10 @@ class OpenItemLookup(Protocol):
     a caller may hold them elsewhere (a database) and answer the same questions.
 
     Items are known by their position in ``items``; every list of positions is ascending,
-    so an implementation gives the same plans as ``OpenItemIndex`` over the same items.
+    so an implementation gives the same plans as ``OpenItemIndex`` over the same items. A
+    reference table may also offer ``get_many(keys) -> dict`` (the postings of every key that
+    has any): the engine then asks for one clearing's keys at once, where a question costs more
+    than a dict lookup.
     """
 
     @property

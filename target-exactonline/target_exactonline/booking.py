@@ -265,9 +265,9 @@ class Booker:
 
     def _existing_account(self, email: str) -> ctx.Account | None:
         """An Exact customer that already has this e-mail (read once, in bulk, when needed)."""
-        load_accounts(self.facts.context, self._client)
-        found = self.facts.context.accounts_by_email.get(email.strip().lower()) or []
-        return found[0] if len(found) == 1 else None
+        load_accounts(self.facts, self._client)
+        found = self.facts.store().accounts_with_email(email)
+        return ctx.Account(*found[0]) if len(found) == 1 else None
 
     def _find_account_by_email(self, email: str) -> ctx.Account | None:
         rows = self.client.get_all(

@@ -10,9 +10,7 @@ and planned together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from pay_exact_transform import InputError, OpenItem, RunPlanner, build_index
+from pay_exact_transform import InputError, OpenItemLookup, RunPlanner
 
 from target_exactonline.clearing_item import Item, Outcomes
 from target_exactonline.engine_settings import engine_settings
@@ -22,7 +20,7 @@ from target_exactonline.settings import TargetSettings
 
 def count_claims(
     todo: list[Item],
-    open_items: Sequence[OpenItem],
+    open_items: OpenItemLookup,
     *,
     settings: TargetSettings,
     reader: InputReader,
@@ -30,7 +28,7 @@ def count_claims(
     window_size: int,
 ) -> RunPlanner:
     currencies = {i.report.currency for i in todo if i.report.currency}
-    planner = RunPlanner(build_index(open_items), engine_settings(settings, currencies))
+    planner = RunPlanner(open_items, engine_settings(settings, currencies))
     for start in range(0, len(todo), window_size):
         window = todo[start : start + window_size]
         for item_id, clearing in reader.load(window, outcomes).items():

@@ -7,11 +7,11 @@ a page) where Exact has them, so a run costs few calls of the 5,000 a day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pay_exact_transform import OpenItem, parse_key
 
@@ -26,9 +26,13 @@ from target_exactonline.receivable_signs import (
     SALES_ENTRY,
     SignedRow,
     SignReading,
+    convention_of,
     read_signs,
     signed_open_amount,
 )
+
+if TYPE_CHECKING:
+    from target_exactonline.open_item_store import OpenItemStore
 
 JOURNALS = "financial/Journals"
 GL_ACCOUNTS = "financial/GLAccounts"  # read through its bulk twin
@@ -112,11 +116,7 @@ class ExactContext:
     journals: dict[str, Journal] = field(default_factory=dict)
     gl_accounts: dict[str, GLAccount] = field(default_factory=dict)  # by code
     periods: list[Period] = field(default_factory=list)
-    open_items: list[OpenItem] = field(default_factory=list)
-    accounts_by_id: dict[str, Account] = field(default_factory=dict)
-    accounts_by_code: dict[str, Account] = field(default_factory=dict)
-    accounts_by_email: dict[str, list[Account]] = field(default_factory=dict)
-    accounts_read: bool = False
+    accounts_read: bool = False  # Exact's customers are in the run's open-item store
     receivable_signs: SignReading = field(default_factory=SignReading)  # how amounts were signed
 
     def period_for(self, day: date) -> Period | None:
@@ -124,14 +124,6 @@ class ExactContext:
             if period.holds(day):
                 return period
         return None
-
-    def add_accounts(self, accounts: Iterable[Account]) -> None:
-        for account in accounts:
-            self.accounts_by_id[account.id] = account
-            if account.code:
-                self.accounts_by_code[account.code.strip()] = account
-            if account.email:
-                self.accounts_by_email.setdefault(account.email.strip().lower(), []).append(account)
 
 
 def _or(field_name: str, values: Iterable[str]) -> str:
@@ -264,6 +256,66 @@ def read_receivables(client: ReadClient) -> ReceivablesRead:
     (``receivable_signs``); rows whose sign disagrees with the rest are named in ``signs``, and
     the run links nothing to them.
     """
+    items = []
+    served: list[SignedRow] = []
+    paid_before: set[int] = set()
+    for signed, item, partly_paid in _receivables(client):
+        served.append(signed)
+        if partly_paid:
+            paid_before.add(signed.invoice_number)
+        items.append(item)
+    signs = read_signs(served)
+    if paid_before:
+        outstanding = _outstanding(client, paid_before)
+        items = [
+            kept
+            for item in items
+            if (kept := _still_open(item, paid_before, outstanding)) is not None
+        ]
+    return ReceivablesRead(items, signs)
+
+
+def read_receivables_into(client: ReadClient, store: OpenItemStore) -> SignReading:
+    """``read_receivables``, writing the open items into ``store`` page by page as Exact serves
+    them, so that no more than a page of them is ever in memory."""
+    paid_before: set[int] = set()
+
+    def arriving() -> Iterator[OpenItem]:
+        for signed, item, partly_paid in _receivables(client):
+            number, kind, amount = signed.invoice_number, signed.kind, signed.amount
+            store.note_served(number, kind, amount, convention_of(kind, amount) or "")
+            if partly_paid:
+                paid_before.add(number)
+            yield item
+
+    store.add(arriving())
+    if paid_before:
+        outstanding = _outstanding(client, paid_before)
+        for pos, item in store.items_of_invoices(str(n) for n in sorted(paid_before)):
+            store.revise(pos, _still_open(item, paid_before, outstanding))
+    return signs_in(store)
+
+
+def signs_in(store: OpenItemStore) -> SignReading:
+    """The sign convention of the rows noted in ``store`` (as ``read_signs`` over them)."""
+    counts = store.served_counts()
+    positive, negative = counts.get("positive", 0), counts.get("negative", 0)
+    reading = SignReading(counts={"positive": positive, "negative": negative})
+    if positive > negative:
+        reading.convention = "positive"
+        aside: tuple[str, ...] = ("negative",)
+    elif negative > positive:
+        reading.convention = "negative"
+        aside = ("positive",)
+    else:
+        aside = ("positive", "negative")  # a tie: nothing says which rows are right
+    reading.disagreeing = [SignedRow(*row) for c in aside for row in store.served_rows(c)]
+    return reading
+
+
+def _receivables(client: ReadClient) -> Iterator[tuple[SignedRow, OpenItem, bool]]:
+    """Each receivable row that is an open invoice or credit note: its kind and amount as served,
+    the open item, and whether it was partly paid before."""
     rows = client.get_all(
         RECEIVABLES,
         select=(
@@ -274,9 +326,6 @@ def read_receivables(client: ReadClient) -> ReceivablesRead:
         filter=f"Status eq {RECEIVABLE_OPEN}",
         bulk=True,
     )
-    items = []
-    served: list[SignedRow] = []
-    paid_before: set[int] = set()
     for row in rows:
         number = _int(row.get("InvoiceNumber"))
         account = _text(row.get("Account"))
@@ -286,43 +335,31 @@ def read_receivables(client: ReadClient) -> ReceivablesRead:
             continue
         if kind not in INVOICE_TRANSACTION_TYPES:
             continue  # a cash-flow row (a payment on account), or a kind we cannot tell
-        journal = _text(row.get("Journal"))
-        served.append(SignedRow(number, kind, amount))
-        # [I] A partly paid invoice carries a LastPaymentDate on its receivable (reference §4.6).
-        if row.get("LastPaymentDate"):
-            paid_before.add(number)
-        items.append(
-            OpenItem(
-                item_id=str(row.get("ID") or f"{number}"),
-                invoice_number=str(number),
-                customer_id=account,
-                amount=signed_open_amount(kind, amount),
-                currency=_text(row.get("Currency")) or "EUR",
-                your_ref=_text(row.get("YourRef")),
-                description=_text(row.get("Description")),
-                payment_reference=_text(row.get("PaymentReference")),
-                customer_code=_text(row.get("AccountCode")),
-                customer_name=_text(row.get("AccountName")),
-                journal=journal,
-                invoice_date=_day(row.get("InvoiceDate")),
-                due_date=_day(row.get("DueDate")),
-            )
+        item = OpenItem(
+            item_id=str(row.get("ID") or f"{number}"),
+            invoice_number=str(number),
+            customer_id=account,
+            amount=signed_open_amount(kind, amount),
+            currency=_text(row.get("Currency")) or "EUR",
+            your_ref=_text(row.get("YourRef")),
+            description=_text(row.get("Description")),
+            payment_reference=_text(row.get("PaymentReference")),
+            customer_code=_text(row.get("AccountCode")),
+            customer_name=_text(row.get("AccountName")),
+            journal=_text(row.get("Journal")),
+            invoice_date=_day(row.get("InvoiceDate")),
+            due_date=_day(row.get("DueDate")),
         )
-    signs = read_signs(served)
-    if paid_before:
-        items = _with_outstanding(client, items, paid_before)
-    return ReceivablesRead(items, signs)
+        # [I] A partly paid invoice carries a LastPaymentDate on its receivable (reference §4.6).
+        yield SignedRow(number, kind, amount), item, bool(row.get("LastPaymentDate"))
 
 
-def _with_outstanding(
-    client: ReadClient, items: list[OpenItem], paid_before: set[int]
-) -> list[OpenItem]:
-    """Replace the amounts of partly paid invoices with what is still outstanding.
+def _outstanding(client: ReadClient, paid_before: set[int]) -> dict[tuple[int, str], Decimal]:
+    """What is still outstanding of partly paid invoices, by (invoice number, customer).
 
     A receivable's AmountFC is the invoice's full amount; after a partial payment only
     ReceivablesList's ``Amount`` tells what is left (exact-online-api.md §4.5), so those few
-    invoices are read there, by invoice number, in batches. An invoice missing from that list is
-    no longer open and is dropped.
+    invoices are read there, by invoice number, in batches.
     """
     outstanding: dict[tuple[int, str], Decimal] = {}
     numbers = sorted(paid_before)
@@ -341,23 +378,29 @@ def _with_outstanding(
             key = (number, account)
             # Several rows per invoice (a split payment) add up to what is outstanding.
             outstanding[key] = outstanding.get(key, Decimal("0")) + amount
-    result = []
-    for item in items:
-        number = int(item.invoice_number)
-        if number not in paid_before:
-            result.append(item)
-            continue
-        left = outstanding.get((number, item.customer_id))
-        if left:
-            # The kind is known from the receivable (never zero); ReceivablesList gives the size.
-            kind = SALES_ENTRY if item.amount > 0 else CREDIT_NOTE
-            result.append(replace(item, amount=signed_open_amount(kind, left)))
-    return result
+    return outstanding
 
 
-def read_accounts(client: ReadClient) -> list[Account]:
+def _still_open(
+    item: OpenItem, paid_before: set[int], outstanding: dict[tuple[int, str], Decimal]
+) -> OpenItem | None:
+    """The item with what is left of a partly paid invoice; None when it is no longer open (an
+    invoice missing from ReceivablesList)."""
+    number = int(item.invoice_number)
+    if number not in paid_before:
+        return item
+    left = outstanding.get((number, item.customer_id))
+    if not left:
+        return None
+    # The kind is known from the receivable (never zero); ReceivablesList gives the size.
+    kind = SALES_ENTRY if item.amount > 0 else CREDIT_NOTE
+    return replace(item, amount=signed_open_amount(kind, left))
+
+
+def read_accounts(client: ReadClient) -> Iterator[Account]:
+    """Every customer, page by page (a merchant's year can have hundreds of thousands)."""
     rows = client.get_all(ACCOUNTS, select="ID,Code,Name,Email", bulk=True)
-    return [_account(row) for row in rows if row.get("ID")]
+    return (_account(row) for row in rows if row.get("ID"))
 
 
 def read_account_by_code(client: ReadClient, code: str) -> Account | None:

@@ -2,22 +2,27 @@
 
 The journals, GL accounts and periods the clearings need; the keys already booked in the bank
 journals (one paged read, which also settles clearings whose last POST had no answer); the
-open invoices, their customers, and the standard debtor.
+open invoices, their customers, and the standard debtor. The open invoices and Exact's customers
+go page by page into the run's open-item store (a private SQLite file), not into memory: a
+year's backfill meets as many open invoices as it has payments.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pay_exact_transform import OpenItem
+from pay_exact_transform import MatchProfile
 
 from target_exactonline import context as ctx
 from target_exactonline import kill_points
 from target_exactonline.already_booked import settle_found
 from target_exactonline.clearing_item import Item, read_or_stop
+from target_exactonline.engine_settings import profile_of
+from target_exactonline.known_customers import CustomerIds, CustomerNames
 from target_exactonline.lazy_client import LazyClient
 from target_exactonline.ledger import BookingLedger
+from target_exactonline.open_item_store import OpenItemStore
 from target_exactonline.settings import TargetSettings
 from target_exactonline.validate import check_sales_journal
 
@@ -27,11 +32,24 @@ class ExactFacts:
     """What the run knows of Exact: read in phase 3, added to as customers are created."""
 
     context: ctx.ExactContext = field(default_factory=ctx.ExactContext)
-    customer_ids: dict[str, str] = field(default_factory=dict)  # engine id -> Exact account id
-    customer_names: dict[str, str] = field(default_factory=dict)  # for the report
+    customer_ids: CustomerIds = field(default_factory=CustomerIds)  # engine id -> Exact account
+    customer_names: CustomerNames = field(default_factory=CustomerNames)  # for the report
+    open_items: OpenItemStore | None = None  # the open invoices and Exact's customers
     problems: list[str] = field(default_factory=list)  # found while reading Exact, run-wide
     journal_problems: dict[str, str] = field(default_factory=dict)  # sales journal -> problem
     standard_problem: str | None = None
+
+    def store(self, profiles: Iterable[MatchProfile] = ()) -> OpenItemStore:
+        """The run's open-item store, made on first use (``profiles``: see ``OpenItemStore``)."""
+        if self.open_items is None:
+            self.open_items = OpenItemStore(profiles)
+            self.customer_ids.store = self.customer_names.store = self.open_items
+        return self.open_items
+
+    def close(self) -> None:
+        """Delete the open-item store's file (the end of the run)."""
+        if self.open_items is not None:
+            self.open_items.close()
 
 
 def read_context(
@@ -76,25 +94,19 @@ def read_context(
         for code in sales_journals
         if (problem := check_sales_journal(code, c.journals.get(code), s.division))
     }
-    receivables = read_or_stop("the open invoices", lambda: ctx.read_receivables(client()))
-    c.open_items = receivables.items
-    c.receivable_signs = receivables.signs
-    if receivables.signs.disagreement:
-        facts.problems.append(receivables.signs.describe())
+    # Every profile the run may read references with files its keys as the items arrive.
+    profiles = {profile_of(s, None), *(profile_of(s, group) for group in s.overrides)}
+    store = facts.store(sorted(profiles, key=lambda p: p.name))
+    signs = read_or_stop("the open invoices", lambda: ctx.read_receivables_into(client(), store))
+    c.receivable_signs = signs
+    if signs.disagreement:
+        facts.problems.append(signs.describe())
     if any(i.has_emails for i in todo):
         # Payments carry e-mails (the tap's enrichment): the open items get their
         # customers' e-mails so e-mail rules can apply, and new relations can be checked
         # against existing customers. One bulk read of the accounts.
-        load_accounts(c, client)
-        c.open_items = [
-            dataclasses.replace(item, customer_email=account.email)
-            if (account := c.accounts_by_id.get(item.customer_id)) and account.email
-            else item
-            for item in c.open_items
-        ]
-    for item in c.open_items:
-        facts.customer_ids.setdefault(item.customer_id, item.customer_id)
-        facts.customer_names.setdefault(item.customer_id, _customer_text(item))
+        load_accounts(facts, client)
+        store.give_items_their_customers_emails()
     standard_problem = None
     if s.standard_debtor_code:
         account = read_or_stop(
@@ -120,16 +132,15 @@ def read_context(
     return todo
 
 
-def load_accounts(c: ctx.ExactContext, client: LazyClient) -> None:
-    """Exact's customers, read once in bulk when first needed."""
+def load_accounts(facts: ExactFacts, client: LazyClient) -> None:
+    """Exact's customers, read once in bulk when first needed, into the open-item store."""
+    c = facts.context
     if not c.accounts_read:
-        c.add_accounts(read_or_stop("the customers", lambda: ctx.read_accounts(client())))
+        store = facts.store()
+        read_or_stop(
+            "the customers",
+            lambda: store.add_accounts(
+                (a.id, a.code, a.name, a.email) for a in ctx.read_accounts(client())
+            ),
+        )
         c.accounts_read = True
-
-
-def _customer_text(item: OpenItem) -> str:
-    """A customer as a bookkeeper finds it in Exact: the name with the account code beside it."""
-    code = item.customer_code.strip() if item.customer_code else None
-    if item.customer_name and code:
-        return f"{item.customer_name} ({code})"
-    return item.customer_name or code or item.customer_id

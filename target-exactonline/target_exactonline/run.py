@@ -124,6 +124,8 @@ class BookingRun:
             if writer is not None:
                 writer.discard()
             raise
+        finally:
+            self.facts.close()
         if writer is not None:
             result.report_paths = writer.finish()
         return result
@@ -158,7 +160,7 @@ class BookingRun:
                 )
                 planner = count_claims(
                     todo,
-                    self.facts.context.open_items,
+                    self.facts.store(),
                     settings=self.settings,
                     reader=reader,
                     outcomes=self.outcomes,

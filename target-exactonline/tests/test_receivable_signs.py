@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from target_exactonline import context as ctx
+from target_exactonline.open_item_store import OpenItemStore
 from target_exactonline.receivable_signs import SignedRow, read_signs
 from target_exactonline.sandbox_testing import (
     store_target_tokens,
@@ -182,3 +183,29 @@ def test_a_part_paid_invoice_reads_what_is_left_whichever_way_exact_shows_it(
     assert {ref: c.amount for ref, c in credit_notes.items()} == {"ORD00012": Decimal("-24.20")}
     assert not read.signs.disagreement
     assert read.signs.convention == settings.get("receivables_sign", "positive")
+
+
+@pytest.mark.parametrize(
+    ("rows", "listed"),
+    [
+        (  # partly paid (one left, one gone), one against the convention, a cash-flow row
+            [
+                _row(1, 20, "-121.00", LastPaymentDate="/Date(1760400000000)/"),
+                _row(2, 21, "24.20"),
+                _row(3, 20, "-60.50", LastPaymentDate="/Date(1760400000000)/"),
+                _row(4, 20, "80.00"),
+                _row(5, 21, "12.00"),
+                {**_row(6, 40, "5.00")},
+            ],
+            [{"InvoiceNumber": 1, "AccountId": "acc-1", "Amount": Decimal("100.00")}],
+        ),
+        ([_row(1, 20, "10.00"), _row(2, 20, "-10.00")], []),  # a tie
+    ],
+)
+def test_open_items_written_to_the_store_are_those_read_into_memory(rows, listed) -> None:
+    in_memory = ctx.read_receivables(Rows(rows, listed))
+    with OpenItemStore() as store:
+        signs = ctx.read_receivables_into(Rows(rows, listed), store)
+        assert list(store.items) == in_memory.items
+        assert len(store) == len(in_memory.items)
+    assert signs == in_memory.signs

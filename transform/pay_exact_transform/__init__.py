@@ -8,7 +8,17 @@ no clock, no randomness: the same input, in any order, gives the same plan.
 from .classify import classify_line, record_from_signed
 from .engine import RunPlanner, plan_clearing, plan_run
 from .errors import InputError
-from .index import OpenItemIndex, build_index
+from .index import (
+    OpenItemIndex,
+    OpenItemLookup,
+    Postings,
+    build_index,
+    check_open_item,
+    normalise_email,
+    profile_config,
+    reference_keys,
+    same_id_error,
+)
 from .keys import idempotency_key, parse_key
 from .model import (
     Clearing,
@@ -55,8 +65,10 @@ __all__ = [
     "NewRelation",
     "OpenItem",
     "OpenItemIndex",
+    "OpenItemLookup",
     "PaymentRecord",
     "PlanLine",
+    "Postings",
     "Reason",
     "RecordKind",
     "RevenueGroup",
@@ -67,12 +79,17 @@ __all__ = [
     "Status",
     "Totals",
     "build_index",
+    "check_open_item",
     "classify_line",
     "idempotency_key",
     "normalise",
+    "normalise_email",
     "parse_key",
     "plan_clearing",
     "plan_run",
+    "profile_config",
     "record_from_signed",
+    "reference_keys",
     "resolve_profile",
+    "same_id_error",
 ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .describe import KIND_WORD
-from .index import OpenItemIndex, normalise_email, postings
+from .index import OpenItemLookup, Postings, normalise_email, postings
 from .model import OpenItem, PaymentRecord, RecordKind
 from .money import ZERO
 from .plan import Reason
@@ -40,11 +40,16 @@ class Found:
 class Finder:
     """Rule 1 (references) and rule 2 (candidates), plus the candidates of rule 7."""
 
-    def __init__(self, index: OpenItemIndex, profile: MatchProfile, settings: Settings) -> None:
+    def __init__(self, index: OpenItemLookup, profile: MatchProfile, settings: Settings) -> None:
         self.items = index.items
         self.index = index
         self.profile = profile
         self.table = index.references(profile) if profile.payment_fields else {}
+        # One clearing's references looked up at once (``look_up``), where the open items can
+        # answer many keys in one question (``get_many``: a database) rather than one per payment.
+        self._get_many = getattr(self.table, "get_many", None)
+        self._clearing_keys: dict[int, list[str]] = {}  # id(record) -> its keys
+        self._clearing_table: Mapping[str, Postings] = {}
         self.keys = make_key_function(
             strip_leading_zeros=profile.strip_leading_zeros,
             min_length=profile.min_length,
@@ -54,6 +59,20 @@ class Finder:
         self.fields = profile.payment_fields
         self.window = settings.date_window_days
         self._all_lengths: Callable[[str], list[str]] | None = None  # built when first needed
+
+    def look_up(self, records: Sequence[PaymentRecord]) -> None:
+        """Ask for the references of these records (one clearing's) in one question, when the
+        open items offer it; ``find`` then answers those records from it until ``forget``."""
+        if self._get_many is None or not self.fields:
+            return
+        keys_of = {id(record): self.record_keys(record) for record in records}
+        self._clearing_table = self._get_many({k for keys in keys_of.values() for k in keys})
+        self._clearing_keys = keys_of
+
+    def forget(self) -> None:
+        """The records of ``look_up`` are done (their ids may be reused by new objects)."""
+        self._clearing_keys = {}
+        self._clearing_table = {}
 
     def record_keys(self, record: PaymentRecord) -> list[str]:
         texts = []
@@ -116,17 +135,21 @@ class Finder:
 
     def find(self, record: PaymentRecord, sales_journal: str | None) -> Found:
         signed = record.amount if record.kind is _PAYMENT else -record.amount
-        keys = self.record_keys(record) if self.fields else []
+        keys = self._clearing_keys.get(id(record)) if self._clearing_keys else None
+        if keys is not None:
+            table = self._clearing_table  # holds every key of this record
+        else:
+            keys = self.record_keys(record) if self.fields else []
+            table = self.table
         items = self.items
         hits: list[int] = []
         common: tuple[str, ...] = ()
         if keys:
-            table = self.table
             found = table.get(keys[0]) if len(keys) == 1 else None
             if found.__class__ is int:  # the common case: one reference, one open item
                 hits = [found]  # type: ignore[list-item]
             elif found is not None or len(keys) > 1:
-                hits, keys, common = self._hits(keys)
+                hits, keys, common = self._hits(keys, table)
             if hits:
                 candidates = [i for i in hits if self.eligible(items[i], record, sales_journal)]
                 if candidates:
@@ -154,9 +177,10 @@ class Finder:
                         return Found(record, signed, keys, candidates, BY_EMAIL, None, hits, common)
         return Found(record, signed, keys, [], BY_REFERENCE, cause, hits, common)
 
-    def _hits(self, keys: list[str]) -> tuple[list[int], list[str], tuple[str, ...]]:
+    def _hits(
+        self, keys: list[str], table: Mapping[str, Postings]
+    ) -> tuple[list[int], list[str], tuple[str, ...]]:
         """Items carrying any of the keys, the keys that count, and the common ones."""
-        table = self.table
         hits: list[int] = []
         seen: set[int] = set()
         kept: list[str] = []

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .candidates import BY_EMAIL, COMMON_REFERENCE, Finder, Found
+from .claims import ClaimCounts
 from .describe import (
     KIND_WORD,
     clean,
@@ -17,7 +18,7 @@ from .describe import (
     record_notes,
     refs_text,
 )
-from .index import OpenItemIndex, normalise_email
+from .index import OpenItemLookup, normalise_email
 from .model import OpenItem, PaymentRecord, RecordKind
 from .money import fmt
 from .plan import FLAGGED, CustomerKind, NewRelation, PlanLine, Reason, Role
@@ -50,9 +51,9 @@ class Decider:
 
     def __init__(
         self,
-        index: OpenItemIndex,
+        index: OpenItemLookup,
         settings: Settings,
-        claims: dict[int, int],
+        claims: ClaimCounts,
     ) -> None:
         self.index = index
         self.items = index.items

@@ -18,9 +18,10 @@ from collections.abc import Iterable, Sequence
 
 from .assemble import assemble
 from .candidates import Finder, Found
+from .claims import ClaimCounts
 from .decide import Decider, record_lines
 from .errors import InputError
-from .index import OpenItemIndex, build_index, without_cyclic_gc
+from .index import OpenItemIndex, OpenItemLookup, build_index, without_cyclic_gc
 from .model import Clearing, OpenItem
 from .money import exact_decimals
 from .plan import BookingPlan, NewRelation, PlanLine
@@ -31,7 +32,7 @@ from .settings import MatchProfile, Settings
 
 def plan_clearing(
     clearing: Clearing,
-    open_items: OpenItemIndex | Sequence[OpenItem],
+    open_items: OpenItemLookup | Sequence[OpenItem],
     settings: Settings,
 ) -> BookingPlan:
     """Plan one clearing on its own (a run of one)."""
@@ -40,7 +41,7 @@ def plan_clearing(
 
 def plan_run(
     clearings: Iterable[Clearing],
-    open_items: OpenItemIndex | Sequence[OpenItem],
+    open_items: OpenItemLookup | Sequence[OpenItem],
     settings: Settings,
 ) -> list[BookingPlan]:
     """Plan the clearings of one run jointly, sorted by clearing id.
@@ -57,7 +58,7 @@ def plan_run(
 
 def _plan_run(
     clearings: Iterable[Clearing],
-    open_items: OpenItemIndex | Sequence[OpenItem],
+    open_items: OpenItemLookup | Sequence[OpenItem],
     settings: Settings,
 ) -> list[BookingPlan]:
     run = distinct_clearings(clearings)
@@ -82,13 +83,15 @@ class RunPlanner:
 
     The plans do not depend on the window size or on the order of the windows: claims are
     sums, and a relation's name is taken from its first record in (clearing id, record id)
-    order, whichever window brought it. What stays between windows is the open items' index,
-    one integer per claimed open item, and the relations. A clearing counted twice (the same
-    clearing in two windows, as Singer may deliver it) counts once.
+    order, whichever window brought it. What stays between windows is the open items' index
+    (in memory, or wherever an ``OpenItemLookup`` keeps it), one machine integer per open item
+    position (``ClaimCounts``), and the relations. A clearing counted twice (the same clearing
+    in two windows, as Singer may deliver it) counts once.
     """
 
-    def __init__(self, open_items: OpenItemIndex | Sequence[OpenItem], settings: Settings) -> None:
-        if isinstance(open_items, OpenItemIndex):
+    def __init__(self, open_items: OpenItemLookup | Sequence[OpenItem], settings: Settings) -> None:
+        self.index: OpenItemLookup
+        if isinstance(open_items, OpenItemIndex | OpenItemLookup):
             self.index = open_items
         else:
             self.index = build_index(open_items)
@@ -99,7 +102,7 @@ class RunPlanner:
         # rule set, so every profile of the run looks up the same open items by position and a
         # claim counts the same whichever profile made it.
         self._finders: dict[MatchProfile, Finder] = {}
-        self.claims: dict[int, int] = {}
+        self.claims = ClaimCounts()
         self._decider = Decider(self.index, settings, self.claims)
         self._counted: dict[str, int | str] = {}  # clearing id -> fingerprint of what was counted
         self._kept: dict[str, list[Found]] = {}
@@ -133,17 +136,19 @@ class RunPlanner:
                 self._counted[clearing.clearing_id] = fingerprint
                 finder = self._finder(ctx)
                 find = finder.find
-                claims = self.claims
+                claim = self.claims.add
                 found_here = []
+                finder.look_up(ctx.records)
                 for record in ctx.records:
                     found = find(record, ctx.sales_journal)
                     for idx in found.candidates:
-                        claims[idx] = claims.get(idx, 0) + 1
+                        claim(idx)
                     if ctx.books and not found.candidates:
                         # Rule 6 may need a relation, shared by every record of the run with
                         # this e-mail: note it now so that every window sees all of them.
                         self._decider.decide(ctx, found, finder)
                     found_here.append(found)
+                finder.forget()
                 if keep:
                     self._kept[clearing.clearing_id] = found_here
 
@@ -169,8 +174,10 @@ class RunPlanner:
                 else:
                     if found_here is None:
                         find = finder.find
+                        finder.look_up(ctx.records)
                         found_here = [find(r, ctx.sales_journal) for r in ctx.records]
                     lines = record_lines(ctx, found_here, self._decider, finder)
+                    finder.forget()
                 plans.append(assemble(ctx, lines, self._relations))
             return plans
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from operator import attrgetter
+from typing import Protocol, runtime_checkable
 
 from .errors import InputError
 from .model import OpenItem
@@ -64,6 +65,66 @@ def postings(table: dict, key: object) -> list[int]:
     return found
 
 
+@runtime_checkable
+class OpenItemLookup(Protocol):
+    """What the engine asks of a ledger's open items; ``OpenItemIndex`` holds them in memory,
+    a caller may hold them elsewhere (a database) and answer the same questions.
+
+    Items are known by their position in ``items``; every list of positions is ascending,
+    so an implementation gives the same plans as ``OpenItemIndex`` over the same items. A
+    reference table may also offer ``get_many(keys) -> dict`` (the postings of every key that
+    has any): the engine then asks for one clearing's keys at once, where a question costs more
+    than a dict lookup.
+    """
+
+    @property
+    def items(self) -> Sequence[OpenItem]: ...
+
+    def __len__(self) -> int: ...
+
+    def references(self, profile: MatchProfile) -> Mapping[str, Postings]: ...
+
+    def customers_for_email(self, email: str) -> tuple[str, ...]: ...
+
+    def items_of_customer(self, customer_id: str) -> list[int]: ...
+
+    def items_of_customer_with_amount(self, customer_id: str, amount: Decimal) -> list[int]: ...
+
+    def items_with_amount(self, amount: Decimal, currency: str) -> list[int]: ...
+
+
+def reference_keys(profile: MatchProfile) -> Callable[[OpenItem], list[str]]:
+    """The distinct reference keys of one open item under ``profile``'s ledger fields and key
+    rules: what ``OpenItemLookup.references`` files the item under."""
+    keys = make_key_function(
+        strip_leading_zeros=profile.strip_leading_zeros,
+        min_length=profile.min_length,
+        require_digit=profile.require_digit,
+    )
+    fetch = attrgetter(*profile.ledger_fields)
+    single = len(profile.ledger_fields) == 1
+    join = " ".join
+
+    def of(item: OpenItem) -> list[str]:
+        # A space separates references, so one pass over the joined fields finds the same
+        # keys as one pass per field, with a fraction of the calls.
+        text = fetch(item) if single else join(filter(None, fetch(item)))
+        return keys(text) if text else []
+
+    return of
+
+
+def profile_config(profile: MatchProfile) -> tuple:
+    """The parts of a profile that decide an open item's reference keys: profiles that agree
+    on them share one reference table."""
+    return (
+        profile.ledger_fields,
+        profile.strip_leading_zeros,
+        profile.min_length,
+        profile.require_digit,
+    )
+
+
 class OpenItemIndex:
     """The open items of one ledger with lazily built hash indexes.
 
@@ -93,12 +154,7 @@ class OpenItemIndex:
 
     def references(self, profile: MatchProfile) -> dict[str, Postings]:
         """Reference key -> open items, for the ledger fields and key rules of ``profile``."""
-        config = (
-            profile.ledger_fields,
-            profile.strip_leading_zeros,
-            profile.min_length,
-            profile.require_digit,
-        )
+        config = profile_config(profile)
         table = self._tables.get(config)
         if table is None:
             table = self._build_references(profile)
@@ -106,23 +162,11 @@ class OpenItemIndex:
         return table
 
     def _build_references(self, profile: MatchProfile) -> dict[str, Postings]:
-        keys = make_key_function(
-            strip_leading_zeros=profile.strip_leading_zeros,
-            min_length=profile.min_length,
-            require_digit=profile.require_digit,
-        )
-        fetch = attrgetter(*profile.ledger_fields)
-        single = len(profile.ledger_fields) == 1
-        join = " ".join
+        keys_of = reference_keys(profile)
         table: dict[str, Postings] = {}
         get = table.get
         for idx, item in enumerate(self.items):
-            # A space separates references, so one pass over the joined fields finds the
-            # same keys as one pass per field, with a fraction of the calls.
-            text = fetch(item) if single else join(filter(None, fetch(item)))
-            if not text:
-                continue
-            for key in keys(text):  # distinct keys
+            for key in keys_of(item):  # distinct keys
                 current = get(key)
                 if current is None:
                     table[key] = idx
@@ -189,30 +233,41 @@ def _build_index(open_items: Iterable[OpenItem]) -> OpenItemIndex:
     seen: dict[str, OpenItem] = {}
     quanta: dict[str, Decimal] = {}
     for item in open_items:
-        if not isinstance(item, OpenItem):
-            got = type(item).__name__
-            raise InputError("open items", "item", f"must be an OpenItem, got {got}")
-        item_id = item.item_id
-        previous = seen.get(item_id)
+        check_open_item(item, quanta)
+        previous = seen.get(item.item_id)
         if previous is not None:
             if previous == item:
                 continue
-            raise InputError(f"open item {item_id!r}", "item_id", "is used by two different items")
-        where = f"open item {item_id!r}"
-        if not item_id or not isinstance(item_id, str):
-            raise InputError(where, "item_id", "must be a non-empty string")
-        if not item.customer_id or not isinstance(item.customer_id, str):
-            raise InputError(where, "customer_id", "must be a non-empty string")
-        if not item.invoice_number or not isinstance(item.invoice_number, str):
-            raise InputError(where, "invoice_number", "must be a non-empty string")
-        currency = item.currency
-        q = quanta.get(currency)
-        if q is None:
-            if not currency or not isinstance(currency, str):
-                raise InputError(where, "currency", "must be a currency code")
-            q = quanta[currency] = quantum(currency)
-        if not amount_ok(item.amount, q, allow_negative=True):
-            check_amount(item.amount, currency, where, "amount", allow_negative=True)
-        seen[item_id] = item
+            raise same_id_error(item.item_id)
+        seen[item.item_id] = item
         items.append(item)
     return OpenItemIndex(tuple(items))
+
+
+def same_id_error(item_id: str) -> InputError:
+    return InputError(f"open item {item_id!r}", "item_id", "is used by two different items")
+
+
+def check_open_item(item: object, quanta: dict[str, Decimal]) -> None:
+    """Raise ``InputError`` naming the item and field when ``item`` is not a valid open item.
+
+    ``quanta`` caches each currency's smallest unit across calls."""
+    if not isinstance(item, OpenItem):
+        got = type(item).__name__
+        raise InputError("open items", "item", f"must be an OpenItem, got {got}")
+    item_id = item.item_id
+    where = f"open item {item_id!r}"
+    if not item_id or not isinstance(item_id, str):
+        raise InputError(where, "item_id", "must be a non-empty string")
+    if not item.customer_id or not isinstance(item.customer_id, str):
+        raise InputError(where, "customer_id", "must be a non-empty string")
+    if not item.invoice_number or not isinstance(item.invoice_number, str):
+        raise InputError(where, "invoice_number", "must be a non-empty string")
+    currency = item.currency
+    q = quanta.get(currency)
+    if q is None:
+        if not currency or not isinstance(currency, str):
+            raise InputError(where, "currency", "must be a currency code")
+        q = quanta[currency] = quantum(currency)
+    if not amount_ok(item.amount, q, allow_negative=True):
+        check_amount(item.amount, currency, where, "amount", allow_negative=True)

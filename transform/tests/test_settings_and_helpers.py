@@ -229,3 +229,12 @@ def test_sums_are_exact_whatever_decimal_context_the_caller_set(kit):
     assert plan.status is Status.READY
     assert plan.lines[-1].amount == Decimal("-29999999999999.69")
     assert plan.balance == 0
+
+
+def test_claim_counts_grow_to_any_position_and_count_from_zero() -> None:
+    from pay_exact_transform.claims import ClaimCounts
+
+    claims = ClaimCounts()
+    for idx in (5, 0, 5, 1_000, 5):
+        claims.add(idx)
+    assert [claims[i] for i in (0, 1, 5, 999, 1_000, 10**6)] == [1, 0, 3, 0, 1, 0]

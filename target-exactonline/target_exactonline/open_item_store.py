@@ -1,0 +1,516 @@
+"""A run's open items in a private SQLite file, answering the engine's lookups from indexes.
+
+A year's backfill can meet a million open items in Exact; held as objects with their hash
+indexes they took about 1.7 KiB each, the largest part of the target's memory. Here they are
+written page by page as Exact serves them, and the engine (``OpenItemLookup``) reads them back
+by position, reference, customer, e-mail or amount through indexes made for exactly those
+lookups. The file lives in its own temporary directory, separate from the record spool, and is
+deleted when the store is closed.
+
+Positions are given in arrival order and every lookup returns them ascending, so the engine
+plans exactly as it does over ``build_index`` of the same items.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any, overload
+
+from pay_exact_transform import (
+    MatchProfile,
+    OpenItem,
+    Postings,
+    check_open_item,
+    normalise_email,
+    profile_config,
+    reference_keys,
+    same_id_error,
+)
+
+# OpenItem's fields in column order (``pos`` and the lookup keys come first).
+_FIELDS = (
+    "item_id",
+    "invoice_number",
+    "customer_id",
+    "amount",
+    "currency",
+    "your_ref",
+    "description",
+    "payment_reference",
+    "customer_code",
+    "customer_name",
+    "customer_email",
+    "journal",
+    "invoice_date",
+    "due_date",
+)
+_COLUMNS = ", ".join(_FIELDS)
+_SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
+AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
+_BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
+_PRIMED = 8  # a reference's items are read with it when it names this few (usually one)
+_CACHED = 4096  # open items kept as objects: a window's candidates, read twice per window
+
+
+def amount_key(amount: Decimal) -> str:
+    """Equal amounts give equal text (10.5 and 10.50 alike), as equal Decimals hash alike."""
+    return "0" if not amount else str(amount.normalize())
+
+
+def _row(pos: int, item: OpenItem) -> tuple[Any, ...]:
+    return (
+        pos,
+        amount_key(item.amount),
+        normalise_email(item.customer_email),
+        item.item_id,
+        item.invoice_number,
+        item.customer_id,
+        str(item.amount),
+        item.currency,
+        item.your_ref,
+        item.description,
+        item.payment_reference,
+        item.customer_code,
+        item.customer_name,
+        item.customer_email,
+        item.journal,
+        item.invoice_date.isoformat() if item.invoice_date else None,
+        item.due_date.isoformat() if item.due_date else None,
+    )
+
+
+def _item(row: Sequence[Any]) -> OpenItem:
+    (item_id, number, customer, amount, currency, your_ref, description, payment_reference,
+     code, name, email, journal, invoice_date, due_date) = row  # fmt: skip
+    return OpenItem(
+        item_id=item_id,
+        invoice_number=number,
+        customer_id=customer,
+        amount=Decimal(amount),
+        currency=currency,
+        your_ref=your_ref,
+        description=description,
+        payment_reference=payment_reference,
+        customer_code=code,
+        customer_name=name,
+        customer_email=email,
+        journal=journal,
+        invoice_date=date.fromisoformat(invoice_date) if invoice_date else None,
+        due_date=date.fromisoformat(due_date) if due_date else None,
+    )
+
+
+def _postings(rows: list[tuple[int]]) -> list[int]:
+    return [pos for (pos,) in rows]
+
+
+class _Items(Sequence[OpenItem]):
+    """The stored items by position, the most recently read kept as objects."""
+
+    def __init__(self, store: OpenItemStore) -> None:
+        self._store = store
+        self._cache: OrderedDict[int, OpenItem] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def read_ahead(self, positions: list[int]) -> None:
+        """Read these items in one query and keep them for the questions that follow."""
+        cache = self._cache
+        wanted = [pos for pos in positions if pos not in cache]
+        if not wanted:
+            return
+        sql = f"SELECT pos, {_COLUMNS} FROM items WHERE pos IN (SELECT value FROM json_each(?))"  # noqa: S608
+        for pos, *fields in self._store.db.execute(sql, (json.dumps(wanted),)):
+            self.keep(pos, _item(fields))
+
+    def keep(self, pos: int, item: OpenItem) -> OpenItem:
+        cache = self._cache
+        cache[pos] = item
+        if len(cache) > _CACHED:
+            cache.popitem(last=False)
+        return item
+
+    @overload
+    def __getitem__(self, pos: int) -> OpenItem: ...
+    @overload
+    def __getitem__(self, pos: slice) -> Sequence[OpenItem]: ...
+    def __getitem__(self, pos: int | slice) -> OpenItem | Sequence[OpenItem]:
+        if isinstance(pos, slice):
+            raise TypeError("stored open items are read one position at a time")
+        item = self._cache.get(pos)
+        if item is not None:
+            self._cache.move_to_end(pos)
+            return item
+        sql = f"{_SELECT} WHERE pos = ?"
+        row = self._store.db.execute(sql, (pos,)).fetchone()
+        if row is None:
+            raise IndexError(pos)
+        return self.keep(pos, _item(row))
+
+    def __iter__(self) -> Iterator[OpenItem]:
+        for row in self._store.db.execute(f"{_SELECT} ORDER BY pos"):
+            yield _item(row)
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+class _References:
+    """Reference key -> positions for one comparison rule set. The engine asks for one
+    clearing's keys at once (``get_many``), so a clearing costs two queries, not one per payment;
+    the items those keys name come with them and are kept for the engine's next question."""
+
+    def __init__(self, db: sqlite3.Connection, table: str, items: _Items) -> None:
+        self._one = f"SELECT pos FROM {table} WHERE key = ? ORDER BY pos"  # noqa: S608
+        self._many = (
+            f"SELECT key, pos FROM {table} "  # noqa: S608
+            "WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key, pos"
+        )
+        self._db = db
+        self._items = items
+
+    def get(self, key: str, default: Postings | None = None) -> Postings | None:
+        found = _postings(self._db.execute(self._one, (key,)).fetchall())
+        if not found:
+            return default
+        return found[0] if len(found) == 1 else found
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Postings]:
+        """The postings of every key that has any (a key absent has none)."""
+        grouped: dict[str, list[int]] = {}
+        for key, pos in self._db.execute(self._many, (json.dumps(list(keys)),)):
+            grouped.setdefault(key, []).append(pos)
+        self._items.read_ahead(
+            [pos for found in grouped.values() if len(found) <= _PRIMED for pos in found]
+        )
+        return {key: found[0] if len(found) == 1 else found for key, found in grouped.items()}
+
+
+class OpenItemStore:
+    """Open items written once (``add``), then looked up as the engine's ``OpenItemLookup``."""
+
+    def __init__(self, profiles: Iterable[MatchProfile] = ()) -> None:
+        """``profiles``: those the run reads references with; their keys are filed as the
+        items arrive (another profile's are filed on its first lookup, in a second pass)."""
+        self._dir = tempfile.mkdtemp(prefix="target-exactonline-open-items-")
+        self.path = Path(self._dir) / "open_items.sqlite"
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        # A private scratch file, rebuilt from Exact on every run: no fsync; the journal (one
+        # batch, for the rollback of a refused one) in memory.
+        self.db.execute("PRAGMA journal_mode = MEMORY")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("PRAGMA cache_size = -16000")  # 16 MiB of pages, whatever the size
+        self.db.execute(
+            "CREATE TABLE items (pos INTEGER PRIMARY KEY, amount_key TEXT NOT NULL, "
+            "email_key TEXT, item_id TEXT NOT NULL UNIQUE, invoice_number TEXT NOT NULL, "
+            "customer_id TEXT NOT NULL, amount TEXT NOT NULL, currency TEXT NOT NULL, "
+            "your_ref TEXT, description TEXT, payment_reference TEXT, customer_code TEXT, "
+            "customer_name TEXT, customer_email TEXT, journal TEXT, invoice_date TEXT, "
+            "due_date TEXT)"
+        )
+        # Exact's customers, read in bulk when payments carry e-mails (context.read_accounts).
+        self.db.execute(
+            "CREATE TABLE accounts (id TEXT NOT NULL, code TEXT, name TEXT, email TEXT, "
+            "email_key TEXT)"
+        )
+        # Each receivable row's kind and amount as Exact served it, to tell the division's sign
+        # convention once every row is in (receivable_signs); the rows of either convention
+        # may be the ones set aside, so they wait here rather than in memory.
+        self.db.execute(
+            "CREATE TABLE served (invoice_number INTEGER, kind INTEGER, amount TEXT, "
+            "convention TEXT)"
+        )
+        self._served: list[tuple[int, int, str, str]] = []
+        self.db.create_function("normalise_email", 1, normalise_email, deterministic=True)
+        self._count = 0
+        self._next = 0
+        self._quanta: dict[str, Decimal] = {}
+        self._indexed = False
+        self.items: _Items = _Items(self)
+        self._tables: dict[tuple, _References] = {}
+        self._filed: list[tuple[str, Callable[[OpenItem], list[str]]]] = []  # (sql, keys of)
+        for profile in profiles:
+            if profile.payment_fields and profile_config(profile) not in self._tables:
+                self._filed.append((self._new_references(profile), reference_keys(profile)))
+
+    def __len__(self) -> int:
+        return self._count
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(self, items: Iterable[OpenItem]) -> None:
+        """Check and store items in arrival order; an exact repeat of an item is dropped, two
+        different items with one id are an error (as ``build_index``)."""
+        batch: list[OpenItem] = []
+        positions: list[int] = []
+        for item in items:
+            check_open_item(item, self._quanta)
+            batch.append(item)
+            positions.append(self.next_position())
+            if len(batch) >= _BATCH:
+                self._write(positions, batch)
+                batch, positions = [], []
+        if batch:
+            self._write(positions, batch)
+
+    def next_position(self) -> int:
+        """Reserve the position of an item that is written later (``add_at``)."""
+        pos = self._next
+        self._next += 1
+        return pos
+
+    def add_at(self, pos: int, item: OpenItem) -> None:
+        """Store one item at a position reserved with ``next_position``."""
+        check_open_item(item, self._quanta)
+        self._write([pos], [item])
+
+    def _write(self, positions: list[int], items: list[OpenItem]) -> None:
+        if self._indexed:
+            raise RuntimeError("open items are added before the first lookup")
+        marks = ", ".join("?" * (len(_FIELDS) + 3))
+        sql = f"INSERT INTO items (pos, amount_key, email_key, {_COLUMNS}) VALUES ({marks})"  # noqa: S608
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            db.execute("SAVEPOINT batch")
+            try:
+                db.executemany(sql, map(_row, positions, items))
+                written = list(zip(positions, items, strict=True))
+            except sqlite3.IntegrityError:
+                # An item id seen before: redo this batch one row at a time to tell a repeat
+                # (dropped) from a different item under the same id (an error).
+                db.execute("ROLLBACK TO batch")
+                written = []
+                for pos, item in zip(positions, items, strict=True):
+                    try:
+                        db.execute(sql, _row(pos, item))
+                    except sqlite3.IntegrityError:
+                        self._repeat(item)
+                    else:
+                        written.append((pos, item))
+            db.execute("RELEASE batch")
+            for insert, keys_of in self._filed:
+                db.executemany(insert, [(k, pos) for pos, item in written for k in keys_of(item)])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        self._count += len(written)
+
+    def _repeat(self, item: OpenItem) -> None:
+        stored = self.db.execute(f"{_SELECT} WHERE item_id = ?", (item.item_id,)).fetchone()
+        if _item(stored) != item:
+            raise same_id_error(item.item_id)
+
+    def _new_references(self, profile: MatchProfile) -> str:
+        """A table for one comparison rule set's keys; the statement that files a key."""
+        name = f"refs_{len(self._tables)}"
+        self.db.execute(
+            f"CREATE TABLE {name} (key TEXT NOT NULL, pos INTEGER NOT NULL, "
+            "PRIMARY KEY (key, pos)) WITHOUT ROWID"
+        )
+        self._tables[profile_config(profile)] = _References(self.db, name, self.items)
+        return f"INSERT INTO {name} (key, pos) VALUES (?, ?)"  # noqa: S608
+
+    def note_served(self, invoice_number: int, kind: int, amount: Decimal, convention: str) -> None:
+        self._served.append((invoice_number, kind, str(amount), convention))
+        if len(self._served) >= _BATCH:
+            self._flush_served()
+
+    def _flush_served(self) -> None:
+        insert = "INSERT INTO served VALUES (?, ?, ?, ?)"
+        self.db.execute("BEGIN")
+        self.db.executemany(insert, self._served)
+        self.db.execute("COMMIT")
+        self._served = []
+
+    def served_counts(self) -> dict[str, int]:
+        """Rows noted per convention."""
+        self._flush_served()
+        sql = "SELECT convention, count(*) FROM served GROUP BY convention"
+        return dict(self.db.execute(sql).fetchall())
+
+    def served_rows(self, convention: str) -> Iterator[tuple[int, int, Decimal]]:
+        """(invoice number, kind, amount) of the rows noted under ``convention``, in order."""
+        self._flush_served()
+        sql = "SELECT invoice_number, kind, amount FROM served WHERE convention = ? ORDER BY rowid"
+        for number, kind, amount in self.db.execute(sql, (convention,)):
+            yield number, kind, Decimal(amount)
+
+    def items_of_invoices(self, numbers: Iterable[str]) -> list[tuple[int, OpenItem]]:
+        """(position, item) of every item of these invoice numbers, in position order."""
+        found: list[tuple[int, OpenItem]] = []
+        self.db.execute("CREATE INDEX IF NOT EXISTS by_invoice ON items (invoice_number)")
+        for number in numbers:
+            rows = self.db.execute(
+                f"SELECT pos, {_COLUMNS} FROM items WHERE invoice_number = ?",  # noqa: S608
+                (number,),
+            )
+            found.extend((pos, _item(fields)) for pos, *fields in rows)
+        return sorted(found, key=lambda found: found[0])
+
+    def revise(self, pos: int, item: OpenItem | None) -> None:
+        """Give the item at ``pos`` the open amount of ``item`` (the same item with what is left
+        of it), or drop it (None)."""
+        if self._indexed:
+            raise RuntimeError("open items are revised before the first lookup")
+        if item is not None:
+            check_open_item(item, self._quanta)
+        db = self.db
+        db.execute("BEGIN")
+        if item is None:
+            db.execute("DELETE FROM items WHERE pos = ?", (pos,))
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'refs_%'"
+            ).fetchall():
+                db.execute(f"DELETE FROM {name} WHERE pos = ?", (pos,))  # noqa: S608
+            self._count -= 1
+        else:
+            db.execute(
+                "UPDATE items SET amount = ?, amount_key = ? WHERE pos = ?",
+                (str(item.amount), amount_key(item.amount), pos),
+            )
+        db.execute("COMMIT")
+        self.items.forget()
+
+    def add_accounts(
+        self, accounts: Iterable[tuple[str, str | None, str | None, str | None]]
+    ) -> None:
+        """Exact's customers as (id, code, name, e-mail), written in batches."""
+        insert = "INSERT INTO accounts (id, code, name, email, email_key) VALUES (?, ?, ?, ?, ?)"
+        rows = (
+            (id_, code, name, email, email.strip().lower() if email else None)
+            for id_, code, name, email in accounts
+        )
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            while batch := list(islice(rows, _BATCH)):
+                db.executemany(insert, batch)
+            db.execute("CREATE INDEX accounts_by_email ON accounts (email_key)")
+            db.execute("CREATE INDEX accounts_by_id ON accounts (id)")
+        except BaseException:
+            db.execute("ROLLBACK")  # a read that failed half way leaves no customers
+            raise
+        db.execute("COMMIT")
+
+    def accounts_with_email(self, email: str) -> list[AccountRow]:
+        """The customers (id, code, name, e-mail) whose e-mail is ``email``, trimmed and in
+        any case; in the order Exact served them."""
+        sql = "SELECT id, code, name, email FROM accounts WHERE email_key = ? ORDER BY rowid"
+        return self.db.execute(sql, (email.strip().lower(),)).fetchall()
+
+    def give_items_their_customers_emails(self) -> None:
+        """Every item of a customer with an e-mail in ``accounts`` carries that e-mail."""
+        if self._indexed:
+            raise RuntimeError("e-mails are given before the first lookup")
+        # The last account read under an id wins, as it did in a dict keyed by id.
+        email = (
+            "SELECT a.email FROM accounts a WHERE a.id = items.customer_id "
+            "ORDER BY a.rowid DESC LIMIT 1"
+        )
+        self.db.execute(
+            f"UPDATE items SET customer_email = ({email}) WHERE ({email}) <> ''"  # noqa: S608
+        )
+        self.db.execute("UPDATE items SET email_key = normalise_email(customer_email)")
+
+    def has_customer(self, customer_id: str) -> bool:
+        self._index()
+        sql = "SELECT 1 FROM items WHERE customer_id = ? LIMIT 1"
+        return self.db.execute(sql, (customer_id,)).fetchone() is not None
+
+    def customer_ids(self) -> Iterator[str]:
+        self._index()
+        for (customer,) in self.db.execute("SELECT DISTINCT customer_id FROM items"):
+            yield customer
+
+    def first_of_customer(self, customer_id: str) -> OpenItem | None:
+        """The customer's first open item (for its name and code), or None when it has none."""
+        self._index()
+        row = self.db.execute(
+            f"{_SELECT} WHERE customer_id = ? ORDER BY pos LIMIT 1", (customer_id,)
+        ).fetchone()
+        return _item(row) if row else None
+
+    def _index(self) -> None:
+        """The indexes of the engine's lookups, made once after the last item is written
+        (faster than keeping them up to date row by row)."""
+        if self._indexed:
+            return
+        self._indexed = True
+        for name, columns in (
+            ("by_customer", "customer_id, pos"),
+            ("by_customer_amount", "customer_id, amount_key, pos"),
+            ("by_amount", "currency, amount_key, pos"),
+            ("by_email", "email_key, customer_id"),
+        ):
+            self.db.execute(f"CREATE INDEX {name} ON items ({columns})")
+
+    # -- the engine's lookups (OpenItemLookup) ------------------------------------------------
+
+    def references(self, profile: MatchProfile) -> _References:
+        self._index()
+        table = self._tables.get(profile_config(profile))
+        if table is None:
+            insert = self._new_references(profile)
+            keys_of = reference_keys(profile)
+            db = self.db
+            # One connection reads the items and files their keys: SQLite lets a statement
+            # insert into one table while another steps through a different one.
+            rows = db.cursor().execute(f"SELECT pos, {_COLUMNS} FROM items ORDER BY pos")  # noqa: S608
+            db.execute("BEGIN")
+            batch: list[tuple[str, int]] = []
+            for pos, *fields in rows:
+                batch.extend((key, pos) for key in keys_of(_item(fields)))
+                if len(batch) >= _BATCH:
+                    db.executemany(insert, batch)
+                    batch = []
+            db.executemany(insert, batch)
+            db.execute("COMMIT")
+            table = self._tables[profile_config(profile)]
+        return table
+
+    def customers_for_email(self, email: str) -> tuple[str, ...]:
+        self._index()
+        rows = self.db.execute(
+            "SELECT DISTINCT customer_id FROM items WHERE email_key = ? ORDER BY customer_id",
+            (email,),
+        )
+        return tuple(customer for (customer,) in rows)
+
+    def items_of_customer(self, customer_id: str) -> list[int]:
+        self._index()
+        sql = "SELECT pos FROM items WHERE customer_id = ? ORDER BY pos"
+        return _postings(self.db.execute(sql, (customer_id,)).fetchall())
+
+    def items_of_customer_with_amount(self, customer_id: str, amount: Decimal) -> list[int]:
+        self._index()
+        sql = "SELECT pos FROM items WHERE customer_id = ? AND amount_key = ? ORDER BY pos"
+        return _postings(self.db.execute(sql, (customer_id, amount_key(amount))).fetchall())
+
+    def items_with_amount(self, amount: Decimal, currency: str) -> list[int]:
+        self._index()
+        sql = "SELECT pos FROM items WHERE currency = ? AND amount_key = ? ORDER BY pos"
+        return _postings(self.db.execute(sql, (currency, amount_key(amount))).fetchall())
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.db.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> OpenItemStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,114 @@
+"""The open items held in SQLite answer the engine exactly as the in-memory index does."""
+
+from __future__ import annotations
+
+import importlib.util
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pay_exact_transform import (
+    PROFILES,
+    InputError,
+    OpenItem,
+    RunPlanner,
+    build_index,
+    plan_run,
+    resolve_profile,
+)
+from target_exactonline.open_item_store import OpenItemStore
+
+# The engine's generated merchants (clearings, open items, settings) are reused as they are.
+_spec = importlib.util.spec_from_file_location(
+    "engine_properties",
+    Path(__file__).parents[2] / "transform" / "tests" / "test_properties.py",
+)
+assert _spec is not None
+assert _spec.loader is not None
+engine_properties = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(engine_properties)
+
+
+def _stored_plans(clearings, items, s, size: int, declared):
+    with OpenItemStore(resolve_profile(p) for p in declared) as store:
+        store.add(items)
+        planner = RunPlanner(store, s)
+        windows = [clearings[n : n + size] for n in range(0, len(clearings), size)]
+        for window in windows:
+            planner.count(window)
+        plans = [plan for window in windows for plan in planner.plan(window)]
+    return sorted(plans, key=lambda p: p.clearing_id)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    engine_properties.scenarios(max_clearings=20),
+    engine_properties.merchant_settings(),
+    st.lists(st.sampled_from(sorted(PROFILES)), max_size=3),
+    st.sampled_from([1, 7, 1000]),
+)
+def test_stored_open_items_give_the_plans_of_the_in_memory_index(scenario, s, declared, size):
+    clearings, items = scenario
+    ordered = sorted(clearings, key=lambda c: c.clearing_id)
+    # Profiles declared up front file their keys as items arrive; the others on first lookup.
+    assert _stored_plans(ordered, items, s, size, declared) == plan_run(clearings, items, s)
+
+
+def _item(item_id: str, amount: str = "10.00", **extra: object) -> OpenItem:
+    return OpenItem(
+        item_id=item_id,
+        invoice_number="24700001",
+        customer_id="C1",
+        amount=Decimal(amount),
+        currency="EUR",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_an_exact_repeat_is_dropped_and_two_items_under_one_id_are_refused() -> None:
+    with OpenItemStore() as store:
+        store.add([_item("H1"), _item("H2"), _item("H1")])
+        assert len(store) == 2
+        with pytest.raises(InputError, match=r"open item 'H2'.*item_id"):
+            store.add([_item("H3"), _item("H2", "11.00")])
+        # The refused batch left nothing half written.
+        assert len(store) == 2
+        assert [i.item_id for i in store.items] == ["H1", "H2"]
+
+
+def test_a_bad_item_is_named_with_its_field() -> None:
+    with OpenItemStore() as store, pytest.raises(InputError, match=r"open item 'H1'.*amount"):
+        store.add([_item("H1", "10.001")])
+
+
+def test_lookups_find_amounts_however_they_are_written() -> None:
+    items = [
+        _item("H1", "10.50", customer_email=" Shop@X.nl "),
+        _item("H2", "10.5"),
+        _item("H3", "-10.50"),
+    ]
+    index = build_index(items)
+    with OpenItemStore() as store:
+        store.add(items)
+        for amount in (Decimal("10.5"), Decimal("10.500"), Decimal("-10.5")):
+            assert store.items_with_amount(amount, "EUR") == index.items_with_amount(amount, "EUR")
+            assert store.items_of_customer_with_amount("C1", amount) == (
+                index.items_of_customer_with_amount("C1", amount)
+            )
+        assert store.customers_for_email("shop@x.nl") == ("C1",)
+        assert store.items_of_customer("C1") == [0, 1, 2]
+
+
+def test_e_mails_given_later_reach_the_lookups_and_the_file_goes_with_the_store() -> None:
+    store = OpenItemStore()
+    store.add([_item("H1"), _item("H2")])
+    store.add_accounts([("C1", "1", "Klant", "Klant@X.nl"), ("C2", "2", "Ander", None)])
+    store.give_items_their_customers_emails()
+    assert store.accounts_with_email(" KLANT@x.nl") == [("C1", "1", "Klant", "Klant@X.nl")]
+    assert store.customers_for_email("klant@x.nl") == ("C1",)
+    assert store.items[1].customer_email == "Klant@X.nl"
+    folder = store.path.parent
+    store.close()
+    assert not folder.exists()

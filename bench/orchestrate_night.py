@@ -53,6 +53,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.customer_run import (
     BARE_PREFIXES,
     prepare_system_database,
@@ -502,6 +503,7 @@ def main() -> int:
         check=True,
         capture_output=True,
     )
+    compile_plugins(ROOT)  # as `pay-exact-run-customer --prepare` does after an installation
     print(
         f"{args.customers} customers, {args.concurrency} at a time, on {os.cpu_count()} cores; "
         "Meltano's system database and the target's store in one PostgreSQL database",

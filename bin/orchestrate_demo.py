@@ -25,6 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.customer_run import prepare_system_database
 from pay_exact_orchestrate.sandbox_customers import start_sandbox_customer
 from pay_exact_orchestrate.settings import OrchestrateSettings
@@ -125,6 +126,7 @@ def main() -> int:
                 f"Exact at {customer.exact.url}"
             )
         prepare_system_database(settings, base_environ=base_env)
+        compile_plugins(ROOT)
         env = {
             **base_env,
             "DAGSTER_HOME": str(dagster_home(database is not None)),

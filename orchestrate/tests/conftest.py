@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.sandbox_customers import SandboxCustomer, start_sandbox_customer
 from pay_exact_orchestrate.settings import OrchestrateSettings
 from target_exactonline.exact_client.testing import require_postgres_url
@@ -55,6 +56,7 @@ def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    compile_plugins(path)
     return path
 
 

@@ -181,6 +181,30 @@ class Watcher:
             del self.victims[customer]
 
 
+def reap_leftovers(grace: float = 30.0) -> int:
+    """Wait for what the daemon left behind (runs still in flight when a night was cut short),
+    then kill what is left; reaps all of it so its CPU is counted. Returns how many were killed."""
+    me = os.getpid()
+    deadline = time.monotonic() + grace
+    killed = 0
+    while True:
+        tree = processes()
+        left = [pid for pid in descendants(tree, me) if pid != me and tree[pid].state != "Z"]
+        for proc in tree.values():
+            if proc.parent == me and proc.state == "Z":
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(proc.pid, 0)
+        if not left:
+            return killed
+        if time.monotonic() > deadline:
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            killed += len(left)
+            deadline = time.monotonic() + grace
+        time.sleep(0.2)
+
+
 # -- the instance and the daemon -----------------------------------------------------------------
 
 
@@ -294,18 +318,21 @@ def book_night(
     """Every customer booked through the daemon by the schedule; returns what was measured."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    with open_instance(home, environ) as instance:
-        # What the customers sensor does within a minute of the files appearing.
-        instance.add_dynamic_partitions("customers", customers)
-        return _book(
-            customers,
-            home=home,
-            environ=environ,
-            instance=instance,
-            victims=victims,
-            timeout=timeout,
-            progress=progress,
-        )
+    try:
+        with open_instance(home, environ) as instance:
+            # What the customers sensor does within a minute of the files appearing.
+            instance.add_dynamic_partitions("customers", customers)
+            return _book(
+                customers,
+                home=home,
+                environ=environ,
+                instance=instance,
+                victims=victims,
+                timeout=timeout,
+                progress=progress,
+            )
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def _book(
@@ -320,13 +347,14 @@ def _book(
 ) -> NightOutcome:
     before = children_cpu()
     started = time.monotonic()
+    log = (home / "daemon.log").open("wb")
     daemon = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
         cwd=home,
         env=environ,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=(home / "daemon.log").open("w"),
+        stderr=log,
     )
     errors: list[str] = []
     try:
@@ -341,14 +369,10 @@ def _book(
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait()
-    # What the daemon's code server left behind is reaped by now or within a moment.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(
-        p.parent == os.getpid() for p in processes().values() if p.pid != os.getpid()
-    ):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(-1, os.WNOHANG)
-        time.sleep(0.2)
+        log.close()
+    leftovers = reap_leftovers()
+    if leftovers:
+        errors.append(f"{leftovers} processes still running after the daemon stopped were killed")
     cpu = children_cpu() - before
     succeeded = {c for _, status, c, _ in runs if status == "SUCCESS"}
     retried = {c for _, status, c, parent in runs if status == "SUCCESS" and parent}

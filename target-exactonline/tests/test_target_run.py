@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from pay_exact_sandbox.exact.pytest_fixtures import ExactSandbox
 from target_exactonline import run as run_module
+from target_exactonline.input_reading import DETAILS_WARNINGS_LOGGED
 from target_exactonline.ledger import BookingLedger, Status
 from target_exactonline.report import Outcome, render_html
 from target_exactonline.run import ClearingsNotBooked
@@ -833,6 +834,23 @@ def test_a_shopify_run_without_transaction_details_warns_in_the_log_and_the_repo
     assert "CLR-2025-201" in top
     assert "Matching ran without the transaction details" in top
     assert "Jansen BV (10042)" in html  # the customer with the account code beside the name
+
+
+def test_many_clearings_without_transaction_details_are_counted_in_one_log_line(
+    exact: ExactSandbox, config: dict, run: Callable[..., Any], caplog: Any
+) -> None:
+    config["matching_profile"] = "shopify"
+    bare = [
+        Pay(f"CLR-2025-{210 + n}", "2025-10-20", [("", f"{10 + n}.00")])
+        for n in range(DETAILS_WARNINGS_LOGGED + 3)
+    ]
+    with caplog.at_level("WARNING"):
+        ran = run(config, singer(*bare))
+    assert all(ran.outcome(p.clearing_id).details_missing for p in bare)
+    one_by_one = [m for m in caplog.messages if "matching ran without the transaction" in m]
+    assert len(one_by_one) == DETAILS_WARNINGS_LOGGED
+    assert "3 more clearings were matched without the transaction details" in caplog.text
+    assert f"({DETAILS_WARNINGS_LOGGED + 3} in all)" in caplog.text
 
 
 # -- the stated settlement amount ------------------------------------------------------------

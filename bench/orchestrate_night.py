@@ -149,9 +149,16 @@ class Round:
     killed: int = 0
     retries: int = 0
     notes: list[str] = field(default_factory=list)
+    partial: bool = False
 
     def show(self) -> None:
-        n = max(self.customers, 1)
+        # A night cut short: the figures per customer are of the customers booked.
+        n = max(self.customers - self.failed if self.partial else self.customers, 1)
+        if self.partial:
+            print(
+                f"PARTIAL (stopped at the time limit): {n} of {self.customers} customers booked",
+                flush=True,
+            )
         slot = f"{self.peak_slot / 2**20:.0f} MB" if self.peak_slot else "-"
         print(
             f"{self.name:<24} {self.customers:>4} customers  wall {self.wall:7.1f} s "
@@ -308,6 +315,7 @@ def dagster_round(
     work: Path,
     dagster_database: str,
     kill: int,
+    timeout: float,
 ) -> Round:
     """Every customer through Dagster's daemon, by one backfill (``dagster_night.py``)."""
     dagster_url = sa.engine.make_url(dagster_database).set(drivername="postgresql")
@@ -323,6 +331,7 @@ def dagster_round(
             environ(), settings, home, dagster_url.render_as_string(hide_password=False)
         ),
         victims=victims,
+        timeout=timeout,
         progress=lambda line: print(f"    {time.strftime('%H:%M:%S')} {line}", flush=True),
     )
     expected = posted = duplicates = 0
@@ -334,7 +343,7 @@ def dagster_round(
     failed = [c.name for c in customers if c.name not in night.succeeded]
     cleared = cleared_meltano_jobs(settings.meltano_database_uri)
     runs = ", ".join(f"{n} {status.lower()}" for status, n in sorted(night.runs.items()))
-    load = ", ".join(f"{x:.2f}" for x in night.load)
+    load = f"mean {night.load[0]:.1f}, peak {night.load[1]:.1f}"
     return Round(
         name=name,
         customers=len(customers),
@@ -346,17 +355,26 @@ def dagster_round(
         posted=posted,
         duplicates=duplicates,
         errors=[f"not booked: {', '.join(failed[:10])}", *night.errors] if failed else night.errors,
+        partial=bool(failed) and night.wall >= timeout,
         notes=[
             f"runs: {runs}; killed mid-booking: {', '.join(night.killed) or 'none'}; "
             f"booked by a retry: {', '.join(sorted(night.retried)) or 'none'}; killed runs' "
             f"Meltano jobs cleared by the retry: {cleared}",
             f"daemon with code server peak {mb(night.peak_daemon)}; this process (the "
-            f"sandboxes) peak {mb(night.peak_self)}; load average at the end {load}",
+            f"sandboxes) peak {mb(night.peak_self)}; 1-minute load average {load}",
         ],
     )
 
 
-def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 0) -> Round:
+def run_round(
+    name: str,
+    count: int,
+    concurrency: int,
+    layout: str,
+    *,
+    kill: int = 0,
+    timeout: float = 3 * 3600,
+) -> Round:
     database, drop = fresh_database()
     dagster_database, drop_dagster = fresh_database() if layout == "dagster" else ("", None)
     customers: list[SandboxCustomer] = []
@@ -393,6 +411,7 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
                     work=work,
                     dagster_database=dagster_database,
                     kill=kill,
+                    timeout=timeout,
                 )
             provider = OwnerOnlyFileSecrets(work / "secrets")
             by_name = read_customers(settings.environments_dir).usable
@@ -487,6 +506,12 @@ def main() -> int:
         action="store_true",
         help="also the night through Dagster's daemon (its queue allows 4 runs at once)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3 * 3600,
+        help="stop the Dagster night after this many seconds and report what was booked",
+    )
     parser.add_argument("--skip-view", action="store_true", help="no round of bare views")
     parser.add_argument(
         "--kill",
@@ -522,7 +547,11 @@ def main() -> int:
         )
         rounds[-1].show()
     if args.dagster:
-        rounds.append(run_round("dagster daemon, 4 at once", args.customers, 4, "dagster"))
+        rounds.append(
+            run_round(
+                "dagster daemon, 4 at once", args.customers, 4, "dagster", timeout=args.timeout
+            )
+        )
         rounds[-1].show()
         if args.kill:
             # Then run workers killed mid-booking, on a small night of their own: retries of a

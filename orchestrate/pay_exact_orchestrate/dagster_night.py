@@ -275,7 +275,7 @@ class NightOutcome:
     runs: dict[str, int]  # run status -> count
     killed: list[str]
     retried: set[str]  # customers booked by a run that retried an earlier one
-    load: tuple[float, float, float]
+    load: tuple[float, float]  # the 1-minute load average: mean and peak over the night
     errors: list[str] = field(default_factory=list)
 
 
@@ -359,7 +359,15 @@ def _book(
     errors: list[str] = []
     try:
         with Watcher(daemon.pid, victims) as watcher:
-            runs = wait_for_night(instance, set(customers), started + timeout, progress, daemon)
+            loads: list[float] = []
+            runs = wait_for_night(
+                instance,
+                set(customers),
+                deadline=started + timeout,
+                progress=progress,
+                daemon=daemon,
+                loads=loads,
+            )
             killed = list(watcher.killed)
         wall = time.monotonic() - started
     finally:
@@ -392,7 +400,7 @@ def _book(
         runs=dict(counts),
         killed=killed,
         retried=retried,
-        load=os.getloadavg(),
+        load=(sum(loads) / max(len(loads), 1), max(loads, default=0.0)),
         errors=errors,
     )
 
@@ -400,9 +408,11 @@ def _book(
 def wait_for_night(
     instance: DagsterInstance,
     customers: set[str],
+    *,
     deadline: float,
     progress: Callable[[str], None] | None,
     daemon: subprocess.Popen[bytes],
+    loads: list[float],
 ) -> list[tuple[str, str, str, str | None]]:
     """Until every customer has a successful run, or nothing is left to run (retries included:
     a failed run whose retry is not launched yet counts as pending for 3 minutes)."""
@@ -410,11 +420,15 @@ def wait_for_night(
     shown = -1
     while True:
         runs = run_statuses(instance)
+        loads.append(os.getloadavg()[0])
         done = {c for _, status, c, _ in runs if status == "SUCCESS"}
         busy = any(status not in DONE for _, status, _, _ in runs)
         if progress is not None and len(done) // 50 != shown:
             shown = len(done) // 50
-            progress(f"{len(done)}/{len(customers)} customers booked, {len(runs)} runs")
+            progress(
+                f"{len(done)}/{len(customers)} customers booked, {len(runs)} runs, "
+                f"load {loads[-1]:.1f}"
+            )
         if done >= customers or time.monotonic() > deadline or daemon.poll() is not None:
             return runs
         if busy:

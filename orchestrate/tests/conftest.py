@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.sandbox_customers import (
     SandboxCustomer,
     start_customer_sandboxes,
     start_sandbox_customer,
 )
-from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.settings import OrchestrateSettings
 from target_exactonline.exact_client.testing import fresh_postgres_database
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import resource
@@ -48,11 +47,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.customer_run import (
     BARE_PREFIXES,
     prepare_system_database,
@@ -60,6 +60,9 @@ from pay_exact_orchestrate.customer_run import (
     run_environment,
 )
 from pay_exact_orchestrate.customers import read_customers
+from pay_exact_orchestrate.dagster_night import book_night, night_environ, prepare_home
+from pay_exact_orchestrate.dead_runs import REASON as DEAD_REASON
+from pay_exact_orchestrate.dead_runs import RUNS
 from pay_exact_orchestrate.sandbox_customers import (
     SandboxCustomer,
     start_customer_sandboxes,
@@ -148,9 +151,17 @@ class Round:
     errors: list[str]
     killed: int = 0
     retries: int = 0
+    notes: list[str] = field(default_factory=list)
+    partial: bool = False
 
     def show(self) -> None:
-        n = max(self.customers, 1)
+        # A night cut short: the figures per customer are of the customers booked.
+        n = max(self.customers - self.failed if self.partial else self.customers, 1)
+        if self.partial:
+            print(
+                f"PARTIAL (stopped at the time limit): {n} of {self.customers} customers booked",
+                flush=True,
+            )
         slot = f"{self.peak_slot / 2**20:.0f} MB" if self.peak_slot else "-"
         print(
             f"{self.name:<24} {self.customers:>4} customers  wall {self.wall:7.1f} s "
@@ -165,6 +176,8 @@ class Round:
                 f"booked again by {self.retries} retries at {RETRY_AFTER} s back-off",
                 flush=True,
             )
+        for note in self.notes:
+            print(f"    {note}", flush=True)
         for error in self.errors[:3]:
             print(f"    e.g. {error}", flush=True)
 
@@ -218,18 +231,6 @@ def shared_project(settings: OrchestrateSettings, folder: Path) -> Path:
         installed = settings.project_dir / ".meltano" / kind
         if installed.is_dir():
             (folder / ".meltano" / kind).symlink_to(installed, target_is_directory=True)
-    return folder
-
-
-def dagster_home(folder: Path, database: str) -> Path:
-    """A Dagster instance whose storage is a PostgreSQL database of its own."""
-    url = sa.engine.make_url(database).set(drivername="postgresql")
-    folder.mkdir(parents=True)
-    instance = {
-        "storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}},
-        "telemetry": {"enabled": False},
-    }
-    (folder / "dagster.yaml").write_text(yaml.safe_dump(instance))
     return folder
 
 
@@ -294,7 +295,89 @@ class Killer:
                 del self.waiting[name]
 
 
-def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 0) -> Round:
+def mb(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
+
+
+def cleared_meltano_jobs(meltano_database_uri: str) -> int:
+    """Meltano jobs a customer run marked failed because their processes were gone."""
+    engine = sa.create_engine(meltano_database_uri)
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(sa.func.count()).where(RUNS.c.payload.contains(DEAD_REASON))
+        ).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def dagster_round(
+    name: str,
+    customers: list[SandboxCustomer],
+    *,
+    settings: OrchestrateSettings,
+    work: Path,
+    dagster_database: str,
+    kill: int,
+    timeout: float,
+) -> Round:
+    """Every customer through Dagster's daemon, by one backfill (``dagster_night.py``)."""
+    dagster_url = sa.engine.make_url(dagster_database).set(drivername="postgresql")
+    home = prepare_home(work / "dagster")
+    victims = {
+        c.name: (lambda c=c: any(e.method == "POST" for e in c.exact.requests("/api/v1/")))
+        for c in customers[:kill]
+    }
+    night = book_night(
+        [c.name for c in customers],
+        home=home,
+        environ=night_environ(
+            environ(), settings, home, dagster_url.render_as_string(hide_password=False)
+        ),
+        victims=victims,
+        timeout=timeout,
+        progress=lambda line: print(f"    {time.strftime('%H:%M:%S')} {line}", flush=True),
+    )
+    expected = posted = duplicates = 0
+    for customer in customers:
+        entries = customer.entries()
+        expected += len(customer.clearing_ids)
+        posted += len(set(entries) & customer.clearing_ids)
+        duplicates += sum(n - 1 for n in entries.values() if n > 1)
+    failed = [c.name for c in customers if c.name not in night.succeeded]
+    cleared = cleared_meltano_jobs(settings.meltano_database_uri)
+    runs = ", ".join(f"{n} {status.lower()}" for status, n in sorted(night.runs.items()))
+    load = f"mean {night.load[0]:.1f}, peak {night.load[1]:.1f}"
+    return Round(
+        name=name,
+        customers=len(customers),
+        wall=night.wall,
+        cpu=night.cpu,
+        peak_slot=night.peak_slot,
+        failed=len(failed),
+        expected=expected,
+        posted=posted,
+        duplicates=duplicates,
+        errors=[f"not booked: {', '.join(failed[:10])}", *night.errors] if failed else night.errors,
+        partial=bool(failed) and night.wall >= timeout,
+        notes=[
+            f"runs: {runs}; killed mid-booking: {', '.join(night.killed) or 'none'}; "
+            f"booked by a retry: {', '.join(sorted(night.retried)) or 'none'}; killed runs' "
+            f"Meltano jobs cleared by the retry: {cleared}",
+            f"daemon with code server peak {mb(night.peak_daemon)}; this process (the "
+            f"sandboxes) peak {mb(night.peak_self)}; 1-minute load average {load}",
+        ],
+    )
+
+
+def run_round(
+    name: str,
+    count: int,
+    concurrency: int,
+    layout: str,
+    *,
+    kill: int = 0,
+    timeout: float = 3 * 3600,
+) -> Round:
     database, drop = fresh_database()
     dagster_database, drop_dagster = fresh_database() if layout == "dagster" else ("", None)
     customers: list[SandboxCustomer] = []
@@ -327,48 +410,20 @@ def run_round(name: str, count: int, concurrency: int, layout: str, kill: int = 
                 )
             prepare_system_database(settings, base_environ=environ())
             shared = shared_project(settings, work / "shared") if layout == "shared" else None
-            home = None
             if layout == "dagster":
-                from dagster import DagsterInstance
-
-                home = dagster_home(work / "dagster", dagster_database)
-                with DagsterInstance.from_config(str(home)) as instance:
-                    instance.add_dynamic_partitions("customers", [c.name for c in customers])
+                return dagster_round(
+                    name,
+                    customers,
+                    settings=settings,
+                    work=work,
+                    dagster_database=dagster_database,
+                    kill=kill,
+                    timeout=timeout,
+                )
             provider = OwnerOnlyFileSecrets(work / "secrets")
             by_name = read_customers(settings.environments_dir).usable
 
             def book(customer: SandboxCustomer) -> tuple[bool, str]:
-                if home is not None:
-                    # What a run worker does: load the definitions, run the booking job for the
-                    # customer's partition, in this one process (the job's executor).
-                    done = subprocess.run(
-                        [
-                            str(MELTANO.parent / "dagster"),
-                            "job",
-                            "execute",
-                            "-m",
-                            "pay_exact_orchestrate.definitions",
-                            "-j",
-                            "book_customers",
-                            "--tags",
-                            json.dumps({"dagster/partition": customer.name}),
-                        ],
-                        cwd=work,
-                        env={
-                            **environ(),
-                            "DAGSTER_HOME": str(home),
-                            "MELTANO_DATABASE_URI": database,
-                            "PAY_EXACT_STORE_URL": database,
-                            "PAY_EXACT_REPORTS_DIR": str(settings.reports_dir),
-                            "PAY_EXACT_SECRETS_DIR": str(work / "secrets"),
-                            "PAY_EXACT_PROJECT_DIR": str(ROOT),
-                            "PAY_EXACT_ENVIRONMENTS_DIR": str(settings.environments_dir),
-                        },
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                    )
-                    return done.returncode == 0, cause(done)
                 if shared is None:
                     result = run_customer(customer.name, settings=settings, base_environ=environ())
                     return result.ok, "; ".join(result.log_tail[-2:])
@@ -453,13 +508,23 @@ def main() -> int:
     parser.add_argument("--skip-shared", action="store_true", help="only the per-run views")
     parser.add_argument("--only-shared", action="store_true", help="only the shared layout")
     parser.add_argument(
-        "--dagster", action="store_true", help="also each run as a Dagster run worker does it"
+        "--dagster",
+        action="store_true",
+        help="also the night through Dagster's daemon (its queue allows 4 runs at once)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3 * 3600,
+        help="stop the Dagster night after this many seconds and report what was booked",
+    )
+    parser.add_argument("--skip-view", action="store_true", help="no round of bare views")
     parser.add_argument(
         "--kill",
         type=int,
         default=0,
-        help="in the first round, SIGKILL this many runs mid-booking and retry them",
+        help="SIGKILL this many runs mid-booking and retry them (in the Dagster round if "
+        "there is one, else in the views' round)",
     )
     args = parser.parse_args()
     subprocess.run(
@@ -469,30 +534,37 @@ def main() -> int:
         check=True,
         capture_output=True,
     )
+    compile_plugins(ROOT)  # as `pay-exact-run-customer --prepare` does after an installation
     print(
         f"{args.customers} customers, {args.concurrency} at a time, on {os.cpu_count()} cores; "
         "Meltano's system database and the target's store in one PostgreSQL database",
         flush=True,
     )
     rounds = []
-    if not args.only_shared:
+    if not args.only_shared and not args.skip_view:
         rounds.append(
             run_round(
                 f"view, {args.concurrency} at once",
                 args.customers,
                 args.concurrency,
                 "view",
-                kill=args.kill,
+                kill=0 if args.dagster else args.kill,
             )
         )
         rounds[-1].show()
     if args.dagster:
         rounds.append(
             run_round(
-                f"dagster, {args.concurrency} at once", args.customers, args.concurrency, "dagster"
+                "dagster daemon, 4 at once", args.customers, 4, "dagster", timeout=args.timeout
             )
         )
         rounds[-1].show()
+        if args.kill:
+            # Then run workers killed mid-booking, on a small night of their own: retries of a
+            # night queue behind every run not yet started.
+            count = max(2 * args.kill, 8)
+            rounds.append(run_round("dagster, SIGKILL", count, 4, "dagster", kill=args.kill))
+            rounds[-1].show()
     if not args.skip_shared:
         rounds.append(run_round("shared, one at a time", args.customers, 1, "shared"))
         rounds[-1].show()
@@ -504,10 +576,10 @@ def main() -> int:
         rounds[-1].show()
     by_name = {r.name.split(",")[0]: r for r in rounds}
     # Only against a view round without kills: retries are runs too.
-    if "view" in by_name and "dagster" in by_name and not by_name["view"].killed:
-        view, dagster = by_name["view"], by_name["dagster"]
+    if "view" in by_name and "dagster daemon" in by_name and not by_name["view"].killed:
+        view, dagster = by_name["view"], by_name["dagster daemon"]
         print(
-            f"Dagster's own CPU per customer (run worker minus the view's run): "
+            f"Dagster's own CPU per customer (daemon and run worker minus the view's run): "
             f"{(dagster.cpu - view.cpu) / view.customers:.2f} s",
             flush=True,
         )

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.customer_run import prepare_system_database
 from pay_exact_orchestrate.sandbox_customers import (
     start_customer_sandboxes,
@@ -131,6 +132,7 @@ def main() -> int:
         say(f"  Pay. sandbox {sandboxes.pay_url}, Exact sandbox {sandboxes.exact_url}")
         say(f"  booked keys and duplicates per customer: {sandboxes.exact_url}/_admin/customers")
         prepare_system_database(settings, base_environ=base_env)
+        compile_plugins(ROOT)
         env = {
             **base_env,
             "DAGSTER_HOME": str(dagster_home(database is not None)),

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.customer_run import (
     CustomerRefused,
     prepare_system_database,
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prepare",
         action="store_true",
-        help="create or migrate Meltano's system database (once, after installing Meltano)",
+        help="create or migrate Meltano's system database and compile the installed plugins "
+        "(once, after `meltano install` or an upgrade)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
@@ -37,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("name a customer, or --prepare")
     try:
         if args.prepare:
-            prepare_system_database(OrchestrateSettings.from_environ())
-            print("Meltano's system database is ready")
+            settings = OrchestrateSettings.from_environ()
+            prepare_system_database(settings)
+            compile_plugins(settings.project_dir)
+            print("Meltano's system database is ready; the installed plugins are compiled")
             if not args.customer:
                 return 0
         result = run_customer(args.customer)

@@ -8,13 +8,16 @@ Phases:
 4. the view: a private Meltano project for this run (``view.py``);
 5. ``meltano --environment=<customer> run tap-pay target-exactonline``, never ``--force``
    (Meltano's guard against a second run of the same job is all ``--force`` would turn off; the
-   target's run lock and ledger stay the real guard);
+   target's run lock and ledger stay the real guard); a previous run of this customer that was
+   killed with its processes is cleared first (``dead_runs.py``), and this run leaves a claim
+   while ``meltano`` runs as the leader of its own process group;
 6. the outcome: read from the report the target wrote for this run.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from pay_exact_orchestrate.customers import Customer, read_customers
+from pay_exact_orchestrate.dead_runs import clear_dead_runs, new_run_id, write_claim
 from pay_exact_orchestrate.report_reader import ReportSummary, latest_report
 from pay_exact_orchestrate.secrets import OwnerOnlyFileSecrets, SecretProvider, SecretsError
 from pay_exact_orchestrate.settings import SECRETS_DIR, OrchestrateSettings
@@ -55,6 +59,9 @@ class CustomerRunResult:
     seconds: float
     summary: ReportSummary | None = None
     log_tail: list[str] = field(default_factory=list)
+    # Meltano run ids of earlier runs of this customer, killed with their processes, that this
+    # run marked failed before it started (``dead_runs.py``).
+    cleared_runs: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -199,13 +206,16 @@ def run_customer(
     env = run_environment(settings, customer, secrets, base_environ)
     reports = settings.reports_dir / customer.name
     reports.mkdir(parents=True, exist_ok=True)
+    cleared = clear_dead_runs(reports, settings.meltano_database_uri)
+    run_id = new_run_id()
     started = time.time()
     with private_view(settings.project_dir, customer) as view:
-        process = subprocess.run(
+        process = subprocess.Popen(
             [
                 meltano or meltano_command(),
                 f"--environment={customer.name}",
                 "run",
+                f"--run-id={run_id}",
                 "tap-pay",
                 "target-exactonline",
             ],
@@ -215,22 +225,31 @@ def run_customer(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=TIMEOUT_S,
-            check=False,
+            # Meltano, the tap and the target in one process group of their own: the group
+            # says whether any of them still runs (``dead_runs.py``).
+            start_new_session=True,
         )
+        claim = write_claim(reports, run_id, process.pid)
+        try:
+            output, _ = process.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+        claim.unlink(missing_ok=True)
     seconds = time.time() - started
     summary = latest_report(reports, since=started)
     if process.returncode == 0:
         outcome = "booked" if summary is not None else "nothing_to_do"
     else:
         outcome = "not_booked" if summary is not None else "failed"
-    tail = [] if outcome in ("booked", "nothing_to_do") else process.stdout.splitlines()[-LOG_TAIL:]
+    tail = [] if outcome in ("booked", "nothing_to_do") else output.splitlines()[-LOG_TAIL:]
     return CustomerRunResult(
         customer=customer.name,
         outcome=outcome,
         exit_code=process.returncode,
         seconds=round(seconds, 3),
         summary=summary,
+        cleared_runs=cleared,
         log_tail=_scrubbed(
             tail,
             [

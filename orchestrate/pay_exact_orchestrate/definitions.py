@@ -70,6 +70,8 @@ def booking_metadata(result: CustomerRunResult) -> dict[str, Any]:
         "outcome": result.outcome,
         "seconds": dg.MetadataValue.float(result.seconds),
     }
+    if result.cleared_runs:
+        metadata["killed runs cleared"] = ", ".join(result.cleared_runs)
     summary = result.summary
     if summary is not None:
         metadata.update(

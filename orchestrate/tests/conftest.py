@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from pay_exact_orchestrate.bytecode import compile_plugins
 from pay_exact_orchestrate.sandbox_customers import (
     SandboxCustomer,
     start_customer_sandboxes,
     start_sandbox_customer,
 )
 from pay_exact_orchestrate.settings import OrchestrateSettings
-from target_exactonline.exact_client.testing import require_postgres_url
+from target_exactonline.exact_client.testing import fresh_postgres_database
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -59,6 +59,7 @@ def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    compile_plugins(path)
     return path
 
 
@@ -66,17 +67,16 @@ def installed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database() -> Iterator[str]:
     """A PostgreSQL database of this test's own (Meltano's tables and the target's share it, as
     in production they may)."""
-    base = sa.engine.make_url(require_postgres_url())
-    name = f"pay_exact_orch_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database("pay_exact_orch") as url:
+        yield url
+
+
+@pytest.fixture
+def dagster_database() -> Iterator[str]:
+    """Dagster's storage: a database of its own (Dagster and Meltano both have a ``runs``
+    table)."""
+    with fresh_postgres_database("pay_exact_dagster") as url:
+        yield url
 
 
 @pytest.fixture

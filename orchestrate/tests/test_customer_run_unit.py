@@ -87,7 +87,12 @@ def test_the_run_is_meltano_run_in_a_view_with_only_this_customers_secrets(
     command, record = meltano
     result = run_customer("acme", settings=settings, meltano=command, base_environ=caller_environ())
     seen = json.loads(record.read_text())
-    assert seen["argv"] == ["--environment=acme", "run", "tap-pay", "target-exactonline"]
+    argv = seen["argv"]
+    assert argv[:2] == ["--environment=acme", "run"]
+    assert argv[2].startswith("--run-id=")
+    assert argv[3:] == ["tap-pay", "target-exactonline"]
+    # The run's claim is gone once Meltano has ended.
+    assert not list((settings.reports_dir / "acme" / ".runs").glob("*.json"))
     assert "--force" not in seen["argv"]
     assert seen["environments"] == ["acme.meltano.yml"]
     assert seen["run_dir"] == []

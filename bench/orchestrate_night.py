@@ -3,7 +3,7 @@
     .venv/bin/python bench/orchestrate_night.py [--customers 20] [--concurrency 4]
                                                 [--skip-shared] [--only-shared] [--dagster]
 
-Three rounds, each on fresh sandboxes (one multi-customer Pay. and Exact sandbox pair serving
+Up to four rounds, each on fresh sandboxes (one multi-customer Pay. and Exact sandbox pair serving
 every customer, in this process) and a fresh PostgreSQL database holding Meltano's system
 database and the target's store:
 
@@ -14,10 +14,11 @@ database and the target's store:
    costs there;
 3. ``shared, N at once``: the same layout, ``--concurrency`` at a time: how many runs fail
    (Meltano's files under fixed names in the one ``.meltano/run/``);
-4. with ``--dagster``, ``dagster, N at once``: each customer as a Dagster run worker books it
-   (``dagster job execute`` of ``book_customers`` for the customer's partition, as a run worker
-   executes a run, with Dagster's storage in a PostgreSQL database of its own), so the
-   difference to round 1 is Dagster's own cost per run.
+4. with ``--dagster``, ``dagster, N at once``: the night as an operator runs it
+   (``dagster_night.py``): ``dagster-daemon`` with the product's ``dagster.yaml`` and storage in
+   a PostgreSQL database of its own, the nightly schedule's run requests, the run queue's limits,
+   run retries; ``--kill K`` SIGKILLs K run workers (with their Meltano, tap and target) once
+   the sandbox has seen that customer's first bank-entry POST.
 
 Per round: wall time, wall time per customer, CPU-s of Meltano and the plugins per customer
 (``getrusage`` of this process's children), the peak memory of one run slot (the sum of the
@@ -25,8 +26,7 @@ resident memory of a process this benchmark started and its descendants, sampled
 from ``/proc``), the runs that
 failed, the clearings expected and posted, and bookings found twice in Exact.
 
-What this does not measure: Dagster's daemon and run queue (``bin/dev orchestrate`` shows them
-at work), real API latency and several machines.
+What this does not measure: real API latency and several machines.
 """
 
 from __future__ import annotations

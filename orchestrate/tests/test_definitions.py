@@ -21,6 +21,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
     QueuedRunCoordinatorDaemon,
 )
 from pay_exact_orchestrate import definitions as d
+from pay_exact_orchestrate.dagster_night import NIGHT_NOW_SCHEDULE, night_now_requests
 
 DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
@@ -135,6 +136,25 @@ def test_the_night_has_one_run_key_per_date_and_customer() -> None:
     # Late in the evening UTC is already the next night in Amsterdam.
     late = list(d.nightly_requests(datetime(2026, 7, 1, 22, 30, tzinfo=UTC), ["acme"]))
     assert late[0].run_key == "2026-07-02:acme"
+
+
+def test_the_measured_nights_minutely_schedule_requests_the_night_once() -> None:
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(d.CUSTOMERS, ["bloom", "acme"])
+        first = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+        requests = night_now_requests(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=first)
+        )
+        assert [r.partition_key for r in requests] == ["acme", "bloom"]
+        create_run_for_test(
+            instance, job_name="book_customers", tags={"dagster/schedule_name": NIGHT_NOW_SCHEDULE}
+        )
+        # A minute later the same night's run keys are new keys to Dagster (matched with the
+        # tick's time): the schedule must not queue every customer again.
+        later = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 12, 5, 2, 1, tzinfo=UTC)
+        )
+        assert isinstance(night_now_requests(later), dg.SkipReason)
 
 
 # -- the run queue ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ afterwards).
 
     .venv/bin/python bench/tap_backfill.py [--days 10] [--payments 9500] [--groups 1]
                                            [--enrich] [--targets jsonl,postgres] [--keep]
+                                           [--sdk-schemas]
 
 ``--days 100 --payments 45 --groups 3 --enrich`` is the shape of a large merchant with
 Transaction:Info enrichment: many small clearings, one child stream read per payment.
@@ -153,8 +154,23 @@ def catalog_selecting_all(config: Path, work: Path) -> Path:
     return path
 
 
+# ``--sdk-schemas``: tap-pay as it was before one SCHEMA message per stream, the Singer SDK's own
+# writer (a SCHEMA message every time a stream, parent or child, is synced), for the comparison.
+_SDK_SCHEMAS = (
+    "import sys\n"
+    "from singer_sdk import Stream\n"
+    "from tap_pay.singer_output import SchemaOncePerStream\n"
+    "SchemaOncePerStream._write_schema_message = Stream._write_schema_message\n"
+    "from tap_pay.cli import main\n"
+    "sys.argv[0] = 'tap-pay'\n"
+    "sys.exit(main())\n"
+)
+SDK_SCHEMAS = False
+
+
 def tap_command(config: Path) -> list[str]:
-    command = [str(BIN / "tap-pay"), "--config", str(config)]
+    tap = [sys.executable, "-c", _SDK_SCHEMAS] if SDK_SCHEMAS else [str(BIN / "tap-pay")]
+    command = [*tap, "--config", str(config)]
     catalog = config.with_name("catalog.json")
     return [*command, "--catalog", str(catalog)] if catalog.exists() else command
 
@@ -270,7 +286,14 @@ def main() -> None:
     parser.add_argument("--targets", default="jsonl,postgres", help="loaders to pipe into")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--keep", action="store_true", help="keep the JSONL output")
+    parser.add_argument(
+        "--sdk-schemas",
+        action="store_true",
+        help="the SDK's SCHEMA messages (one per synced stream), as before one per stream",
+    )
     args = parser.parse_args()
+    global SDK_SCHEMAS  # noqa: PLW0603
+    SDK_SCHEMAS = args.sdk_schemas
 
     groups = tuple(RevenueGroup(f"Shop {n}", "woocommerce") for n in range(1, args.groups + 1))
     params = GeneratorParams(

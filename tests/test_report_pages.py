@@ -36,6 +36,7 @@ GL = {"debtors": "1300", "fees": "4390", "payouts": "2050", "unassigned": "2090"
 MONEY = ("received", "linked", "customers", "standard_debtor", "unassigned", "fees", "refunds",
          "chargebacks", "payout")  # fmt: skip
 RECORD = re.compile(r"transaction (\S+)")
+EXTERNAL = re.compile(r"src=|<link|@import|url\(|(https?|ftp)://", re.IGNORECASE)
 
 
 def _script() -> ModuleType:
@@ -190,8 +191,9 @@ def money_in_exact(entries: list[dict[str, Any]]) -> dict[str, dict[str, Decimal
     return out
 
 
-def check_page(page: Page, entries: list[dict[str, Any]], *, clearings: int) -> None:
+def check_page(page: Page, entries: list[dict[str, Any]], *, clearings: int, html: str) -> None:
     """The page against the bank entries of the Pay. journal in Exact."""
+    assert not EXTERNAL.search(html)  # nothing to fetch: it works offline
     exact = money_in_exact(entries)
     assert len(page.sections) == clearings
     # Each booked clearing's money is what its bank entry holds.
@@ -245,7 +247,7 @@ def test_the_demo_merchants_page_shows_what_was_booked(chromium: str, tmp_path: 
     shown = shots.photographed("demo")
     run = shots.run_report(shown.merchant, shown.seed, tmp_path, **shown.settings)
     page = open_page(chromium, run.page.as_uri())
-    check_page(page, run.entries, clearings=len(run.entries))
+    check_page(page, run.entries, clearings=len(run.entries), html=run.page.read_text())
     assert not page.not_booked
     assert not page.open_sections  # every payout booked: every section folded
     assert len(page.attention) > 10
@@ -258,7 +260,7 @@ def test_the_1000_clearings_page_shows_what_was_booked_and_what_was_not(
 ) -> None:
     shown, run = thousand
     page = open_page(chromium, run.page.as_uri())
-    check_page(page, run.entries, clearings=1000)
+    check_page(page, run.entries, clearings=1000, html=run.page.read_text())
     assert len(run.entries) == 1000 - len(shown.not_booked)
     # The payouts not booked are at the top, open, with Pay.'s stated amount beside the sum.
     assert page.headings[0] == f"Not booked, and why: {len(shown.not_booked)} payouts"

@@ -11,9 +11,11 @@ Debian's Chromium:
 
     .venv/bin/python bin/report_screenshots.py [--out docs/images] [--chromium PATH]
 
-Prints the figures of each run (clearings, lines to look at, page size) and writes
-``report-demo.png``, ``report-1000.png`` and ``report-1000-unassigned.png`` (the attention
-table filtered to the payments on the unassigned account, largest first).
+Prints the figures of each run (clearings, lines to look at, page size, the time Chromium
+takes to open the page and run its script) and writes ``report-demo.png``, ``report-1000.png``
+and ``report-1000-unassigned.png`` (the attention table filtered to the payments on the
+unassigned account, largest first). ``tests/test_report_pages.py`` opens the same two pages in
+Chromium and checks what they show against what the run booked in Exact.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from contextlib import redirect_stdout
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,39 @@ THOUSAND = GeneratorParams(
     payments_per_clearing=(2, 6),
     revenue_groups=(RevenueGroup("Webshop", "woocommerce"), RevenueGroup("Shop", "shopify")),
 )
+
+
+@dataclass
+class Photographed:
+    """One merchant as the screenshots show it: its data, the target's settings, and the
+    clearings of the settlement made a cent off (none for the demo)."""
+
+    merchant: Merchant
+    seed: int
+    settings: dict[str, Any]
+    not_booked: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """A run's report page and the bank entries of the Pay. journal it left in Exact."""
+
+    page: Path
+    entries: list[dict[str, Any]]
+
+
+def photographed(name: str) -> Photographed:
+    """The demo merchant ("demo") or the merchant with 1,000 clearings ("1000")."""
+    if name == "demo":
+        settings = {"matching_profile": "woocommerce", "psp_costs_vat_code": "0"}
+        return Photographed(generate(DEMO), DEMO.seed, settings)
+    merchant = generate(THOUSAND)
+    shopify = next(g["code"] for g in merchant.pay["turnoverGroups"] if g["name"] == "Shop")
+    settings = {
+        "matching_profile": "woocommerce",
+        "revenue_group_overrides": [{"revenue_group": shopify, "matching_profile": "shopify"}],
+    }
+    return Photographed(merchant, THOUSAND.seed, settings, off_by_a_cent(merchant))
 
 
 def chromium_path(given: str | None = None) -> str | None:
@@ -104,19 +140,21 @@ def dump_dom(chromium: str, page: str) -> str:
         ).stdout
 
 
-def off_by_a_cent(merchant: Merchant) -> str:
+def off_by_a_cent(merchant: Merchant) -> list[str]:
     """Add a cent to one clearing's payments line: its settlement's lines then add up to a cent
-    more than Pay. states, and its payments to a cent less than the line. Returns its id."""
-    clearing = merchant.pay["settlements"][len(merchant.pay["settlements"]) // 2]["clearings"][0]
+    more than Pay. states, and its payments to a cent less than the line. Returns the ids of
+    the settlement's clearings (none of them is booked), the changed one first."""
+    settlement = merchant.pay["settlements"][len(merchant.pay["settlements"]) // 2]
+    clearing = settlement["clearings"][0]
     line = next(
         x for x in clearing["clearingLines"] if x["clearingLineType"]["direction"] == "CREDIT"
     )
     line["amount"]["value"] += 1
-    return str(clearing["clearingId"])
+    return [str(c["clearingId"]) for c in settlement["clearings"]]
 
 
-def run_report(merchant: Merchant, seed: int, workdir: Path, **settings: Any) -> Path:
-    """One nightly run of the merchant, from an empty Exact administration; the report page."""
+def run_report(merchant: Merchant, seed: int, workdir: Path, **settings: Any) -> ReportRun:
+    """One nightly run of the merchant, from an empty Exact administration."""
     pay = PaySandbox(merchant).start()
     exact = start_exact_sandbox(
         exact_data_for(merchant, fixture=None, seed=seed, division=DIVISION)
@@ -141,11 +179,16 @@ def run_report(merchant: Merchant, seed: int, workdir: Path, **settings: Any) ->
         # A payout not booked ends the run with an error; the page says which, and why.
         with redirect_stdout(io.StringIO()), contextlib.suppress(ClearingsNotBooked):
             target.listen(io.StringIO(out.getvalue()))
+        entries = [
+            entry
+            for entry in exact.runtime.store.bank_entries.values()
+            if entry["JournalCode"] == config["bank_journal"]
+        ]
     finally:
         pay.stop()
         exact.stop()
     (page,) = (workdir / "reports").glob("*.html")
-    return page
+    return ReportRun(page, entries)
 
 
 def main() -> int:
@@ -159,45 +202,36 @@ def main() -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = {
-            "demo": (DEMO, {"matching_profile": "woocommerce", "psp_costs_vat_code": "0"}),
-            "1000": (THOUSAND, {"matching_profile": "woocommerce"}),
-        }
-        for name, (params, settings) in runs.items():
+        for name in ("demo", "1000"):
             started = time.perf_counter()
-            merchant = generate(params)
-            if name == "1000":
-                shopify = next(
-                    g["code"] for g in merchant.pay["turnoverGroups"] if g["name"] == "Shop"
-                )
-                settings["revenue_group_overrides"] = [
-                    {"revenue_group": shopify, "matching_profile": "shopify"}
-                ]
-                odd = off_by_a_cent(merchant)
+            shown = photographed(name)
             workdir = Path(tmp) / name
             workdir.mkdir()
-            page = run_report(merchant, params.seed, workdir, **settings)
+            page = run_report(shown.merchant, shown.seed, workdir, **shown.settings).page
             url = page.as_uri()
+            opened = time.perf_counter()
             dom = dump_dom(chromium, url)
+            opening = time.perf_counter() - opened
             clearings = dom.count('<details class="clearing"')
             attention = dom.count('<tr class="attention" data-kind=')
             print(
                 f"{name}: {clearings} clearings, {attention} lines to look at, page "
-                f"{page.stat().st_size / 1e6:.1f} MB, run and render "
-                f"{time.perf_counter() - started:.0f} s"
+                f"{page.stat().st_size / 1e6:.1f} MB, opened with its script run in "
+                f"{opening:.1f} s, run and render {time.perf_counter() - started:.0f} s"
             )
             screenshot(chromium, url, args.out / f"report-{name}.png", width=1400, height=1500)
-            if name == "1000":
+            if shown.not_booked:
                 # The attention table filtered and sorted from the address, as a bookmark would.
                 screenshot(
                     chromium,
                     f"{url}?kind=unassigned&sort=4&dir=desc",
-                    args.out / "report-1000-unassigned.png",
+                    args.out / f"report-{name}-unassigned.png",
                     width=1400,
                     height=1500,
                 )
+                odd = shown.not_booked[0]
                 anchor = "c-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in odd)
-                print(f"1000: the payout not booked is {odd} (#{anchor})")
+                print(f"{name}: the payout not booked is {odd} (#{anchor})")
     return 0
 
 

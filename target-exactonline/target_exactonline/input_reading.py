@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pay_exact_transform import Clearing, InputError, idempotency_key
@@ -104,7 +105,11 @@ class InputReader:
         if verdict is not None:
             report.reason = verdict.reason
             report.blocked_reason = verdict.reason.split(":", 1)[0]  # its reason code
-            report.totals = dict(verdict.totals)
+            # The clearing's own payout (tap-pay sums its lines) fills the not-booked table's
+            # payout column; the verdict's figures are the settlement's.
+            payout = head.get("amount")
+            own = {"payout": payout} if isinstance(payout, Decimal) else {}
+            report.totals = {**own, **verdict.totals}
             return item
         try:
             converted = convert_bundle(bundle, transactions=self._transactions, group_names=names)

@@ -394,7 +394,9 @@ def stated_against_sum(c: ClearingReport) -> str | None:
         return None
     cur = f" {c.currency}" if c.currency else ""
     if any("stated" in name for name in t):
-        text = "; ".join(f"{name}: {_money(value)}{cur}" for name, value in t.items())
+        text = "; ".join(
+            f"{name}: {_money(value)}{cur}" for name, value in t.items() if name != "payout"
+        )
         return text[0].upper() + text[1:]
     if "payout" not in t:
         return None

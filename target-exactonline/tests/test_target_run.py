@@ -885,6 +885,7 @@ def test_a_settlement_a_euro_off_its_lines_books_none_of_its_clearings(
     assert "paid 170.75 EUR" in reason  # the stated amount beside the sum of the lines
     assert "add up to 169.75 EUR" in reason
     assert blocked.totals == {
+        "payout": D("169.75"),  # the clearing's own, beside the settlement's figures
         "settlement amount stated by Pay.": D("170.75"),
         "settlement lines added up": D("169.75"),
         "difference": D("1.00"),
@@ -911,6 +912,8 @@ def test_a_settlement_off_its_lines_is_at_the_top_of_the_report_with_both_figure
     assert "totals_inconsistent:" not in top  # the code is not part of the sentence
     stated = "Settlement amount stated by Pay.: 170.75 EUR; settlement lines added up: 169.75 EUR"
     assert stated in top
+    assert "Not booked, and why: 1 payout (169.75 EUR)" in top
+    assert "<td class=num>169.75 EUR</td>" in top  # the payout column of its row
     assert "Compare it with Pay.&#x27;s payout statement" in top  # what to do
     assert "Not booked: Not booked" not in html
     assert "Why not booked: Not booked" not in html

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pay_exact_transform import InputError, OpenItemLookup, RunPlanner
 
-from target_exactonline.clearing_item import Item, Outcomes
+from target_exactonline.clearing_item import Item, Outcomes, windows
 from target_exactonline.engine_settings import engine_settings
 from target_exactonline.input_reading import InputReader
 from target_exactonline.settings import TargetSettings
@@ -26,11 +26,11 @@ def count_claims(
     reader: InputReader,
     outcomes: Outcomes,
     window_size: int,
+    window_records: int,
 ) -> RunPlanner:
     currencies = {i.report.currency for i in todo if i.report.currency}
     planner = RunPlanner(open_items, engine_settings(settings, currencies))
-    for start in range(0, len(todo), window_size):
-        window = todo[start : start + window_size]
+    for window in windows(todo, window_size, window_records):
         for item_id, clearing in reader.load(window, outcomes).items():
             try:
                 planner.count([clearing])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,6 +28,22 @@ class Item:
     plan: BookingPlan | None = None  # while its window is planned and booked
     journal: str | None = None
     ledger_row: LedgerRow | None = None
+    records: int = 0  # its payment records: what a window holds of it while it is planned
+
+
+def windows(items: list[Item], clearings: int, records: int) -> Iterator[list[Item]]:
+    """Consecutive windows of at most ``clearings`` clearings and, unless one clearing alone
+    is larger, at most ``records`` payment records: what a window holds in memory follows both."""
+    window: list[Item] = []
+    held = 0
+    for item in items:
+        if window and (len(window) >= clearings or held + item.records > records):
+            yield window
+            window, held = [], 0
+        window.append(item)
+        held += item.records
+    if window:
+        yield window
 
 
 class Stop(Exception):

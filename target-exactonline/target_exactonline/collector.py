@@ -361,11 +361,36 @@ class Collector:
                 found[cid] = _load(body)
         return found
 
-    def windows(self, size: int) -> Iterator[list[str]]:
-        """The clearing ids in windows of ``size``, in clearing id order."""
+    def windows(self, size: int, records: int | None = None) -> Iterator[list[str]]:
+        """The clearing ids in clearing id order, in windows of at most ``size`` clearings and,
+        unless one clearing alone is larger, at most ``records`` records."""
         ids = self.clearing_ids()
-        for start in range(0, len(ids), max(1, size)):
-            yield ids[start : start + size]
+        counts = self.record_counts() if records is not None else {}
+        window: list[str] = []
+        held = 0
+        for cid in ids:
+            count = counts.get(cid, 0)
+            if window and (
+                len(window) >= max(1, size) or (records is not None and held + count > records)
+            ):
+                yield window
+                window, held = [], 0
+            window.append(cid)
+            held += count
+        if window:
+            yield window
+
+    def record_counts(self) -> dict[str, int]:
+        """How many records each clearing has in the spool."""
+        db = self._ready()
+        if db is None:
+            return {}
+        return dict(
+            db.execute(
+                "SELECT clearing_id, count(*) FROM records WHERE clearing_id IS NOT NULL "
+                "GROUP BY clearing_id"
+            )
+        )
 
     def bundles(self) -> dict[str, ClearingBundle]:
         """Every clearing's records (small inputs and tests; a run reads windows)."""

@@ -46,7 +46,7 @@ class InputReader:
         self._judged: dict[Any, Judgement | None] = {}  # settlement code -> why not bookable
         self._details_missing = 0  # clearings matched without the details their profile reads
 
-    def scan(self, window_size: int) -> list[Item]:
+    def scan(self, window_size: int, window_records: int | None = None) -> list[Item]:
         collector = self.collector
         self._transactions = collector.transactions()
         self._group_names = names = {
@@ -58,9 +58,11 @@ class InputReader:
         items = []
         self._judged = {}
         self._details_missing = 0
-        for window in collector.windows(window_size):
+        for window in collector.windows(window_size, window_records):
             for clearing_id, bundle in collector.bundles_for(window).items():
-                items.append(self._scan_one(clearing_id, bundle))
+                item = self._scan_one(clearing_id, bundle)
+                item.records = len(bundle.records)
+                items.append(item)
         unlogged = self._details_missing - DETAILS_WARNINGS_LOGGED
         if unlogged > 0:
             self.log.warning(

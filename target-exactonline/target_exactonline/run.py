@@ -44,6 +44,7 @@ from target_exactonline.clearing_item import (
     Stop,
     earliest_unbooked,
     not_attempted,
+    windows,
 )
 from target_exactonline.collector import Collector
 from target_exactonline.context_reading import ExactFacts, read_context
@@ -55,9 +56,12 @@ from target_exactonline.report import Outcome, ReportWriter, RunReport
 from target_exactonline.settings import TargetSettings
 from target_exactonline.window_booking import book_window
 
-# Clearings converted, planned and booked together: the run holds the records of this many
-# clearings at a time (a day's payout per revenue group is one clearing).
+# Clearings converted, planned and booked together: the run holds the records of at most this
+# many clearings at a time (a day's payout per revenue group is one clearing), and of at most
+# WINDOW_RECORDS payment records unless one clearing alone has more, so that what a window holds
+# does not grow with the size of a large merchant's clearings either.
 WINDOW = 16
+WINDOW_RECORDS = 2000
 
 
 class ClearingsNotBooked(RuntimeError):
@@ -136,7 +140,7 @@ class BookingRun:
         # 1. read and convert
         report.problems.extend(p.describe() for p in collector.unattributed_problems())
         reader = InputReader(self.settings, collector, self.log)
-        items = reader.scan(WINDOW)
+        items = reader.scan(WINDOW, WINDOW_RECORDS)
         report.problems.extend(reader.problems)
         report.clearings = [item.report for item in items]
 
@@ -165,6 +169,7 @@ class BookingRun:
                     reader=reader,
                     outcomes=self.outcomes,
                     window_size=WINDOW,
+                    window_records=WINDOW_RECORDS,
                 )
                 todo = [i for i in todo if i.report.outcome is Outcome.NOT_ATTEMPTED]
             except Stop as stop:
@@ -216,8 +221,7 @@ class BookingRun:
             facts=self.facts,
             outcomes=self.outcomes,
         )
-        for start in range(0, len(items), WINDOW):
-            window = items[start : start + WINDOW]
+        for window in windows(items, WINDOW, WINDOW_RECORDS):
             wanted = [i for i in window if i.clearing_id in pending]
             if wanted and planner is not None:
                 book_window(

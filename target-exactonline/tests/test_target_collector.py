@@ -79,3 +79,15 @@ def test_records_with_a_null_key_part_are_kept_apart() -> None:
     c.add("clearing_records", {"clearingId": "C1", "reportingId": None, "orderId": "B"}, keys)
     assert sorted(r["orderId"] for r in c.bundles()["C1"].records) == ["A", "B"]
     assert c.duplicates["clearing_records"] == 1
+
+
+def test_windows_close_at_their_clearing_count_or_their_record_count() -> None:
+    c = Collector()
+    for cid, payments in (("C1", 3), ("C2", 1), ("C3", 5), ("C4", 1), ("C5", 1)):
+        for n in range(payments):
+            rec = {"clearingId": cid, "orderId": f"O{n}"}
+            c.add("clearing_records", rec, ["clearingId", "orderId"])
+    assert list(c.windows(2)) == [["C1", "C2"], ["C3", "C4"], ["C5"]]
+    # At most 4 records, unless one clearing alone has more (C3 then stands alone).
+    assert list(c.windows(16, records=4)) == [["C1", "C2"], ["C3"], ["C4", "C5"]]
+    assert list(c.windows(1, records=100)) == [["C1"], ["C2"], ["C3"], ["C4"], ["C5"]]

@@ -774,17 +774,20 @@ def test_an_unanswered_post_of_a_clearing_that_is_now_unreadable_is_pointed_out(
     assert "check Exact for lines starting with PX:CLR-2025-001" in reason
 
 
-@pytest.mark.parametrize("window", [1, 2, 16])
+@pytest.mark.parametrize("bounds", [(1, 2000), (2, 2000), (16, 2000), (16, 2)])
 def test_windows_of_any_size_book_the_same_entries_and_count_claims_across_them(
     exact: ExactSandbox,
     config: dict,
     run: Callable[..., Ran],
     monkeypatch: pytest.MonkeyPatch,
-    window: int,
+    bounds: tuple[int, int],
 ) -> None:
     # ORD00013 (open 12.10) is paid in the first and in the last clearing: in windows of 1 or 2
-    # the two payments are never planned together, and still neither links the invoice.
+    # clearings, or of 2 records, the two payments are never planned together, and still
+    # neither links the invoice.
+    window, records = bounds  # clearings and payment records per window
     monkeypatch.setattr(run_module, "WINDOW", window)
+    monkeypatch.setattr(run_module, "WINDOW_RECORDS", records)
     clearings = [
         Pay("CLR-2025-801", "2025-10-20", [("ORD00013", "12.10"), ("ORD00012", "121.00")]),
         Pay("CLR-2025-802", "2025-10-21", [("NOPE", "1.00")], fees="0.25"),

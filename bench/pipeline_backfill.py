@@ -177,8 +177,8 @@ def run_pipeline(
     booked = 0
     with report.open(encoding="utf-8") as lines:  # line by line: a 1M run's report is large
         for line in lines:
-            if line.startswith('{"') and '"type": "clearing"' in line:
-                booked += json.loads(line)["outcome"] == "booked"
+            item = json.loads(line)
+            booked += item["type"] == "clearing" and item["outcome"] == "booked"
     lower = math.ceil(open_before / PAGE) + 1 + CONSTANT_READS + booked
     return TargetRun(
         read_usage(tap_usage, tap_wall, tap_code),

@@ -29,7 +29,12 @@ def count_claims(
     window_records: int,
 ) -> RunPlanner:
     currencies = {i.report.currency for i in todo if i.report.currency}
-    planner = RunPlanner(open_items, engine_settings(settings, currencies))
+    # Pass 1's finds wait in the spool for pass 2, which then need not look them up again.
+    planner = RunPlanner(
+        open_items,
+        engine_settings(settings, currencies),
+        kept=reader.collector.kept_finds(),
+    )
     for window in windows(todo, window_size, window_records):
         for item_id, clearing in reader.load(window, outcomes).items():
             try:

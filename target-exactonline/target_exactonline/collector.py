@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -148,6 +148,8 @@ class Collector:
             )
             # A clearing as the run converted it, so that later passes need not convert again.
             db.execute("CREATE TABLE converted (clearing_id TEXT PRIMARY KEY, body BLOB NOT NULL)")
+            # What the engine's first pass found for each clearing's records, for its second.
+            db.execute("CREATE TABLE found (clearing_id TEXT PRIMARY KEY, body BLOB NOT NULL)")
             self._db = db
         return self._db
 
@@ -361,6 +363,10 @@ class Collector:
                 found[cid] = _load(body)
         return found
 
+    def kept_finds(self) -> MutableMapping[str, Any]:
+        """A mapping on the spool, by clearing id, for what the engine's first pass found."""
+        return _Found(self._spool())
+
     def windows(self, size: int, records: int | None = None) -> Iterator[list[str]]:
         """The clearing ids in clearing id order, in windows of at most ``size`` clearings and,
         unless one clearing alone is larger, at most ``records`` records."""
@@ -404,6 +410,43 @@ class Collector:
 def _load(body: bytes) -> Any:
     # Only this process writes the spool, in a directory only its user can open (mkdtemp).
     return pickle.loads(body)  # noqa: S301
+
+
+# Lists of numbers and text (the engine's ``KeptFind``): MessagePack is compact and quick.
+_encode_found = msgspec.msgpack.Encoder().encode
+_decode_found = msgspec.msgpack.Decoder().decode
+
+
+class _Found(MutableMapping[str, Any]):
+    """Clearing id -> the engine's kept finds, in the spool rather than in memory."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __setitem__(self, clearing_id: str, finds: Any) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO found VALUES (?, ?)", (clearing_id, _encode_found(finds))
+        )
+
+    def __getitem__(self, clearing_id: str) -> Any:
+        row = self._db.execute(
+            "SELECT body FROM found WHERE clearing_id = ?", (clearing_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(clearing_id)
+        return _decode_found(row[0])
+
+    def __delitem__(self, clearing_id: str) -> None:
+        if self._db.execute("DELETE FROM found WHERE clearing_id = ?", (clearing_id,)).rowcount:
+            return
+        raise KeyError(clearing_id)
+
+    def __iter__(self) -> Iterator[str]:
+        for (clearing_id,) in self._db.execute("SELECT clearing_id FROM found ORDER BY 1"):
+            yield clearing_id
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT count(*) FROM found").fetchone()[0]
 
 
 class _Transactions(Mapping[str, Mapping[str, Any]]):

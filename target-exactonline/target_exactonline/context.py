@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pay_exact_transform import OpenItem, parse_key
@@ -157,7 +158,13 @@ def _day(value: Any) -> date | None:
         return None
     if isinstance(value, datetime):
         return value.date()
-    parsed = parse_odata_date(str(value))
+    return _day_of(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _day_of(text: str) -> date | None:
+    # A year's open items carry a few hundred distinct dates: each text is parsed once.
+    parsed = parse_odata_date(text)
     # Exact sends dates as midnight of the local day, in epoch milliseconds without a zone.
     return parsed.date() if parsed else None
 

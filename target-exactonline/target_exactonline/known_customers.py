@@ -10,6 +10,10 @@ from pay_exact_transform import OpenItem
 
 from target_exactonline.open_item_store import OpenItemStore
 
+# Store answers kept: a window's customers are asked for by the check, the report and the
+# entry's body, each a query otherwise; the cap keeps a year's backfill from keeping them all.
+_ANSWERS_KEPT = 4096
+
 
 class _Known(Mapping[str, str]):
     """What is added (``[id] = value``) comes first, then what the store answers."""
@@ -17,6 +21,7 @@ class _Known(Mapping[str, str]):
     def __init__(self, store: OpenItemStore | None = None) -> None:
         self.store = store
         self.added: dict[str, str] = {}
+        self._answers: dict[str, str | None] = {}
 
     def __setitem__(self, customer: str, value: str) -> None:
         self.added[customer] = value
@@ -24,7 +29,13 @@ class _Known(Mapping[str, str]):
     def __getitem__(self, customer: str) -> str:
         found = self.added.get(customer)
         if found is None and self.store is not None:
-            found = self._stored(self.store, customer)
+            answers = self._answers
+            if customer in answers:
+                found = answers[customer]
+            else:
+                if len(answers) >= _ANSWERS_KEPT:
+                    answers.clear()
+                found = answers[customer] = self._stored(self.store, customer)
         if found is None:
             raise KeyError(customer)
         return found

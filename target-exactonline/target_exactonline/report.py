@@ -26,6 +26,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 
 class Outcome(enum.StrEnum):
     BOOKED = "booked"  # posted in this run
@@ -217,7 +219,24 @@ def _jsonl_clearing(clearing: ClearingReport) -> str:
         for line in clearing.lines
     ]
     item["type"] = "clearing"
-    return json.dumps(item, sort_keys=True)
+    return _sorted_json(item)
+
+
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+# Characters a reader splitting the file into lines by Python's ``str.splitlines`` would cut a
+# line at, which msgspec (unlike ``json.dumps``) leaves unescaped: NEL, LINE and PARAGRAPH
+# SEPARATOR, in UTF-8.
+_LINE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+
+
+def _sorted_json(item: dict[str, Any]) -> str:
+    """``json.dumps(item, sort_keys=True)`` as compact JSON, several times faster (a
+    backfill's report has a line per payment), escaped as ``json.dumps`` does where a line
+    reader would cut the line."""
+    encoded = _encode_sorted(item)
+    if any(brk in encoded for brk in _LINE_BREAKS):
+        return json.dumps(item, sort_keys=True)
+    return encoded.decode()
 
 
 def _jsonl_tail(report: RunReport) -> Iterable[str]:

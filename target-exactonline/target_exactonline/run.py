@@ -25,6 +25,7 @@ This module only conducts; each step is a module of its own: ``input_reading`` (
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pay_exact_transform import RunPlanner
+from pay_exact_transform import RunPlanner, without_cyclic_gc
 
 from target_exactonline.already_booked import drop_posted
 from target_exactonline.booking import Booker
@@ -123,7 +124,10 @@ class BookingRun:
         )
         writer = ReportWriter(report, report_dir) if report_dir is not None else None
         try:
-            result = self._execute(collector, report, writer)
+            # The run's objects form no reference cycles worth a collector scanning them over and
+            # over; what a window leaves behind is collected once it is done (``_plan_and_book``).
+            with without_cyclic_gc():
+                result = self._execute(collector, report, writer)
         except BaseException:
             if writer is not None:
                 writer.discard()
@@ -239,3 +243,4 @@ class BookingRun:
                 if writer is not None:
                     writer.add(item.report)
                 item.plan = None  # the window is done: its plans go
+            gc.collect(0)  # and whatever cycles its requests and transactions left

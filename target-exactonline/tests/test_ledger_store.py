@@ -276,3 +276,21 @@ def test_links_wait_with_the_posted_mark_and_are_written_together(store_url: str
     posted = other.get("CLR-1")
     assert posted is not None
     assert posted.is_posted
+
+
+def test_each_step_returns_the_row_as_stored(store_url: str) -> None:
+    book = ledger(store_url)
+    other = ledger(store_url)
+    steps = [
+        lambda: book.start_posting(
+            "CLR-9", booking_key="PX:CLR-9", plan_digest="d1", settlement_date=None
+        ),
+        lambda: book.mark_failed("CLR-9", "Exact said no"),
+        lambda: book.start_posting("CLR-9", booking_key="PX:CLR-9", plan_digest="d2"),
+        lambda: book.mark_posted("CLR-9", entry_id="e-9", entry_number=9),
+    ]
+    for step in steps:
+        returned = step()
+        assert returned == other.get("CLR-9")
+    assert returned.attempts == 2
+    assert returned.version == 6  # inserted, posting, failed, planned again, posting, posted

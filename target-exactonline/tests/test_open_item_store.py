@@ -18,6 +18,8 @@ from pay_exact_transform import (
     plan_run,
     resolve_profile,
 )
+from target_exactonline import open_item_store
+from target_exactonline.collector import Collector
 from target_exactonline.open_item_store import OpenItemStore
 
 # The engine's generated merchants (clearings, open items, settings) are reused as they are.
@@ -31,14 +33,20 @@ engine_properties = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(engine_properties)
 
 
-def _stored_plans(clearings, items, s, size: int, declared):
-    with OpenItemStore(resolve_profile(p) for p in declared) as store:
-        store.add(items)
-        planner = RunPlanner(store, s)
-        windows = [clearings[n : n + size] for n in range(0, len(clearings), size)]
-        for window in windows:
-            planner.count(window)
-        plans = [plan for window in windows for plan in planner.plan(window)]
+def _stored_plans(clearings, items, s, size: int, declared, *, spooled: bool = False):
+    """Planned over the store in windows of ``size``; with ``spooled``, pass 1's finds wait
+    for pass 2 in a collector's spool, as in a run."""
+    collector = Collector()
+    try:
+        with OpenItemStore(resolve_profile(p) for p in declared) as store:
+            store.add(items)
+            planner = RunPlanner(store, s, kept=collector.kept_finds() if spooled else None)
+            windows = [clearings[n : n + size] for n in range(0, len(clearings), size)]
+            for window in windows:
+                planner.count(window)
+            plans = [plan for window in windows for plan in planner.plan(window)]
+    finally:
+        collector.close()
     return sorted(plans, key=lambda p: p.clearing_id)
 
 
@@ -48,12 +56,48 @@ def _stored_plans(clearings, items, s, size: int, declared):
     engine_properties.merchant_settings(),
     st.lists(st.sampled_from(sorted(PROFILES)), max_size=3),
     st.sampled_from([1, 7, 1000]),
+    st.booleans(),
 )
-def test_stored_open_items_give_the_plans_of_the_in_memory_index(scenario, s, declared, size):
+def test_stored_open_items_give_the_plans_of_the_in_memory_index(
+    scenario, s, declared, size, spooled
+):
     clearings, items = scenario
     ordered = sorted(clearings, key=lambda c: c.clearing_id)
     # Profiles declared up front file their keys as items arrive; the others on first lookup.
-    assert _stored_plans(ordered, items, s, size, declared) == plan_run(clearings, items, s)
+    assert _stored_plans(ordered, items, s, size, declared, spooled=spooled) == plan_run(
+        clearings, items, s
+    )
+
+
+def test_with_the_finds_spooled_the_second_pass_asks_the_store_no_reference(monkeypatch) -> None:
+    clearings = [
+        engine_properties.paid(f"CLR-{n:02d}", ("ORD1001", "10.00", None), ("ORD7", "7.00", None))
+        for n in range(3)
+    ]
+    items = [
+        engine_properties.INVOICE,
+        _item("H7", "7.00", your_ref="ORD7"),
+    ]
+    s = engine_properties.Settings(gl=engine_properties.GL)
+    asked: list[str] = []
+    get_many = open_item_store._References.get_many
+
+    def counted(self, keys):
+        asked.append(phase)
+        return get_many(self, keys)
+
+    monkeypatch.setattr(open_item_store._References, "get_many", counted)
+    collector = Collector()
+    with OpenItemStore() as store:
+        store.add(items)
+        planner = RunPlanner(store, s, kept=collector.kept_finds())
+        phase = "count"
+        planner.count(clearings)
+        phase = "plan"
+        plans = planner.plan(clearings)
+    collector.close()
+    assert asked == ["count"] * 3  # one question per clearing, none in the second pass
+    assert plans == plan_run(clearings, items, s)
 
 
 def _item(item_id: str, amount: str = "10.00", **extra: object) -> OpenItem:

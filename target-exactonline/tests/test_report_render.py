@@ -93,6 +93,19 @@ def test_jsonl_has_one_object_per_line_with_exact_amounts() -> None:
     assert "1 booked, 1 not booked" in lines[-1]["text"]
 
 
+@pytest.mark.parametrize("odd", ["\u2028", "\u2029", "\x85", "é €"])
+def test_a_clearing_stays_one_line_whatever_its_text_holds(odd: str) -> None:
+    report = sample()
+    first = report.clearings[0]
+    first.lines[0] = replace(first.lines[0], explanation=f"paid by Jan{odd}Jansen")
+    text = "\n".join(jsonl_lines(report))
+    lines = text.splitlines()  # what a reader of the file does, at every Unicode line break
+    assert len(lines) == 5
+    clearing = json.loads(lines[1])
+    assert clearing["lines"][0]["explanation"] == f"paid by Jan{odd}Jansen"
+    assert list(clearing) == sorted(clearing)  # keys sorted, as before
+
+
 def test_html_escapes_everything_and_shows_what_a_bookkeeper_needs() -> None:
     page = render_html(sample())
     assert page.count("<script>") == 1  # only the page's own inline script

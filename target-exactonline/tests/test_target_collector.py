@@ -91,3 +91,20 @@ def test_windows_close_at_their_clearing_count_or_their_record_count() -> None:
     # At most 4 records, unless one clearing alone has more (C3 then stands alone).
     assert list(c.windows(16, records=4)) == [["C1", "C2"], ["C3"], ["C4", "C5"]]
     assert list(c.windows(1, records=100)) == [["C1"], ["C2"], ["C3"], ["C4"], ["C5"]]
+
+
+def test_kept_finds_wait_in_the_spool_and_go_with_it() -> None:
+    c = Collector()
+    kept = c.kept_finds()
+    finds = [[["ORD1"], [3], 1, None, [3], []], [[], [], 1, "no_reference", [], ["2026"]]]
+    kept["C1"] = finds
+    kept["C1"] = finds[:1]  # counted again: the last copy wins
+    kept["C2"] = finds
+    assert kept["C1"] == finds[:1]
+    assert kept.get("C2") == finds
+    assert kept.get("C3") is None
+    assert list(kept) == ["C1", "C2"]
+    del kept["C2"]
+    assert len(kept) == 1
+    c.close()
+    assert c._dir is None  # the spool, and the finds in it, are gone

@@ -18,6 +18,7 @@ from .index import (
     profile_config,
     reference_keys,
     same_id_error,
+    without_cyclic_gc,
 )
 from .keys import idempotency_key, parse_key
 from .model import (
@@ -92,4 +93,5 @@ __all__ = [
     "reference_keys",
     "resolve_profile",
     "same_id_error",
+    "without_cyclic_gc",
 ]

@@ -36,6 +36,27 @@ class Found:
     hits: list[int]  # items carrying a reference, before the rule-2 filters
     common: tuple[str, ...] = ()  # references ignored because too many open items carry them
 
+    def kept(self) -> KeptFind:
+        """What pass 2 needs again, as plain data without the record (``restore``)."""
+        cause = self.cause.value if self.cause is not None else None
+        return (self.keys, self.candidates, self.mode, cause, self.hits, list(self.common))
+
+
+# A record's ``Found`` without the record: plain lists, numbers and text, so that a caller can
+# keep a window's finds on disk between the passes in any format that keeps those.
+KeptFind = tuple[list[str], list[int], int, str | None, list[int], list[str]]
+_REASONS = {reason.value: reason for reason in Reason}
+
+
+def restore(record: PaymentRecord, kept: Sequence) -> Found:
+    """The ``Found`` that ``kept()`` gave, with its record."""
+    keys, candidates, mode, cause, hits, common = kept
+    signed = record.amount if record.kind is _PAYMENT else -record.amount
+    reason = _REASONS[cause] if cause is not None else None
+    return Found(
+        record, signed, list(keys), list(candidates), mode, reason, list(hits), tuple(common)
+    )
+
 
 class Finder:
     """Rule 1 (references) and rule 2 (candidates), plus the candidates of rule 7."""

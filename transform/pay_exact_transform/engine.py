@@ -14,10 +14,10 @@ everything that reaches the output is sorted.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 
 from .assemble import assemble
-from .candidates import Finder, Found
+from .candidates import Finder, Found, KeptFind, restore
 from .claims import ClaimCounts
 from .decide import Decider, record_lines
 from .errors import InputError
@@ -78,8 +78,9 @@ class RunPlanner:
     1. ``count(window)`` for every window: validate, find each record's candidates, add one
        claim per candidate (a counter per open item, nothing per record), and note the
        relations records without a candidate need. Blocked clearings count too.
-    2. ``plan(window)`` for every window: find the candidates again and decide with the claims
-       and relations of the whole run.
+    2. ``plan(window)`` for every window: decide with the claims and relations of the whole
+       run, from the candidates pass 1 found (kept in ``kept``, which a caller may hold on
+       disk), or found again when pass 1 did not keep them.
 
     The plans do not depend on the window size or on the order of the windows: claims are
     sums, and a relation's name is taken from its first record in (clearing id, record id)
@@ -89,7 +90,15 @@ class RunPlanner:
     in two windows, as Singer may deliver it) counts once.
     """
 
-    def __init__(self, open_items: OpenItemLookup | Sequence[OpenItem], settings: Settings) -> None:
+    def __init__(
+        self,
+        open_items: OpenItemLookup | Sequence[OpenItem],
+        settings: Settings,
+        *,
+        kept: MutableMapping[str, list[KeptFind]] | None = None,
+    ) -> None:
+        """``kept``: where pass 1 keeps every clearing's finds, by clearing id, for pass 2 (a
+        mapping a caller may back with a file); without it pass 2 finds them again."""
         self.index: OpenItemLookup
         if isinstance(open_items, OpenItemIndex | OpenItemLookup):
             self.index = open_items
@@ -106,6 +115,9 @@ class RunPlanner:
         self._decider = Decider(self.index, settings, self.claims)
         self._counted: dict[str, int | str] = {}  # clearing id -> fingerprint of what was counted
         self._kept: dict[str, list[Found]] = {}
+        self._kept_plain = kept
+        # Pass 2 reads the kept candidates' items in one question where the items offer it.
+        self._read_ahead = getattr(self.index.items, "read_ahead", None)
         self._relations: dict[str, NewRelation] | None = None
 
     def _finder(self, ctx: ClearingContext) -> Finder:
@@ -151,6 +163,8 @@ class RunPlanner:
                 finder.forget()
                 if keep:
                     self._kept[clearing.clearing_id] = found_here
+                elif self._kept_plain is not None:
+                    self._kept_plain[clearing.clearing_id] = [f.kept() for f in found_here]
 
     def plan(self, clearings: Iterable[Clearing]) -> list[BookingPlan]:
         """Pass 2 for one window: its plans, sorted by clearing id."""
@@ -169,6 +183,8 @@ class RunPlanner:
                 ctx = prepare(clearing, self.settings)
                 finder = self._finder(ctx)
                 found_here = self._kept.pop(clearing.clearing_id, None)
+                if found_here is None and ctx.books:
+                    found_here = self._restore(ctx)
                 if not ctx.books:
                     lines: list[PlanLine] = []
                 else:
@@ -180,6 +196,18 @@ class RunPlanner:
                     finder.forget()
                 plans.append(assemble(ctx, lines, self._relations))
             return plans
+
+    def _restore(self, ctx: ClearingContext) -> list[Found] | None:
+        """The clearing's finds as pass 1 kept them in ``kept``, or None."""
+        if self._kept_plain is None:
+            return None
+        kept = self._kept_plain.get(ctx.clearing.clearing_id)
+        if kept is None:
+            return None
+        found = [restore(r, k) for r, k in zip(ctx.records, kept, strict=True)]
+        if self._read_ahead is not None:
+            self._read_ahead(sorted({i for f in found for i in (*f.candidates, *f.hits)}))
+        return found
 
 
 def _fingerprint(clearing: Clearing) -> int | str:

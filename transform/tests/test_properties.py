@@ -9,6 +9,7 @@ an open item count across all of them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from collections import Counter
 from datetime import date
@@ -375,16 +376,30 @@ def test_no_float_anywhere_and_descriptions_fit(scenario, s):
 # neither the window size nor the order of the windows may change a single line.
 
 
+class AsText(dict):
+    """Kept finds as a caller holds them on disk: written out as JSON text, read back."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key, json.dumps(value))
+
+    def get(self, key: str, default: object = None) -> object:
+        text = super().get(key)
+        return default if text is None else json.loads(text)
+
+
 def windowed(
     clearings: list[Clearing],
     items: list[OpenItem],
     s: Settings,
     size: int,
     rnd: random.Random | None = None,
+    *,
+    kept: bool = False,
 ) -> list[BookingPlan]:
-    """Plan ``clearings`` in windows of ``size`` (windows in a random order when ``rnd``)."""
+    """Plan ``clearings`` in windows of ``size`` (windows in a random order when ``rnd``);
+    with ``kept``, pass 2 takes pass 1's finds from a mapping as text."""
     windows = [clearings[n : n + size] for n in range(0, len(clearings), size)]
-    planner = RunPlanner(build_index(items), s)
+    planner = RunPlanner(build_index(items), s, kept=AsText() if kept else None)
     order = list(windows)
     if rnd is not None:
         rnd.shuffle(order)
@@ -417,9 +432,11 @@ def test_window_sizes_1_7_and_all_give_the_same_plans_line_for_line(scenario, s,
     event(f"claims across windows of 7: {claimed_across_windows(whole, 7)}")
     for size in (1, 7, len(ordered)):
         assert windowed(ordered, items, s, size) == whole
-    # Windows counted and planned in any order, of any content, give the same plans too.
+    # Windows counted and planned in any order, of any content, give the same plans too, also
+    # when pass 2 takes the candidates pass 1 kept instead of finding them again.
     shuffled = rnd.sample(clearings, len(clearings))
     assert windowed(shuffled, items, s, rnd.randint(1, 7), rnd) == whole
+    assert windowed(shuffled, items, s, rnd.randint(1, 7), rnd, kept=True) == whole
 
 
 def paid(clearing_id: str, *payments: tuple[str, str, str | None]) -> Clearing:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pay_exact_transform import OpenItem, parse_key
+from pay_exact_transform import OpenItem, new_open_item, parse_key
 
 from target_exactonline.exact_client.odata import (
     datetime_literal,
@@ -342,7 +342,7 @@ def _receivables(client: ReadClient) -> Iterator[tuple[SignedRow, OpenItem, bool
             continue
         if kind not in INVOICE_TRANSACTION_TYPES:
             continue  # a cash-flow row (a payment on account), or a kind we cannot tell
-        item = OpenItem(
+        item = new_open_item(  # OpenItem, built without its __init__: a row per open item
             item_id=str(row.get("ID") or f"{number}"),
             invoice_number=str(number),
             customer_id=account,
@@ -353,6 +353,7 @@ def _receivables(client: ReadClient) -> Iterator[tuple[SignedRow, OpenItem, bool
             payment_reference=_text(row.get("PaymentReference")),
             customer_code=_text(row.get("AccountCode")),
             customer_name=_text(row.get("AccountName")),
+            customer_email=None,
             journal=_text(row.get("Journal")),
             invoice_date=_day(row.get("InvoiceDate")),
             due_date=_day(row.get("DueDate")),

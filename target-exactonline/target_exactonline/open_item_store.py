@@ -18,7 +18,6 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -32,6 +31,7 @@ from pay_exact_transform import (
     OpenItem,
     Postings,
     check_open_item,
+    new_open_item,
     normalise_email,
     profile_config,
     reference_keys,
@@ -46,7 +46,7 @@ _SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
 AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
 _BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
 _PRIMED = 8  # a reference's items are read with it when it names this few (usually one)
-_CACHED = 4096  # open items kept as objects: a window's candidates, read twice per window
+_CACHED = 4096  # open items kept as objects: a clearing's candidates, asked for repeatedly
 
 
 def amount_key(amount: Decimal) -> str:
@@ -79,8 +79,9 @@ def _row(pos: int, item: OpenItem) -> tuple[Any, ...]:
 def _item(row: Sequence[Any]) -> OpenItem:
     (item_id, number, customer, amount, currency, your_ref, description, payment_reference,
      code, name, email, journal, invoice_date, due_date) = row  # fmt: skip
-    # Positional (faster): an item is built for every candidate of every payment, twice a run.
-    return OpenItem(
+    # Built without ``__init__`` (``new_open_item``): an item is built for every candidate of
+    # every payment, twice a run.
+    return new_open_item(
         item_id,
         number,
         customer,
@@ -107,11 +108,12 @@ def _postings(rows: list[tuple[int]]) -> list[int]:
 
 
 class _Items(Sequence[OpenItem]):
-    """The stored items by position, the most recently read kept as objects."""
+    """The stored items by position, those read lately kept as objects (a window's
+    candidates, asked for again and again within a clearing)."""
 
     def __init__(self, store: OpenItemStore) -> None:
         self._store = store
-        self._cache: OrderedDict[int, OpenItem] = OrderedDict()
+        self._cache: dict[int, OpenItem] = {}
 
     def __len__(self) -> int:
         return len(self._store)
@@ -122,15 +124,17 @@ class _Items(Sequence[OpenItem]):
         wanted = [pos for pos in positions if pos not in cache]
         if not wanted:
             return
+        if len(cache) + len(wanted) > _CACHED:
+            cache.clear()  # emptied, not aged item by item: cheaper, and the new ones stay
         sql = f"SELECT pos, {_COLUMNS} FROM items WHERE pos IN (SELECT value FROM json_each(?))"  # noqa: S608
         for pos, *fields in self._store.db.execute(sql, (json.dumps(wanted),)):
-            self.keep(pos, _item(fields))
+            cache[pos] = _item(fields)
 
     def keep(self, pos: int, item: OpenItem) -> OpenItem:
         cache = self._cache
+        if len(cache) >= _CACHED:
+            cache.clear()
         cache[pos] = item
-        if len(cache) > _CACHED:
-            cache.popitem(last=False)
         return item
 
     @overload
@@ -142,7 +146,6 @@ class _Items(Sequence[OpenItem]):
             raise TypeError("stored open items are read one position at a time")
         item = self._cache.get(pos)
         if item is not None:
-            self._cache.move_to_end(pos)
             return item
         sql = f"{_SELECT} WHERE pos = ?"
         row = self._store.db.execute(sql, (pos,)).fetchone()

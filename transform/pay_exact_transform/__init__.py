@@ -30,6 +30,8 @@ from .model import (
     PaymentRecord,
     RecordKind,
     RevenueGroup,
+    builder,
+    new_open_item,
 )
 from .plan import (
     FLAGGED,
@@ -80,9 +82,11 @@ __all__ = [
     "Status",
     "Totals",
     "build_index",
+    "builder",
     "check_open_item",
     "classify_line",
     "idempotency_key",
+    "new_open_item",
     "normalise",
     "normalise_email",
     "parse_key",

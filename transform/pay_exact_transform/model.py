@@ -6,11 +6,14 @@ is owed) under an invoice number", whichever bookkeeping system it comes from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Direction(StrEnum):
@@ -91,10 +94,11 @@ class PaymentRecord:
     customer_email: str | None = None
     customer_name: str | None = None
 
-    def __reduce__(self) -> tuple[type[PaymentRecord], tuple[object, ...]]:
+    def __reduce__(self) -> tuple[Callable[..., PaymentRecord], tuple[object, ...]]:
         # Pickled as its fields in order (a caller may keep a run's records on disk between
-        # passes); the dataclass default looks its fields up again for every record.
-        return (PaymentRecord, tuple(getattr(self, name) for name in _RECORD_FIELDS))
+        # passes) and built from them by ``new_payment_record``; the dataclass default looks
+        # its fields up again for every record.
+        return (new_payment_record, tuple(getattr(self, name) for name in _RECORD_FIELDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,4 +139,28 @@ class OpenItem:
     due_date: date | None = None
 
 
+def builder(cls: type[T], name: str) -> Callable[..., T]:
+    """A function that builds ``cls``, a frozen dataclass with slots, from all its fields in
+    their order, about twice as fast as its ``__init__`` (which sets each field through
+    ``object.__setattr__``): for the objects a run makes by the hundred thousand. It takes
+    every field, positionally, and has no ``__post_init__`` to call. ``name``: the module
+    attribute it is kept under (pickle finds it there)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if getattr(cls, "__post_init__", None) is not None or "__slots__" not in vars(cls):
+        raise TypeError(f"{cls.__name__} is not a plain dataclass with slots")
+    # Each field's slot descriptor sets it directly; the function is written out once, as the
+    # dataclass machinery writes ``__init__``.
+    setters = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    source = f"def build({', '.join(names)}):\n    self = _new(_cls)\n{body}    return self\n"
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
+    exec(source, scope)  # noqa: S102 (the text is built from the field names above)
+    build = scope["build"]
+    build.__qualname__ = build.__name__ = name
+    build.__module__ = cls.__module__
+    return build
+
+
+new_payment_record = builder(PaymentRecord, "new_payment_record")
+new_open_item = builder(OpenItem, "new_open_item")
 _RECORD_FIELDS = tuple(f.name for f in fields(PaymentRecord))

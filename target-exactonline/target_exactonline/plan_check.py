@@ -17,7 +17,7 @@ from pay_exact_transform import (
 
 from target_exactonline.clearing_item import Item, Outcomes
 from target_exactonline.context_reading import ExactFacts
-from target_exactonline.report import ReportLine
+from target_exactonline.report import new_report_line
 from target_exactonline.settings import TargetSettings
 from target_exactonline.validate import check_plan
 
@@ -86,7 +86,7 @@ def fill_report(item: Item, customer_names: dict[str, str]) -> None:
     }
     report.blocked_reason = plan.blocked_reason.value if plan.blocked_reason else None
     report.lines = [
-        ReportLine(
+        new_report_line(
             role=line.role.value,
             gl=line.gl,
             amount=line.amount,

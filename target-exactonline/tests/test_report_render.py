@@ -93,6 +93,16 @@ def test_jsonl_has_one_object_per_line_with_exact_amounts() -> None:
     assert "1 booked, 1 not booked" in lines[-1]["text"]
 
 
+def test_a_clearing_line_holds_what_plain_json_of_its_fields_holds() -> None:
+    for clearing in sample().clearings:
+        clearing.keep_figures()
+        clearing.relations_created = ["Jan <jan@example.nl>"]
+        written = json.loads(report_module._jsonl_clearing(clearing))
+        plain = report_module._plain_clearing(clearing)
+        assert written == json.loads(json.dumps(plain))
+        assert written["lines"] == [] or written["lines"][0]["amount"] == "121.00"
+
+
 @pytest.mark.parametrize("odd", ["\u2028", "\u2029", "\x85", "é €"])
 def test_a_clearing_stays_one_line_whatever_its_text_holds(odd: str) -> None:
     report = sample()

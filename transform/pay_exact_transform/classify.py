@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from .errors import InputError
-from .model import Direction, LineKind, PaymentRecord, RecordKind
+from .model import Direction, LineKind, PaymentRecord, RecordKind, new_payment_record
 
 # Words in a DEBIT line type's name, checked in this order (English, Dutch, German).
 _DEBIT_WORDS: tuple[tuple[LineKind, tuple[str, ...]], ...] = (
@@ -78,7 +78,8 @@ def record_from_signed(
         kind = RecordKind.CHARGEBACK
     else:
         kind = RecordKind.REFUND
-    return PaymentRecord(
+    # Built without the frozen __init__: a record per payment of a run.
+    return new_payment_record(
         record_id=record_id,
         kind=kind,
         amount=abs(signed_amount),

@@ -415,6 +415,7 @@ def _load(body: bytes) -> Any:
 # Lists of numbers and text (the engine's ``KeptFind``): MessagePack is compact and quick.
 _encode_found = msgspec.msgpack.Encoder().encode
 _decode_found = msgspec.msgpack.Decoder().decode
+_MISSING = object()
 
 
 class _Found(MutableMapping[str, Any]):
@@ -428,13 +429,17 @@ class _Found(MutableMapping[str, Any]):
             "INSERT OR REPLACE INTO found VALUES (?, ?)", (clearing_id, _encode_found(finds))
         )
 
-    def __getitem__(self, clearing_id: str) -> Any:
+    def get(self, clearing_id: str, default: Any = None) -> Any:
         row = self._db.execute(
             "SELECT body FROM found WHERE clearing_id = ?", (clearing_id,)
         ).fetchone()
-        if row is None:
+        return default if row is None else _decode_found(row[0])
+
+    def __getitem__(self, clearing_id: str) -> Any:
+        found = self.get(clearing_id, _MISSING)
+        if found is _MISSING:
             raise KeyError(clearing_id)
-        return _decode_found(row[0])
+        return found
 
     def __delitem__(self, clearing_id: str) -> None:
         if self._db.execute("DELETE FROM found WHERE clearing_id = ?", (clearing_id,)).rowcount:
@@ -461,6 +466,13 @@ class _Transactions(Mapping[str, Mapping[str, Any]]):
             ).fetchone()
             is not None
         )
+
+    def get(self, order_id: str, default: Any = None) -> Any:
+        # Without transactions in the spool (the default), every record's look-up is a miss:
+        # answered at once, not by raising and catching KeyError a few hundred thousand times.
+        if not self._any:
+            return default
+        return super().get(order_id, default)
 
     def __getitem__(self, order_id: str) -> Mapping[str, Any]:
         if not self._any or self._db is None:

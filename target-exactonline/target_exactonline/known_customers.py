@@ -27,6 +27,16 @@ class _Known(Mapping[str, str]):
         self.added[customer] = value
 
     def __getitem__(self, customer: str) -> str:
+        found = self._find(customer)
+        if found is None:
+            raise KeyError(customer)
+        return found
+
+    def get(self, customer: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        found = self._find(customer)
+        return default if found is None else found
+
+    def _find(self, customer: str) -> str | None:
         found = self.added.get(customer)
         if found is None and self.store is not None:
             answers = self._answers
@@ -36,8 +46,6 @@ class _Known(Mapping[str, str]):
                 if len(answers) >= _ANSWERS_KEPT:
                     answers.clear()
                 found = answers[customer] = self._stored(self.store, customer)
-        if found is None:
-            raise KeyError(customer)
         return found
 
     def _stored(self, store: OpenItemStore, customer: str) -> str | None:

@@ -206,6 +206,9 @@ class OpenItemStore:
         self.db.execute("PRAGMA journal_mode = MEMORY")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute("PRAGMA cache_size = -16000")  # 16 MiB of pages, whatever the size
+        # Only this connection opens the file: one lock for its life, not two system calls
+        # around every statement, and a page cache that stays valid between them.
+        self.db.execute("PRAGMA locking_mode = EXCLUSIVE")
         self.db.execute(
             "CREATE TABLE items (pos INTEGER PRIMARY KEY, amount_key TEXT NOT NULL, "
             "email_key TEXT, item_id TEXT NOT NULL UNIQUE, invoice_number TEXT NOT NULL, "

@@ -22,7 +22,7 @@ from .claims import ClaimCounts
 from .decide import Decider, record_lines
 from .errors import InputError
 from .index import OpenItemIndex, OpenItemLookup, build_index, without_cyclic_gc
-from .model import Clearing, OpenItem
+from .model import Clearing, OpenItem, record_values
 from .money import exact_decimals
 from .plan import BookingPlan, NewRelation, PlanLine
 from .prepare import ClearingContext, distinct_clearings, prepare
@@ -212,8 +212,21 @@ class RunPlanner:
 
 def _fingerprint(clearing: Clearing) -> int | str:
     """Tells a clearing delivered again from another clearing under the same id, without
-    holding it: its hash, or a digest of its text when a caller put lists in it."""
+    holding it: its hash, or a digest of its text when a caller put lists in it. The records
+    are hashed as tuples of their fields (what their own hash covers, without a Python call per
+    record): a clearing is fingerprinted in both passes."""
     try:
-        return hash(clearing)
+        return hash(
+            (
+                clearing.clearing_id,
+                clearing.settlement_code,
+                clearing.settlement_date,
+                clearing.currency,
+                clearing.revenue_group,
+                tuple(clearing.lines),
+                tuple(map(record_values, clearing.records)),
+                clearing.payout,
+            )
+        )
     except TypeError:
         return hashlib.sha256(repr(clearing).encode()).hexdigest()

@@ -99,7 +99,7 @@ class PaymentRecord:
         # Pickled as its fields in order (a caller may keep a run's records on disk between
         # passes) and built from them by ``new_payment_record``; the dataclass default looks
         # its fields up again for every record.
-        return (new_payment_record, _record_values(self))
+        return (new_payment_record, record_values(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,4 +165,4 @@ def builder(cls: type[T], name: str) -> Callable[..., T]:
 new_payment_record = builder(PaymentRecord, "new_payment_record")
 new_open_item = builder(OpenItem, "new_open_item")
 _RECORD_FIELDS = tuple(f.name for f in fields(PaymentRecord))
-_record_values = attrgetter(*_RECORD_FIELDS)  # the fields' values, as one tuple
+record_values = attrgetter(*_RECORD_FIELDS)  # a record's field values, as one tuple

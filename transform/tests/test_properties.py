@@ -503,3 +503,14 @@ def test_planning_a_window_that_was_not_counted_is_refused() -> None:
         planner.plan([paid("CLR-02", ("ORD1001", "10.00", None))])
     with pytest.raises(InputError, match="every window must be counted before planning"):
         planner.count([paid("CLR-02", ("ORD1001", "10.00", None))])
+
+
+def test_a_clearing_counted_again_counts_once_and_another_under_its_id_is_refused() -> None:
+    first = paid("CLR-01", ("ORD1001", "10.00", None))
+    s = Settings(gl=GL)
+    planner = RunPlanner(build_index([INVOICE]), s)
+    planner.count([first])
+    planner.count([paid("CLR-01", ("ORD1001", "10.00", None))])  # delivered again, equal
+    with pytest.raises(InputError, match="is used by two clearings"):
+        planner.count([paid("CLR-01", ("ORD1002", "10.00", None))])  # one reference differs
+    assert planner.plan([first]) == plan_run([first], [INVOICE], s)

@@ -717,7 +717,7 @@ def _insert_links(conn, rows: list[tuple[object, ...]]) -> None:
     ``posted_at`` needs the column type's conversion, and it is the same in every row."""
     dialect = conn.dialect
     compiled = insert(links).compile(dialect=dialect, column_keys=list(_LINK_COLUMNS))
-    convert = links.c.posted_at.type._cached_bind_processor(dialect)
+    convert = links.c.posted_at.type.bind_processor(dialect)
     if convert is not None:
         posted_at = convert(rows[0][-1])
         rows = [(*row[:-1], posted_at) for row in rows]

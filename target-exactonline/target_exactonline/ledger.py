@@ -712,27 +712,44 @@ _LINK_COLUMNS = (
 
 def _insert_links(conn, rows: list[tuple[object, ...]]) -> None:
     """``conn.execute(insert(links), rows)`` for rows of ``_LINK_COLUMNS``, at a fraction of its
-    cost per row (a backfill's clearing has hundreds of links): the statement is compiled for
-    the connection's dialect and the rows go to the driver's ``executemany`` as they are. Only
-    ``posted_at`` needs the column type's conversion, and it is the same in every row."""
+    cost per row (a backfill's clearing has hundreds of links): the statement is compiled once
+    per dialect and the rows go to the driver's ``executemany`` as they are. Only ``posted_at``
+    needs the column type's conversion, and it is the same in every row."""
     dialect = conn.dialect
-    compiled = insert(links).compile(dialect=dialect, column_keys=list(_LINK_COLUMNS))
+    sql, order, names = _links_insert(dialect)
     convert = links.c.posted_at.type.bind_processor(dialect)
     if convert is not None:
         posted_at = convert(rows[0][-1])
         rows = [(*row[:-1], posted_at) for row in rows]
-    keys = [compiled.binds[name].key for name in (compiled.positiontup or compiled.binds)]
-    order = [_LINK_COLUMNS.index(key) for key in keys]
-    if compiled.positional:
+    if names is None:  # positional parameters, in ``order``
         params: list = (
             rows
-            if order == list(range(len(order)))
+            if order == tuple(range(len(order)))
             else [tuple(row[i] for i in order) for row in rows]
         )
     else:
-        names = list(compiled.binds)
         params = [dict(zip(names, (row[i] for i in order), strict=True)) for row in rows]
-    conn.exec_driver_sql(compiled.string, params)
+    conn.exec_driver_sql(sql, params)
+
+
+_LINKS_INSERTS: dict[tuple[str, str], tuple[str, tuple[int, ...], list[str] | None]] = {}
+
+
+def _links_insert(dialect) -> tuple[str, tuple[int, ...], list[str] | None]:
+    """The links insert for ``dialect``: its SQL, the ``_LINK_COLUMNS`` position of each
+    parameter, and the parameter names where the driver takes them by name (else None)."""
+    key = (dialect.name, dialect.paramstyle)
+    found = _LINKS_INSERTS.get(key)
+    if found is None:
+        compiled = insert(links).compile(dialect=dialect, column_keys=list(_LINK_COLUMNS))
+        names = list(compiled.positiontup or compiled.binds)
+        order = tuple(_LINK_COLUMNS.index(compiled.binds[name].key) for name in names)
+        found = _LINKS_INSERTS[key] = (
+            compiled.string,
+            order,
+            None if compiled.positional else names,
+        )
+    return found
 
 
 def _to_row(m) -> LedgerRow:

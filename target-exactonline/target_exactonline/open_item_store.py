@@ -108,8 +108,8 @@ def _postings(rows: list[tuple[int]]) -> list[int]:
 
 
 class _Items(Sequence[OpenItem]):
-    """The stored items by position, those read lately kept as objects (a window's
-    candidates, asked for again and again within a clearing)."""
+    """The stored items by position, those read lately kept as objects (a clearing's
+    candidates, asked for again and again while it is decided)."""
 
     def __init__(self, store: OpenItemStore) -> None:
         self._store = store

@@ -51,11 +51,17 @@ _REASONS = {reason.value: reason for reason in Reason}
 def restore(record: PaymentRecord, kept: Sequence) -> Found:
     """The ``Found`` that ``kept()`` gave, with its record."""
     keys, candidates, mode, cause, hits, common = kept
-    signed = record.amount if record.kind is _PAYMENT else -record.amount
     reason = _REASONS[cause] if cause is not None else None
     return Found(
-        record, signed, list(keys), list(candidates), mode, reason, list(hits), tuple(common)
-    )
+        record, _signed(record), list(keys), list(candidates), mode, reason, list(hits),
+        tuple(common),
+    )  # fmt: skip
+
+
+def _signed(record: PaymentRecord) -> Decimal:
+    """The record's amount signed as the open item it settles: positive for a payment (an
+    invoice), negative for a refund or chargeback (a credit note)."""
+    return record.amount if record.kind is _PAYMENT else -record.amount
 
 
 class Finder:
@@ -155,7 +161,7 @@ class Finder:
         return abs((record.transaction_date - item.invoice_date).days) <= self.window  # type: ignore[operator]
 
     def find(self, record: PaymentRecord, sales_journal: str | None) -> Found:
-        signed = record.amount if record.kind is _PAYMENT else -record.amount
+        signed = _signed(record)
         keys = self._clearing_keys.get(id(record)) if self._clearing_keys else None
         if keys is not None:
             table = self._clearing_table  # holds every key of this record

@@ -144,15 +144,15 @@ def builder(cls: type[T], name: str) -> Callable[..., T]:
     """A function that builds ``cls``, a frozen dataclass with slots, from all its fields in
     their order, about twice as fast as its ``__init__`` (which sets each field through
     ``object.__setattr__``): for the objects a run makes by the hundred thousand. It takes
-    every field, positionally, and has no ``__post_init__`` to call. ``name``: the module
-    attribute it is kept under (pickle finds it there)."""
+    every field, by position or by name, with no defaults, and has no ``__post_init__`` to
+    call. ``name``: the module attribute it is kept under (pickle finds it there)."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if getattr(cls, "__post_init__", None) is not None or "__slots__" not in vars(cls):
         raise TypeError(f"{cls.__name__} is not a plain dataclass with slots")
     # Each field's slot descriptor sets it directly; the function is written out once, as the
     # dataclass machinery writes ``__init__``.
-    setters = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
-    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    setters = {f"_set_{field}": getattr(cls, field).__set__ for field in names}
+    body = "".join(f"    _set_{field}(self, {field})\n" for field in names)
     source = f"def build({', '.join(names)}):\n    self = _new(_cls)\n{body}    return self\n"
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
     exec(source, scope)  # noqa: S102 (the text is built from the field names above)

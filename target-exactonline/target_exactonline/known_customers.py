@@ -6,22 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from pay_exact_transform import OpenItem
-
-from target_exactonline.open_item_store import OpenItemStore
-
-# Store answers kept: a window's customers are asked for by the check, the report and the
-# entry's body, each a query otherwise; the cap keeps a year's backfill from keeping them all.
-_ANSWERS_KEPT = 4096
+from target_exactonline.open_item_store import CustomerRow, OpenItemStore
 
 
 class _Known(Mapping[str, str]):
-    """What is added (``[id] = value``) comes first, then what the store answers."""
+    """What is added (``[id] = value``) comes first, then what the store answers (the store
+    keeps its answers: the ids and the names of a customer cost one question)."""
 
     def __init__(self, store: OpenItemStore | None = None) -> None:
         self.store = store
         self.added: dict[str, str] = {}
-        self._answers: dict[str, str | None] = {}
 
     def __setitem__(self, customer: str, value: str) -> None:
         self.added[customer] = value
@@ -39,16 +33,12 @@ class _Known(Mapping[str, str]):
     def _find(self, customer: str) -> str | None:
         found = self.added.get(customer)
         if found is None and self.store is not None:
-            answers = self._answers
-            if customer in answers:
-                found = answers[customer]
-            else:
-                if len(answers) >= _ANSWERS_KEPT:
-                    answers.clear()
-                found = answers[customer] = self._stored(self.store, customer)
+            row = self.store.customer(customer)
+            if row is not None:
+                found = self._stored(customer, row)
         return found
 
-    def _stored(self, store: OpenItemStore, customer: str) -> str | None:
+    def _stored(self, customer: str, row: CustomerRow) -> str:
         raise NotImplementedError
 
     def __iter__(self) -> Iterator[str]:
@@ -63,21 +53,21 @@ class _Known(Mapping[str, str]):
 class CustomerIds(_Known):
     """Engine customer id -> Exact account id; an open item's customer is its own account."""
 
-    def _stored(self, store: OpenItemStore, customer: str) -> str | None:
-        return customer if store.has_customer(customer) else None
+    def _stored(self, customer: str, row: CustomerRow) -> str:
+        return customer
 
 
 class CustomerNames(_Known):
     """Engine customer id -> how a bookkeeper finds the customer in Exact (for the report)."""
 
-    def _stored(self, store: OpenItemStore, customer: str) -> str | None:
-        item = store.first_of_customer(customer)
-        return customer_text(item) if item is not None else None
+    def _stored(self, customer: str, row: CustomerRow) -> str:
+        code, name = row
+        return customer_text(customer, code, name)
 
 
-def customer_text(item: OpenItem) -> str:
+def customer_text(customer_id: str, code: str | None, name: str | None) -> str:
     """A customer as a bookkeeper finds it in Exact: the name with the account code beside it."""
-    code = item.customer_code.strip() if item.customer_code else None
-    if item.customer_name and code:
-        return f"{item.customer_name} ({code})"
-    return item.customer_name or code or item.customer_id
+    code = code.strip() if code else None
+    if name and code:
+        return f"{name} ({code})"
+    return name or code or customer_id

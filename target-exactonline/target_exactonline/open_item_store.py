@@ -44,9 +44,10 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(OpenItem))
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
 AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
+CustomerRow = tuple[str | None, str | None]  # code, name
 _BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
 _PRIMED = 8  # a reference's items are read with it when it names this few (usually one)
-_CACHED = 4096  # open items kept as objects: a clearing's candidates, asked for repeatedly
+_CACHED = 4096  # open items (and customers) kept as objects: a clearing's, asked for repeatedly
 
 
 def amount_key(amount: Decimal) -> str:
@@ -109,32 +110,54 @@ def _postings(rows: list[tuple[int]]) -> list[int]:
 
 class _Items(Sequence[OpenItem]):
     """The stored items by position, those read lately kept as objects (a clearing's
-    candidates, asked for again and again while it is decided)."""
+    candidates, asked for again and again while it is decided).
+
+    Kept in two generations of at most half of ``_CACHED`` each: when the newer one is full it
+    becomes the older one, and an item asked for again from the older one moves back. A
+    clearing's items, read ahead in one query, so outlast the look-ups made while it is
+    decided, where emptying a single full cache would have dropped them.
+    """
 
     def __init__(self, store: OpenItemStore) -> None:
         self._store = store
         self._cache: dict[int, OpenItem] = {}
+        self._older: dict[int, OpenItem] = {}
 
     def __len__(self) -> int:
         return len(self._store)
 
+    def _room(self, wanted: int) -> dict[int, OpenItem]:
+        """The newer generation, made the older one first when ``wanted`` more do not fit."""
+        if len(self._cache) + wanted > _CACHED // 2:
+            self._older = self._cache
+            self._cache = {}
+        return self._cache
+
     def read_ahead(self, positions: list[int]) -> None:
         """Read these items in one query and keep them for the questions that follow."""
-        cache = self._cache
-        wanted = [pos for pos in positions if pos not in cache]
+        cache, older = self._cache, self._older
+        wanted = []
+        kept = []
+        for pos in positions:
+            if pos in cache:
+                continue
+            item = older.get(pos)
+            if item is None:
+                wanted.append(pos)
+            else:
+                kept.append((pos, item))
+        if not wanted and not kept:
+            return
+        cache = self._room(len(wanted) + len(kept))
+        cache.update(kept)
         if not wanted:
             return
-        if len(cache) + len(wanted) > _CACHED:
-            cache.clear()  # emptied, not aged item by item: cheaper, and the new ones stay
         sql = f"SELECT pos, {_COLUMNS} FROM items WHERE pos IN (SELECT value FROM json_each(?))"  # noqa: S608
         for pos, *fields in self._store.db.execute(sql, (json.dumps(wanted),)):
             cache[pos] = _item(fields)
 
     def keep(self, pos: int, item: OpenItem) -> OpenItem:
-        cache = self._cache
-        if len(cache) >= _CACHED:
-            cache.clear()
-        cache[pos] = item
+        self._room(1)[pos] = item
         return item
 
     @overload
@@ -147,6 +170,9 @@ class _Items(Sequence[OpenItem]):
         item = self._cache.get(pos)
         if item is not None:
             return item
+        item = self._older.get(pos)
+        if item is not None:
+            return self.keep(pos, item)
         sql = f"{_SELECT} WHERE pos = ?"
         row = self._store.db.execute(sql, (pos,)).fetchone()
         if row is None:
@@ -159,6 +185,7 @@ class _Items(Sequence[OpenItem]):
 
     def forget(self) -> None:
         self._cache.clear()
+        self._older.clear()
 
 
 class _References:
@@ -234,6 +261,7 @@ class OpenItemStore:
         self._count = 0
         self._next = 0
         self._quanta: dict[str, Decimal] = {}
+        self._customers: dict[str, CustomerRow | None] = {}
         self._indexed = False
         self.items: _Items = _Items(self)
         self._tables: dict[tuple, _References] = {}
@@ -423,23 +451,28 @@ class OpenItemStore:
         )
         self.db.execute("UPDATE items SET email_key = normalise_email(customer_email)")
 
-    def has_customer(self, customer_id: str) -> bool:
-        self._index()
-        sql = "SELECT 1 FROM items WHERE customer_id = ? LIMIT 1"
-        return self.db.execute(sql, (customer_id,)).fetchone() is not None
-
     def customer_ids(self) -> Iterator[str]:
         self._index()
         for (customer,) in self.db.execute("SELECT DISTINCT customer_id FROM items"):
             yield customer
 
-    def first_of_customer(self, customer_id: str) -> OpenItem | None:
-        """The customer's first open item (for its name and code), or None when it has none."""
+    def customer(self, customer_id: str) -> CustomerRow | None:
+        """The customer's (code, name) as its first open item gives them, or None when it has
+        no open item. Read from the customer index alone, and kept for the questions that
+        follow (a window's customers are asked for by the check, the report and the entry)."""
+        answers = self._customers
+        if customer_id in answers:
+            return answers[customer_id]
         self._index()
-        row = self.db.execute(
-            f"{_SELECT} WHERE customer_id = ? ORDER BY pos LIMIT 1", (customer_id,)
-        ).fetchone()
-        return _item(row) if row else None
+        if len(answers) >= _CACHED:
+            answers.clear()
+        sql = (
+            "SELECT customer_code, customer_name FROM items WHERE customer_id = ? "
+            "ORDER BY pos LIMIT 1"
+        )
+        row = self.db.execute(sql, (customer_id,)).fetchone()
+        answers[customer_id] = row
+        return row
 
     def _index(self) -> None:
         """The indexes of the engine's lookups, made once after the last item is written
@@ -448,7 +481,8 @@ class OpenItemStore:
             return
         self._indexed = True
         for name, columns in (
-            ("by_customer", "customer_id, pos"),
+            # Covering ``customer``: a customer's code and name without reading its item.
+            ("by_customer", "customer_id, pos, customer_code, customer_name"),
             ("by_customer_amount", "customer_id, amount_key, pos"),
             ("by_amount", "currency, amount_key, pos"),
             ("by_email", "email_key, customer_id"),

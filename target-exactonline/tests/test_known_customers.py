@@ -2,27 +2,59 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from decimal import Decimal
 
-from target_exactonline.known_customers import CustomerIds
-
-
-class _Store:
-    def __init__(self, customers: set[str]) -> None:
-        self.customers = customers
-        self.asked: Counter[str] = Counter()
-
-    def has_customer(self, customer_id: str) -> bool:
-        self.asked[customer_id] += 1
-        return customer_id in self.customers
+from pay_exact_transform import OpenItem
+from target_exactonline.known_customers import CustomerIds, CustomerNames
+from target_exactonline.open_item_store import OpenItemStore
 
 
-def test_each_customer_is_asked_of_the_store_once() -> None:
-    store = _Store({"C1"})
-    ids = CustomerIds(store)  # type: ignore[arg-type]
-    for _ in range(3):
-        assert ids["C1"] == "C1"
-        assert ids.get("UNKNOWN") is None
-    assert store.asked == Counter({"C1": 1, "UNKNOWN": 1})
-    ids["UNKNOWN"] = "account-9"  # a relation created during the run
-    assert ids["UNKNOWN"] == "account-9"
+def _item(item_id: str, customer: str, code: str | None, name: str | None) -> OpenItem:
+    return OpenItem(
+        item_id=item_id,
+        invoice_number=item_id,
+        customer_id=customer,
+        amount=Decimal("10.00"),
+        currency="EUR",
+        customer_code=code,
+        customer_name=name,
+    )
+
+
+def test_ids_and_names_come_from_the_first_item_and_cost_one_question_per_customer() -> None:
+    with OpenItemStore() as store:
+        store.add(
+            [
+                _item("H1", "C1", "  1001", "Klant"),
+                _item("H2", "C1", "1001", "Klant (renamed later)"),
+                _item("H3", "C2", None, "Ander"),
+                _item("H4", "C3", None, None),
+            ]
+        )
+        ids, names = CustomerIds(store), CustomerNames(store)
+        asked: list[str] = []
+        store.db.set_trace_callback(asked.append)
+        for _ in range(3):
+            assert ids["C1"] == "C1"
+            assert names["C1"] == "Klant (1001)"
+            assert names["C2"] == "Ander"
+            assert names["C3"] == "C3"  # neither name nor code: the id itself
+            assert ids.get("UNKNOWN") is None
+            assert names.get("UNKNOWN", "?") == "?"
+        questions = [sql for sql in asked if sql.startswith("SELECT customer_code")]
+        assert len(questions) == 4  # C1, C2, C3 and UNKNOWN, once each
+        ids["UNKNOWN"] = "account-9"  # a relation created during the run
+        assert ids["UNKNOWN"] == "account-9"
+        assert sorted(ids) == ["C1", "C2", "C3", "UNKNOWN"]
+
+
+def test_a_full_answer_cache_is_emptied_and_answers_stay_right(monkeypatch) -> None:
+    from target_exactonline import open_item_store
+
+    monkeypatch.setattr(open_item_store, "_CACHED", 2)
+    with OpenItemStore() as store:
+        store.add([_item(f"H{n}", f"C{n}", str(n), f"Klant {n}") for n in range(5)])
+        names = CustomerNames(store)
+        for _ in range(2):
+            assert [names[f"C{n}"] for n in range(5)] == [f"Klant {n} ({n})" for n in range(5)]
+        assert len(store._customers) <= 2

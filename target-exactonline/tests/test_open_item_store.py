@@ -156,3 +156,39 @@ def test_e_mails_given_later_reach_the_lookups_and_the_file_goes_with_the_store(
     folder = store.path.parent
     store.close()
     assert not folder.exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 9), st.lists(st.integers(0, 9), max_size=5)), max_size=40))
+def test_items_read_one_at_a_time_or_ahead_are_the_stored_items(steps) -> None:
+    stored = [_item(f"H{n}", f"{n + 1}.00") for n in range(10)]
+    with pytest.MonkeyPatch.context() as patch, OpenItemStore() as store:
+        patch.setattr(open_item_store, "_CACHED", 4)
+        store.add(stored)
+        items = store.items
+        for step in steps:
+            if isinstance(step, list):
+                items.read_ahead(step)
+                assert [items[pos] for pos in step] == [stored[pos] for pos in step]
+            else:
+                assert items[step] == stored[step]
+            assert len(items._cache) + len(items._older) <= 4 + 5
+
+
+def test_a_clearings_items_read_ahead_outlast_the_lookups_made_while_it_is_decided(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(open_item_store, "_CACHED", 6)
+    with OpenItemStore() as store:
+        store.add([_item(f"H{n}", f"{n + 1}.00") for n in range(14)])
+        items = store.items
+        for pos in range(10, 14):  # what earlier clearings left in the cache
+            assert items[pos].item_id == f"H{pos}"
+        asked: list[str] = []
+        store.db.set_trace_callback(asked.append)
+        items.read_ahead([0, 1])  # this clearing's candidates
+        for pos in (2, 3):  # other items, one at a time (rule 7's amounts)
+            assert items[pos].item_id == f"H{pos}"
+        assert len(asked) == 3
+        assert [items[0].item_id, items[1].item_id] == ["H0", "H1"]  # no question asked
+        assert len(asked) == 3

@@ -57,6 +57,8 @@ class Decider:
     ) -> None:
         self.index = index
         self.items = index.items
+        # Items that can read many positions in one question (a database) do so for rule 7.
+        self._read_ahead = getattr(self.items, "read_ahead", None)
         self.settings = settings
         self.claims = claims
         self._relations: dict[str, PendingRelation] = {}
@@ -451,6 +453,8 @@ class Decider:
         unfiltered = ctx.sales_journal is None and finder.window is None
         if not same or len(same) > (MAX_HINTS if unfiltered else COMMON_REFERENCE):
             return ()
+        if self._read_ahead is not None:
+            self._read_ahead(same)
         hits = []
         for idx in same:
             item = items[idx]

@@ -24,9 +24,10 @@ from decimal import Decimal
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from pay_exact_transform import (
+    ItemFacts,
     MatchProfile,
     OpenItem,
     Postings,
@@ -43,10 +44,12 @@ from pay_exact_transform import (
 _FIELDS = tuple(f.name for f in dataclasses.fields(OpenItem))
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
+_FACT_COLUMNS = "currency, amount, journal, invoice_date"  # ItemFacts' fields
 AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
 CustomerRow = tuple[str | None, str | None]  # code, name
 _BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
 _PRIMED = 8  # a reference's items are read with it when it names this few (usually one)
+T = TypeVar("T")
 _CACHED = 4096  # open items (and customers) kept as objects: a clearing's, asked for repeatedly
 
 
@@ -108,25 +111,40 @@ def _postings(rows: list[tuple[int]]) -> list[int]:
     return [pos for (pos,) in rows]
 
 
-class _Items(Sequence[OpenItem]):
-    """The stored items by position, those read lately kept as objects (a clearing's
-    candidates, asked for again and again while it is decided).
+class _Rows(Sequence[T]):
+    """Rows of one table by position, built by ``build``, those read lately kept as objects
+    (a clearing's candidates, asked for again and again while it is decided).
 
     Kept in two generations of at most half of ``_CACHED`` each: when the newer one is full it
-    becomes the older one, and an item asked for again from the older one moves back. A
-    clearing's items, read ahead in one query, so outlast the look-ups made while it is
+    becomes the older one, and a row asked for again from the older one moves back. A
+    clearing's rows, read ahead in one query, so outlast the look-ups made while it is
     decided, where emptying a single full cache would have dropped them.
     """
 
-    def __init__(self, store: OpenItemStore) -> None:
+    def __init__(
+        self,
+        store: OpenItemStore,
+        table: str,
+        columns: str,
+        build: Callable[[Sequence[Any]], T],
+        query: Callable[[str, Sequence[Any]], sqlite3.Cursor],
+    ) -> None:
         self._store = store
-        self._cache: dict[int, OpenItem] = {}
-        self._older: dict[int, OpenItem] = {}
+        self._build = build
+        self._query = query
+        self._one = f"SELECT {columns} FROM {table} WHERE pos = ?"  # noqa: S608
+        self._many = (
+            f"SELECT pos, {columns} FROM {table} "  # noqa: S608
+            "WHERE pos IN (SELECT value FROM json_each(?))"
+        )
+        self._all = f"SELECT {columns} FROM {table} ORDER BY pos"  # noqa: S608
+        self._cache: dict[int, T] = {}
+        self._older: dict[int, T] = {}
 
     def __len__(self) -> int:
         return len(self._store)
 
-    def _room(self, wanted: int) -> dict[int, OpenItem]:
+    def _room(self, wanted: int) -> dict[int, T]:
         """The newer generation, made the older one first when ``wanted`` more do not fit."""
         if len(self._cache) + wanted > _CACHED // 2:
             self._older = self._cache
@@ -134,73 +152,75 @@ class _Items(Sequence[OpenItem]):
         return self._cache
 
     def read_ahead(self, positions: list[int]) -> None:
-        """Read these items in one query and keep them for the questions that follow."""
-        cache, older = self._cache, self._older
-        wanted = []
-        kept = []
-        for pos in positions:
-            if pos in cache:
-                continue
-            item = older.get(pos)
-            if item is None:
-                wanted.append(pos)
-            else:
-                kept.append((pos, item))
-        if not wanted and not kept:
+        """Read these rows in one query and keep them for the questions that follow."""
+        cache = self._cache
+        wanted = [pos for pos in positions if pos not in cache]
+        if not wanted:
             return
+        older = self._older
+        kept = [(pos, older[pos]) for pos in wanted if pos in older] if older else []
+        if kept:
+            wanted = [pos for pos in wanted if pos not in older]
         cache = self._room(len(wanted) + len(kept))
         cache.update(kept)
         if not wanted:
             return
-        sql = f"SELECT pos, {_COLUMNS} FROM items WHERE pos IN (SELECT value FROM json_each(?))"  # noqa: S608
-        for pos, *fields in self._store.db.execute(sql, (json.dumps(wanted),)):
-            cache[pos] = _item(fields)
+        build = self._build
+        for pos, *fields in self._query(self._many, (json.dumps(wanted),)):
+            cache[pos] = build(fields)
 
-    def keep(self, pos: int, item: OpenItem) -> OpenItem:
-        self._room(1)[pos] = item
-        return item
+    def keep(self, pos: int, row: T) -> T:
+        self._room(1)[pos] = row
+        return row
 
     @overload
-    def __getitem__(self, pos: int) -> OpenItem: ...
+    def __getitem__(self, pos: int) -> T: ...
     @overload
-    def __getitem__(self, pos: slice) -> Sequence[OpenItem]: ...
-    def __getitem__(self, pos: int | slice) -> OpenItem | Sequence[OpenItem]:
+    def __getitem__(self, pos: slice) -> Sequence[T]: ...
+    def __getitem__(self, pos: int | slice) -> T | Sequence[T]:
         if isinstance(pos, slice):
             raise TypeError("stored open items are read one position at a time")
-        item = self._cache.get(pos)
-        if item is not None:
-            return item
-        item = self._older.get(pos)
-        if item is not None:
-            return self.keep(pos, item)
-        sql = f"{_SELECT} WHERE pos = ?"
-        row = self._store.db.execute(sql, (pos,)).fetchone()
-        if row is None:
+        row = self._cache.get(pos)
+        if row is not None:
+            return row
+        row = self._older.get(pos)
+        if row is not None:
+            return self.keep(pos, row)
+        found = self._query(self._one, (pos,)).fetchone()
+        if found is None:
             raise IndexError(pos)
-        return self.keep(pos, _item(row))
+        return self.keep(pos, self._build(found))
 
-    def __iter__(self) -> Iterator[OpenItem]:
-        for row in self._store.db.execute(f"{_SELECT} ORDER BY pos"):
-            yield _item(row)
+    def __iter__(self) -> Iterator[T]:
+        for row in self._query(self._all, ()):
+            yield self._build(row)
 
     def forget(self) -> None:
         self._cache.clear()
         self._older.clear()
 
 
+def _facts(row: Sequence[Any]) -> ItemFacts:
+    currency, amount, journal, invoice_date = row
+    return ItemFacts(
+        currency, Decimal(amount), journal, _day(invoice_date) if invoice_date else None
+    )
+
+
 class _References:
     """Reference key -> positions for one comparison rule set. The engine asks for one
     clearing's keys at once (``get_many``), so a clearing costs two queries, not one per payment;
-    the items those keys name come with them and are kept for the engine's next question."""
+    the facts of the items those keys name come with them, for the engine's next question (is
+    the item eligible?)."""
 
-    def __init__(self, db: sqlite3.Connection, table: str, items: _Items) -> None:
+    def __init__(self, db: sqlite3.Connection, table: str, facts: _Rows[ItemFacts]) -> None:
         self._one = f"SELECT pos FROM {table} WHERE key = ? ORDER BY pos"  # noqa: S608
         self._many = (
             f"SELECT key, pos FROM {table} "  # noqa: S608
             "WHERE key IN (SELECT value FROM json_each(?)) ORDER BY key, pos"
         )
         self._db = db
-        self._items = items
+        self._facts = facts
 
     def get(self, key: str, default: Postings | None = None) -> Postings | None:
         found = _postings(self._db.execute(self._one, (key,)).fetchall())
@@ -213,7 +233,7 @@ class _References:
         grouped: dict[str, list[int]] = {}
         for key, pos in self._db.execute(self._many, (json.dumps(list(keys)),)):
             grouped.setdefault(key, []).append(pos)
-        self._items.read_ahead(
+        self._facts.read_ahead(
             [pos for found in grouped.values() if len(found) <= _PRIMED for pos in found]
         )
         return {key: found[0] if len(found) == 1 else found for key, found in grouped.items()}
@@ -263,7 +283,11 @@ class OpenItemStore:
         self._quanta: dict[str, Decimal] = {}
         self._customers: dict[str, CustomerRow | None] = {}
         self._indexed = False
-        self.items: _Items = _Items(self)
+        self.items: _Rows[OpenItem] = _Rows(self, "items", _COLUMNS, _item, self.db.execute)
+        # What rule 2 reads of each item, in a narrow table of its own (written once the items
+        # are in, ``_index``): the engine's first pass asks it of every reference's items, and
+        # a year's facts fit the page cache where the whole items do not.
+        self.facts: _Rows[ItemFacts] = _Rows(self, "facts", _FACT_COLUMNS, _facts, self._facts)
         self._tables: dict[tuple, _References] = {}
         self._filed: list[tuple[str, Callable[[OpenItem], list[str]]]] = []  # (sql, keys of)
         for profile in profiles:
@@ -346,7 +370,7 @@ class OpenItemStore:
             f"CREATE TABLE {name} (key TEXT NOT NULL, pos INTEGER NOT NULL, "
             "PRIMARY KEY (key, pos)) WITHOUT ROWID"
         )
-        self._tables[profile_config(profile)] = _References(self.db, name, self.items)
+        self._tables[profile_config(profile)] = _References(self.db, name, self.facts)
         return f"INSERT INTO {name} (key, pos) VALUES (?, ?)"  # noqa: S608
 
     def note_served(self, invoice_number: int, kind: int, amount: Decimal, convention: str) -> None:
@@ -474,12 +498,24 @@ class OpenItemStore:
         answers[customer_id] = row
         return row
 
+    def _facts(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
+        """A query on the items' facts (made with the indexes, once the items are in)."""
+        self._index()
+        return self.db.execute(sql, parameters)
+
     def _index(self) -> None:
-        """The indexes of the engine's lookups, made once after the last item is written
-        (faster than keeping them up to date row by row)."""
+        """The indexes of the engine's lookups, and the items' facts, made once after the last
+        item is written (faster than keeping them up to date row by row)."""
         if self._indexed:
             return
         self._indexed = True
+        self.db.execute(
+            "CREATE TABLE facts (pos INTEGER PRIMARY KEY, currency TEXT NOT NULL, "
+            "amount TEXT NOT NULL, journal TEXT, invoice_date TEXT)"
+        )
+        self.db.execute(
+            f"INSERT INTO facts SELECT pos, {_FACT_COLUMNS} FROM items ORDER BY pos"  # noqa: S608
+        )
         for name, columns in (
             # Covering ``customer``: a customer's code and name without reading its item.
             ("by_customer", "customer_id, pos, customer_code, customer_name"),

@@ -199,18 +199,22 @@ _line_values = attrgetter(*_LINE_FIELDS)
 
 
 def _jsonl_clearing(clearing: ClearingReport) -> str:
-    """The clearing with its lines as one JSON object, keys sorted. msgspec writes the report's
-    dataclasses as they are (Decimal and dates as text, enums as their values, what
-    ``_plain_clearing`` gives) in one call, several times faster than ``json.dumps`` over plain
-    data: a backfill's report has a line per payment. Where msgspec would leave a character
-    that a line reader cuts a line at (NEL, LINE or PARAGRAPH SEPARATOR; ``json.dumps``
-    escapes them), ``json.dumps`` writes the clearing."""
+    return _jsonl_clearing_utf8(clearing).decode()
+
+
+def _jsonl_clearing_utf8(clearing: ClearingReport) -> bytes:
+    """The clearing with its lines as one JSON object, keys sorted, in UTF-8. msgspec writes
+    the report's dataclasses as they are (Decimal and dates as text, enums as their values,
+    what ``_plain_clearing`` gives) in one call, several times faster than ``json.dumps`` over
+    plain data: a backfill's report has a line per payment. Where msgspec would leave a
+    character that a line reader cuts a line at (NEL, LINE or PARAGRAPH SEPARATOR;
+    ``json.dumps`` escapes them), ``json.dumps`` writes the clearing."""
     item: dict[str, Any] = {name: getattr(clearing, name) for name in _CLEARING_FIELDS}
     item["type"] = "clearing"
     encoded = _encode_sorted(item)
     if any(brk in encoded for brk in _LINE_BREAKS):
-        return json.dumps(_plain_clearing(clearing), sort_keys=True)
-    return encoded.decode()
+        return json.dumps(_plain_clearing(clearing), sort_keys=True).encode()
+    return encoded
 
 
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
@@ -956,7 +960,14 @@ class ReportWriter:
             name: self.html_path.with_name(f"{self.html_path.name}.{name}.part")
             for name in ("jsonl", "sections", "attention")
         }
-        self._files = {name: path.open("w", encoding="utf-8") for name, path in self._parts.items()}
+        # The JSON lines are UTF-8 as msgspec writes them: that part is written, and every part
+        # copied into the report, as bytes, not decoded and encoded again.
+        self._jsonl = self._parts["jsonl"].open("wb")
+        self._files = {
+            name: path.open("w", encoding="utf-8")
+            for name, path in self._parts.items()
+            if name != "jsonl"
+        }
         self._attention_count = 0
         self._attention_kinds: set[tuple[str, str]] = set()
         self._retained = 0
@@ -964,7 +975,7 @@ class ReportWriter:
     def add(self, c: ClearingReport) -> None:
         """Write one clearing whose outcome is final."""
         files = self._files
-        files["jsonl"].write(_jsonl_clearing(c) + "\n")
+        self._jsonl.write(_jsonl_clearing_utf8(c) + b"\n")
         files["sections"].write("\n".join(_clearing_html(c)) + "\n")
         rows = _attention_rows_of(c)
         for row in rows:
@@ -980,6 +991,7 @@ class ReportWriter:
 
     def finish(self) -> tuple[Path, Path]:
         report = self.report
+        self._jsonl.close()
         for f in self._files.values():
             f.close()
         with _atomic_open(self.jsonl_path) as out:
@@ -1001,6 +1013,7 @@ class ReportWriter:
         return self.jsonl_path, self.html_path
 
     def discard(self) -> None:
+        self._jsonl.close()
         for f in self._files.values():
             f.close()
         for path in self._parts.values():
@@ -1008,8 +1021,10 @@ class ReportWriter:
 
 
 def _copy(source: Path, out: Any) -> None:
-    with source.open(encoding="utf-8") as f:
-        shutil.copyfileobj(f, out, 1 << 20)
+    """A UTF-8 part file's bytes into the text file ``out`` (UTF-8 too), as they are."""
+    out.flush()
+    with source.open("rb") as f:
+        shutil.copyfileobj(f, out.buffer, 1 << 20)
 
 
 @contextmanager

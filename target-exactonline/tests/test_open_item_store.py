@@ -100,15 +100,43 @@ def test_with_the_finds_spooled_the_second_pass_asks_the_store_no_reference(monk
     assert plans == plan_run(clearings, items, s)
 
 
+def test_the_first_pass_reads_only_the_facts_of_the_items_it_checks() -> None:
+    # Each clearing pays its own two invoices: nothing a clearing reads is cached before it.
+    clearings = [
+        engine_properties.paid(
+            f"CLR-{n}", (f"ORD{n}001", "10.00", None), (f"ORD{n}7", "7.00", None)
+        )
+        for n in range(3)
+    ]
+    items = [
+        _item(f"H{n}{ref}", amount, invoice_number=f"2470{n}{ref}", your_ref=f"ORD{n}{ref}")
+        for n in range(3)
+        for ref, amount in (("001", "10.00"), ("7", "7.00"))
+    ]
+    s = engine_properties.Settings(gl=engine_properties.GL)
+    collector = Collector()
+    with OpenItemStore() as store:
+        store.add(items)
+        asked: list[str] = []
+        store.db.set_trace_callback(asked.append)
+        planner = RunPlanner(store, s, kept=collector.kept_finds())
+        planner.count(clearings)
+        counted = [sql.split(" WHERE")[0] for sql in asked if " WHERE pos" in sql]
+        asked.clear()
+        plans = planner.plan(clearings)
+        planned = [sql.split(" WHERE")[0] for sql in asked if " WHERE pos" in sql]
+    collector.close()
+    # Pass 1: one question per clearing, for the narrow facts of the items its references name.
+    assert counted == ["SELECT pos, currency, amount, journal, invoice_date FROM facts"] * 3
+    # Pass 2 decides, so it reads the whole items of each clearing's candidates, once.
+    assert len(planned) == 3
+    assert all(sql.endswith("FROM items") for sql in planned)
+    assert plans == plan_run(clearings, items, s)
+
+
 def _item(item_id: str, amount: str = "10.00", **extra: object) -> OpenItem:
-    return OpenItem(
-        item_id=item_id,
-        invoice_number="24700001",
-        customer_id="C1",
-        amount=Decimal(amount),
-        currency="EUR",
-        **extra,  # type: ignore[arg-type]
-    )
+    fields: dict = {"invoice_number": "24700001", "customer_id": "C1", "currency": "EUR"}
+    return OpenItem(item_id=item_id, amount=Decimal(amount), **{**fields, **extra})
 
 
 def test_an_exact_repeat_is_dropped_and_two_items_under_one_id_are_refused() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from .describe import KIND_WORD
 from .index import OpenItemLookup, Postings, normalise_email, postings
-from .model import OpenItem, PaymentRecord, RecordKind
+from .model import ItemFacts, OpenItem, PaymentRecord, RecordKind
 from .money import ZERO
 from .plan import Reason
 from .settings import MatchProfile, Settings
@@ -69,6 +69,8 @@ class Finder:
 
     def __init__(self, index: OpenItemLookup, profile: MatchProfile, settings: Settings) -> None:
         self.items = index.items
+        # What rule 2 reads of each item: its facts where the lookup offers them, else the item.
+        self.facts: Sequence[ItemFacts | OpenItem] = getattr(index, "facts", index.items)
         self.index = index
         self.profile = profile
         self.table = index.references(profile) if profile.payment_fields else {}
@@ -126,7 +128,9 @@ class Finder:
                     keys.append(key)
         return keys
 
-    def eligible(self, item: OpenItem, record: PaymentRecord, sales_journal: str | None) -> bool:
+    def eligible(
+        self, item: ItemFacts | OpenItem, record: PaymentRecord, sales_journal: str | None
+    ) -> bool:
         """Rule 2 for an item that carries one of the record's references."""
         # Written out rather than calling fits_apart_from_currency: once per hit.
         if item.currency != record.currency:
@@ -142,7 +146,7 @@ class Finder:
         return self.window is None or self.in_window(item, record)
 
     def fits_apart_from_currency(
-        self, item: OpenItem, record: PaymentRecord, sales_journal: str | None
+        self, item: ItemFacts | OpenItem, record: PaymentRecord, sales_journal: str | None
     ) -> bool:
         """Rule 2 without the currency: tells a currency mismatch from other misses."""
         amount = item.amount
@@ -155,7 +159,7 @@ class Finder:
             return False
         return self.window is None or self.in_window(item, record)
 
-    def in_window(self, item: OpenItem, record: PaymentRecord) -> bool:
+    def in_window(self, item: ItemFacts | OpenItem, record: PaymentRecord) -> bool:
         if item.invoice_date is None or record.transaction_date is None:
             return True
         return abs((record.transaction_date - item.invoice_date).days) <= self.window  # type: ignore[operator]
@@ -168,7 +172,7 @@ class Finder:
         else:
             keys = self.record_keys(record) if self.fields else []
             table = self.table
-        items = self.items
+        items = self.facts
         hits: list[int] = []
         common: tuple[str, ...] = ()
         if keys:

@@ -192,6 +192,7 @@ class RunPlanner:
                         find = finder.find
                         finder.look_up(ctx.records)
                         found_here = [find(r, ctx.sales_journal) for r in ctx.records]
+                        self._read_items(found_here)
                     lines = record_lines(ctx, found_here, self._decider, finder)
                     finder.forget()
                 plans.append(assemble(ctx, lines, self._relations))
@@ -205,9 +206,14 @@ class RunPlanner:
         if kept is None:
             return None
         found = [restore(r, k) for r, k in zip(ctx.records, kept, strict=True)]
+        self._read_items(found)
+        return found
+
+    def _read_items(self, found: list[Found]) -> None:
+        """Read the items a clearing's decisions will ask for in one question, where the
+        items offer it (pass 1 may have read only their facts)."""
         if self._read_ahead is not None:
             self._read_ahead(sorted({i for f in found for i in (*f.candidates, *f.hits)}))
-        return found
 
 
 def _fingerprint(clearing: Clearing) -> int | str:

@@ -74,7 +74,9 @@ class OpenItemLookup(Protocol):
     so an implementation gives the same plans as ``OpenItemIndex`` over the same items. A
     reference table may also offer ``get_many(keys) -> dict`` (the postings of every key that
     has any): the engine then asks for one clearing's keys at once, where a question costs more
-    than a dict lookup.
+    than a dict lookup. A lookup may also offer ``facts``: a sequence by the same positions of
+    each item's ``ItemFacts``, which the engine then reads instead of whole items where it only
+    asks whether an item is eligible (rule 2), as it does for every reference of every payment.
     """
 
     @property

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -138,6 +138,17 @@ class OpenItem:
     journal: str | None = None
     invoice_date: date | None = None
     due_date: date | None = None
+
+
+class ItemFacts(NamedTuple):
+    """What rule 2 reads of an open item to tell whether it can be a candidate. An ``OpenItem``
+    has the same attributes, so either can be asked; a lookup that keeps its items elsewhere
+    may offer these alone, cheaper to read than whole items (``OpenItemLookup``)."""
+
+    currency: str
+    amount: Decimal
+    journal: str | None
+    invoice_date: date | None
 
 
 def builder(cls: type[T], name: str) -> Callable[..., T]:

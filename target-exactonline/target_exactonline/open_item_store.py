@@ -214,6 +214,7 @@ class _References:
     the item eligible?)."""
 
     def __init__(self, db: sqlite3.Connection, table: str, facts: _Rows[ItemFacts]) -> None:
+        self.table = table
         self._one = f"SELECT pos FROM {table} WHERE key = ? ORDER BY pos"  # noqa: S608
         self._many = (
             f"SELECT key, pos FROM {table} "  # noqa: S608
@@ -258,7 +259,7 @@ class OpenItemStore:
         self.db.execute("PRAGMA locking_mode = EXCLUSIVE")
         self.db.execute(
             "CREATE TABLE items (pos INTEGER PRIMARY KEY, amount_key TEXT NOT NULL, "
-            "email_key TEXT, item_id TEXT NOT NULL UNIQUE, invoice_number TEXT NOT NULL, "
+            "email_key TEXT, item_id TEXT NOT NULL, invoice_number TEXT NOT NULL, "
             "customer_id TEXT NOT NULL, amount TEXT NOT NULL, currency TEXT NOT NULL, "
             "your_ref TEXT, description TEXT, payment_reference TEXT, customer_code TEXT, "
             "customer_name TEXT, customer_email TEXT, journal TEXT, invoice_date TEXT, "
@@ -301,77 +302,112 @@ class OpenItemStore:
 
     def add(self, items: Iterable[OpenItem]) -> None:
         """Check and store items in arrival order; an exact repeat of an item is dropped, two
-        different items with one id are an error (as ``build_index``)."""
-        batch: list[OpenItem] = []
-        positions: list[int] = []
-        for item in items:
-            check_open_item(item, self._quanta)
-            batch.append(item)
-            positions.append(self.next_position())
-            if len(batch) >= _BATCH:
-                self._write(positions, batch)
-                batch, positions = [], []
-        if batch:
-            self._write(positions, batch)
-
-    def next_position(self) -> int:
-        """Reserve the position of an item that is written later (``add_at``)."""
-        pos = self._next
-        self._next += 1
-        return pos
-
-    def add_at(self, pos: int, item: OpenItem) -> None:
-        """Store one item at a position reserved with ``next_position``."""
-        check_open_item(item, self._quanta)
-        self._write([pos], [item])
-
-    def _write(self, positions: list[int], items: list[OpenItem]) -> None:
+        different items with one id are an error (as ``build_index``), and then nothing of
+        this call stays written."""
         if self._indexed:
             raise RuntimeError("open items are added before the first lookup")
+        first = self._next
+        written = 0
+        try:
+            batch: list[OpenItem] = []
+            for item in items:
+                check_open_item(item, self._quanta)
+                batch.append(item)
+                if len(batch) >= _BATCH:
+                    written += self._write(batch)
+                    batch = []
+            if batch:
+                written += self._write(batch)
+            written -= self._drop_repeats(first)
+        except BaseException:
+            self._forget_from(first)
+            raise
+        self._count += written
+
+    def _write(self, items: list[OpenItem]) -> int:
+        """Write a batch at the next positions (ids are checked for repeats by ``add``, once
+        every item is in: one sorted index, not a unique one kept up to date row by row)."""
+        first = self._next
+        self._next += len(items)
+        positions = range(first, self._next)
         marks = ", ".join("?" * (len(_FIELDS) + 3))
         sql = f"INSERT INTO items (pos, amount_key, email_key, {_COLUMNS}) VALUES ({marks})"  # noqa: S608
         db = self.db
         db.execute("BEGIN")
         try:
-            db.execute("SAVEPOINT batch")
-            try:
-                db.executemany(sql, map(_row, positions, items))
-                written = list(zip(positions, items, strict=True))
-            except sqlite3.IntegrityError:
-                # An item id seen before: redo this batch one row at a time to tell a repeat
-                # (dropped) from a different item under the same id (an error).
-                db.execute("ROLLBACK TO batch")
-                written = []
-                for pos, item in zip(positions, items, strict=True):
-                    try:
-                        db.execute(sql, _row(pos, item))
-                    except sqlite3.IntegrityError:
-                        self._repeat(item)
-                    else:
-                        written.append((pos, item))
-            db.execute("RELEASE batch")
+            db.executemany(sql, map(_row, positions, items))
             for insert, keys_of in self._filed:
-                db.executemany(insert, [(k, pos) for pos, item in written for k in keys_of(item)])
+                db.executemany(
+                    insert,
+                    [
+                        (k, pos)
+                        for pos, item in zip(positions, items, strict=True)
+                        for k in keys_of(item)
+                    ],
+                )
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        self._count += len(written)
+        return len(items)
 
-    def _repeat(self, item: OpenItem) -> None:
-        stored = self.db.execute(f"{_SELECT} WHERE item_id = ?", (item.item_id,)).fetchone()
-        if _item(stored) != item:
-            raise same_id_error(item.item_id)
+    def _drop_repeats(self, first: int) -> int:
+        """Drop the exact repeats among the items written from position ``first`` on (the
+        first copy stays); raise when one id names two different items. How many went."""
+        db = self.db
+        db.execute("CREATE INDEX IF NOT EXISTS by_item_id ON items (item_id, pos)")
+        repeated = db.execute(
+            "SELECT item_id FROM items GROUP BY item_id HAVING count(*) > 1 AND max(pos) >= ?",
+            (first,),
+        ).fetchall()
+        dropped = 0
+        for (item_id,) in repeated:
+            sql = f"SELECT pos, {_COLUMNS} FROM items WHERE item_id = ? ORDER BY pos"  # noqa: S608
+            (_, *kept), *copies = db.execute(sql, (item_id,)).fetchall()
+            original = _item(kept)
+            for pos, *fields in copies:
+                if _item(fields) != original:
+                    raise same_id_error(item_id)
+                if pos >= first:
+                    self._delete(pos)
+                    dropped += 1
+        return dropped
+
+    def _delete(self, pos: int) -> None:
+        """The item at ``pos`` and its reference keys leave the store."""
+        db = self.db
+        db.execute("BEGIN")
+        db.execute("DELETE FROM items WHERE pos = ?", (pos,))
+        for name in self._reference_tables():
+            db.execute(f"DELETE FROM {name} WHERE pos = ?", (pos,))  # noqa: S608
+        db.execute("COMMIT")
+
+    def _forget_from(self, first: int) -> None:
+        """Undo an ``add`` that failed: what it wrote from position ``first`` on goes."""
+        db = self.db
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        db.execute("BEGIN")
+        db.execute("DELETE FROM items WHERE pos >= ?", (first,))
+        for name in self._reference_tables():
+            db.execute(f"DELETE FROM {name} WHERE pos >= ?", (first,))  # noqa: S608
+        db.execute("COMMIT")
+
+    def _reference_tables(self) -> list[str]:
+        return [ref.table for ref in self._tables.values()]
 
     def _new_references(self, profile: MatchProfile) -> str:
-        """A table for one comparison rule set's keys; the statement that files a key."""
+        """A table for one comparison rule set's keys; the statement that files a key. Keys are
+        appended as items arrive and indexed once, when the table is complete
+        (``_index_references``)."""
         name = f"refs_{len(self._tables)}"
-        self.db.execute(
-            f"CREATE TABLE {name} (key TEXT NOT NULL, pos INTEGER NOT NULL, "
-            "PRIMARY KEY (key, pos)) WITHOUT ROWID"
-        )
+        self.db.execute(f"CREATE TABLE {name} (key TEXT NOT NULL, pos INTEGER NOT NULL)")
         self._tables[profile_config(profile)] = _References(self.db, name, self.facts)
         return f"INSERT INTO {name} (key, pos) VALUES (?, ?)"  # noqa: S608
+
+    def _index_references(self, name: str) -> None:
+        # Covering: a key's positions, in order, without reading the table.
+        self.db.execute(f"CREATE INDEX {name}_by_key ON {name} (key, pos)")
 
     def note_served(self, invoice_number: int, kind: int, amount: Decimal, convention: str) -> None:
         self._served.append((invoice_number, kind, str(amount), convention))
@@ -417,21 +453,14 @@ class OpenItemStore:
             raise RuntimeError("open items are revised before the first lookup")
         if item is not None:
             check_open_item(item, self._quanta)
-        db = self.db
-        db.execute("BEGIN")
         if item is None:
-            db.execute("DELETE FROM items WHERE pos = ?", (pos,))
-            for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'refs_%'"
-            ).fetchall():
-                db.execute(f"DELETE FROM {name} WHERE pos = ?", (pos,))  # noqa: S608
+            self._delete(pos)
             self._count -= 1
         else:
-            db.execute(
+            self.db.execute(
                 "UPDATE items SET amount = ?, amount_key = ? WHERE pos = ?",
                 (str(item.amount), amount_key(item.amount), pos),
             )
-        db.execute("COMMIT")
         self.items.forget()
 
     def add_accounts(
@@ -524,6 +553,8 @@ class OpenItemStore:
             ("by_email", "email_key, customer_id"),
         ):
             self.db.execute(f"CREATE INDEX {name} ON items ({columns})")
+        for table in self._reference_tables():
+            self._index_references(table)
 
     # -- the engine's lookups (OpenItemLookup) ------------------------------------------------
 
@@ -545,8 +576,9 @@ class OpenItemStore:
                     db.executemany(insert, batch)
                     batch = []
             db.executemany(insert, batch)
-            db.execute("COMMIT")
             table = self._tables[profile_config(profile)]
+            self._index_references(table.table)
+            db.execute("COMMIT")
         return table
 
     def customers_for_email(self, email: str) -> tuple[str, ...]:

@@ -150,6 +150,44 @@ def test_an_exact_repeat_is_dropped_and_two_items_under_one_id_are_refused() -> 
         assert [i.item_id for i in store.items] == ["H1", "H2"]
 
 
+@pytest.mark.parametrize("batch", [2, 1000])
+def test_repeats_across_batches_and_calls_leave_one_copy_and_its_keys(monkeypatch, batch) -> None:
+    monkeypatch.setattr(open_item_store, "_BATCH", batch)
+    profile = resolve_profile("woocommerce")
+    with OpenItemStore([profile]) as store:
+        store.add([_item("H1", your_ref="ORD11"), _item("H2", your_ref="ORD22")])
+        store.add(
+            [
+                _item("H3", your_ref="ORD33"),
+                _item("H1", your_ref="ORD11"),  # a repeat of an earlier call's item
+                _item("H3", your_ref="ORD33"),  # and of this call's, twice
+                _item("H3", your_ref="ORD33"),
+            ]
+        )
+        assert len(store) == 3
+        assert [i.item_id for i in store.items] == ["H1", "H2", "H3"]
+        refs = store.references(profile)
+        assert [refs.get(key) for key in ("ORD11", "ORD22", "ORD33")] == [0, 1, 2]
+        assert refs.get_many(["ORD11", "ORD33"]) == {"ORD11": 0, "ORD33": 2}
+
+
+def test_an_add_that_fails_half_way_leaves_nothing_of_itself(monkeypatch) -> None:
+    monkeypatch.setattr(open_item_store, "_BATCH", 2)
+    profile = resolve_profile("woocommerce")
+
+    def arriving():
+        yield from (_item(f"H{n}", your_ref=f"ORD{n}{n}") for n in range(2, 7))
+        raise ConnectionError("the third page did not come")
+
+    with OpenItemStore([profile]) as store:
+        store.add([_item("H1", your_ref="ORD11")])
+        with pytest.raises(ConnectionError):
+            store.add(arriving())
+        assert len(store) == 1
+        assert [i.item_id for i in store.items] == ["H1"]
+        assert store.references(profile).get_many(["ORD11", "ORD22", "ORD66"]) == {"ORD11": 0}
+
+
 def test_a_bad_item_is_named_with_its_field() -> None:
     with OpenItemStore() as store, pytest.raises(InputError, match=r"open item 'H1'.*amount"):
         store.add([_item("H1", "10.001")])

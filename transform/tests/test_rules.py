@@ -9,9 +9,12 @@ from pay_exact_transform import (
     CustomerKind,
     CustomProfile,
     OpenItem,
+    OpenItemIndex,
     Reason,
     Role,
+    RunPlanner,
     Status,
+    build_index,
     plan_run,
 )
 
@@ -260,6 +263,30 @@ def test_rule7_hints_are_dropped_when_too_many_items_share_the_amount(kit):
     items = [kit.item(f"50{n}", "10.00", customer=f"C{n}") for n in range(10, 14)]
     line = kit.line(kit.plan([kit.pay("R1", "10.00")], items), "R1")
     assert line.hints == ()
+
+
+def test_rule7_hints_are_looked_for_in_the_second_pass_only(kit, monkeypatch):
+    """The first pass decides a record without a candidate only for the relation it may need;
+    its hints (a look-up by amount per record) would be thrown away with its line."""
+    items = [kit.item("5001", "43.21", customer="C-G", your_ref="ORD5001")]
+    index = build_index(items)
+    asked: list[str] = []
+    by_amount = OpenItemIndex.items_with_amount
+
+    def counted(self, amount, currency):
+        asked.append(phase)
+        return by_amount(self, amount, currency)
+
+    monkeypatch.setattr(OpenItemIndex, "items_with_amount", counted)
+    clearing = kit.clearing([kit.pay("R1", "43.21", description="Bedankt", customer_name="X")])
+    planner = RunPlanner(index, kit.settings(create_relations=True))
+    phase = "count"
+    planner.count([clearing])
+    phase = "plan"
+    (plan,) = planner.plan([clearing])
+    assert asked == ["plan"]
+    assert kit.line(plan, "R1").hints == ("invoice 5001",)
+    assert plan.relations  # the relation pass 1 noted is there
 
 
 # ------------------------------------------------- rule 1: normalising and comparing references

@@ -4,7 +4,8 @@ A year's backfill can meet a million open items in Exact; held as objects with t
 indexes they took about 1.7 KiB each, the largest part of the target's memory. Here they are
 written page by page as Exact serves them, and the engine (``OpenItemLookup``) reads them back
 by position, reference, customer, e-mail or amount through indexes made for exactly those
-lookups. The file lives in its own temporary directory, separate from the record spool, and is
+lookups, once every item is in. Where the engine only asks whether an item is eligible, it
+reads the item's facts (``ItemFacts``) from a narrow table of their own. The file lives in its own temporary directory, separate from the record spool, and is
 deleted when the store is closed.
 
 Positions are given in arrival order and every lookup returns them ascending, so the engine

@@ -4,7 +4,7 @@ during the run (the standard debtor, relations created), held here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from target_exactonline.open_item_store import CustomerRow, OpenItemStore
 
@@ -29,6 +29,11 @@ class _Known(Mapping[str, str]):
     def get(self, customer: str, default: str | None = None) -> str | None:  # type: ignore[override]
         found = self._find(customer)
         return default if found is None else found
+
+    def prefetch(self, customers: Iterable[str]) -> None:
+        """Ask the store for these customers at once (a clearing's, before its lines)."""
+        if self.store is not None:
+            self.store.read_customers(c for c in customers if c not in self.added)
 
     def _find(self, customer: str) -> str | None:
         found = self.added.get(customer)

@@ -4,9 +4,10 @@ A year's backfill can meet a million open items in Exact; held as objects with t
 indexes they took about 1.7 KiB each, the largest part of the target's memory. Here they are
 written page by page as Exact serves them, and the engine (``OpenItemLookup``) reads them back
 by position, reference, customer, e-mail or amount through indexes made for exactly those
-lookups, once every item is in. Where the engine only asks whether an item is eligible, it
-reads the item's facts (``ItemFacts``) from a narrow table of their own. The file lives in its own temporary directory, separate from the record spool, and is
-deleted when the store is closed.
+lookups, once every item is in (or first asked for). Where the engine only asks whether an
+item is eligible, it reads the item's facts (``ItemFacts``) from a narrow table of their own.
+The file lives in its own temporary directory, separate from the record spool, and is deleted
+when the store is closed.
 
 Positions are given in arrival order and every lookup returns them ascending, so the engine
 plans exactly as it does over ``build_index`` of the same items.
@@ -51,6 +52,14 @@ CustomerRow = tuple[str | None, str | None]  # code, name
 _BATCH = 1000  # rows written per statement batch (one page of Exact's bulk endpoints)
 _PRIMED = 8  # a reference's items are read with it when it names this few (usually one)
 T = TypeVar("T")
+# The indexes of the engine's lookups on the items, by name: their columns.
+_LOOKUPS = {
+    # Covering ``customer``: a customer's code and name without reading its item.
+    "by_customer": "customer_id, pos, customer_code, customer_name",
+    "by_customer_amount": "customer_id, amount_key, pos",
+    "by_amount": "currency, amount_key, pos",
+    "by_email": "email_key, customer_id",
+}
 _CACHED = 4096  # open items (and customers) kept as objects: a clearing's, asked for repeatedly
 
 
@@ -285,6 +294,7 @@ class OpenItemStore:
         self._quanta: dict[str, Decimal] = {}
         self._customers: dict[str, CustomerRow | None] = {}
         self._indexed = False
+        self._lookups: set[str] = set()  # the lookup indexes made (``_LOOKUPS``)
         self.items: _Rows[OpenItem] = _Rows(self, "items", _COLUMNS, _item, self.db.execute)
         # What rule 2 reads of each item, in a narrow table of its own (written once the items
         # are in, ``_index``): the engine's first pass asks it of every reference's items, and
@@ -506,7 +516,7 @@ class OpenItemStore:
         self.db.execute("UPDATE items SET email_key = normalise_email(customer_email)")
 
     def customer_ids(self) -> Iterator[str]:
-        self._index()
+        self._index("by_customer")
         for (customer,) in self.db.execute("SELECT DISTINCT customer_id FROM items"):
             yield customer
 
@@ -517,7 +527,7 @@ class OpenItemStore:
         answers = self._customers
         if customer_id in answers:
             return answers[customer_id]
-        self._index()
+        self._index("by_customer")
         if len(answers) >= _CACHED:
             answers.clear()
         sql = (
@@ -528,34 +538,50 @@ class OpenItemStore:
         answers[customer_id] = row
         return row
 
+    def read_customers(self, customer_ids: Iterable[str]) -> None:
+        """Ask for these customers (``customer``) in one question, for the questions that
+        follow (a clearing's customers, before its lines are checked and reported)."""
+        answers = self._customers
+        wanted = sorted({c for c in customer_ids if c not in answers})
+        if not wanted:
+            return
+        self._index("by_customer")
+        if len(answers) + len(wanted) > _CACHED:
+            answers.clear()
+        found: dict[str, CustomerRow] = {}
+        sql = (
+            "SELECT customer_id, customer_code, customer_name FROM items "
+            "WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY customer_id, pos"
+        )
+        for customer_id, code, name in self.db.execute(sql, (json.dumps(wanted),)):
+            found.setdefault(customer_id, (code, name))  # the first item's
+        for customer_id in wanted:
+            answers[customer_id] = found.get(customer_id)
+
     def _facts(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
         """A query on the items' facts (made with the indexes, once the items are in)."""
         self._index()
         return self.db.execute(sql, parameters)
 
-    def _index(self) -> None:
-        """The indexes of the engine's lookups, and the items' facts, made once after the last
-        item is written (faster than keeping them up to date row by row)."""
-        if self._indexed:
-            return
-        self._indexed = True
-        self.db.execute(
-            "CREATE TABLE facts (pos INTEGER PRIMARY KEY, currency TEXT NOT NULL, "
-            "amount TEXT NOT NULL, journal TEXT, invoice_date TEXT)"
-        )
-        self.db.execute(
-            f"INSERT INTO facts SELECT pos, {_FACT_COLUMNS} FROM items ORDER BY pos"  # noqa: S608
-        )
-        for name, columns in (
-            # Covering ``customer``: a customer's code and name without reading its item.
-            ("by_customer", "customer_id, pos, customer_code, customer_name"),
-            ("by_customer_amount", "customer_id, amount_key, pos"),
-            ("by_amount", "currency, amount_key, pos"),
-            ("by_email", "email_key, customer_id"),
-        ):
-            self.db.execute(f"CREATE INDEX {name} ON items ({columns})")
-        for table in self._reference_tables():
-            self._index_references(table)
+    def _index(self, lookup: str | None = None) -> None:
+        """The items' facts and the reference indexes, made once after the last item is
+        written (faster than keeping them up to date row by row); and the index of the
+        ``lookup`` asked for, made the first time it is asked (a run whose payments carry no
+        e-mail never asks for items by e-mail)."""
+        if not self._indexed:
+            self._indexed = True
+            self.db.execute(
+                "CREATE TABLE facts (pos INTEGER PRIMARY KEY, currency TEXT NOT NULL, "
+                "amount TEXT NOT NULL, journal TEXT, invoice_date TEXT)"
+            )
+            self.db.execute(
+                f"INSERT INTO facts SELECT pos, {_FACT_COLUMNS} FROM items ORDER BY pos"  # noqa: S608
+            )
+            for table in self._reference_tables():
+                self._index_references(table)
+        if lookup is not None and lookup not in self._lookups:
+            self.db.execute(f"CREATE INDEX {lookup} ON items ({_LOOKUPS[lookup]})")
+            self._lookups.add(lookup)
 
     # -- the engine's lookups (OpenItemLookup) ------------------------------------------------
 
@@ -583,7 +609,7 @@ class OpenItemStore:
         return table
 
     def customers_for_email(self, email: str) -> tuple[str, ...]:
-        self._index()
+        self._index("by_email")
         rows = self.db.execute(
             "SELECT DISTINCT customer_id FROM items WHERE email_key = ? ORDER BY customer_id",
             (email,),
@@ -591,17 +617,17 @@ class OpenItemStore:
         return tuple(customer for (customer,) in rows)
 
     def items_of_customer(self, customer_id: str) -> list[int]:
-        self._index()
+        self._index("by_customer")
         sql = "SELECT pos FROM items WHERE customer_id = ? ORDER BY pos"
         return _postings(self.db.execute(sql, (customer_id,)).fetchall())
 
     def items_of_customer_with_amount(self, customer_id: str, amount: Decimal) -> list[int]:
-        self._index()
+        self._index("by_customer_amount")
         sql = "SELECT pos FROM items WHERE customer_id = ? AND amount_key = ? ORDER BY pos"
         return _postings(self.db.execute(sql, (customer_id, amount_key(amount))).fetchall())
 
     def items_with_amount(self, amount: Decimal, currency: str) -> list[int]:
-        self._index()
+        self._index("by_amount")
         sql = "SELECT pos FROM items WHERE currency = ? AND amount_key = ? ORDER BY pos"
         return _postings(self.db.execute(sql, (currency, amount_key(amount))).fetchall())
 

@@ -40,6 +40,7 @@ def check(item: Item, facts: ExactFacts, settings: TargetSettings, outcomes: Out
     """Fill the report from the plan and check it locally; whether it may be posted."""
     plan = item.plan
     assert plan is not None
+    facts.customer_names.prefetch(line.customer for line in plan.lines if line.customer)
     fill_report(item, facts.customer_names)
     if plan.status is Status.BLOCKED:
         outcomes.block(item, plan.explanation)

@@ -58,3 +58,30 @@ def test_a_full_answer_cache_is_emptied_and_answers_stay_right(monkeypatch) -> N
         for _ in range(2):
             assert [names[f"C{n}"] for n in range(5)] == [f"Klant {n} ({n})" for n in range(5)]
         assert len(store._customers) <= 2
+
+
+def test_a_clearings_customers_are_asked_for_in_one_question() -> None:
+    with OpenItemStore() as store:
+        store.add(
+            [
+                _item("H1", "C1", "1001", "Klant"),
+                _item("H2", "C1", "1001", "Klant (renamed later)"),
+                _item("H3", "C2", None, "Ander"),
+            ]
+        )
+        ids, names = CustomerIds(store), CustomerNames(store)
+        names["9999"] = "Debiteur (9999)"  # the standard debtor: not asked of the store
+        asked: list[str] = []
+        store.db.set_trace_callback(asked.append)
+        names.prefetch(["C1", "C2", "UNKNOWN", "9999", "C1"])
+        questions = [sql for sql in asked if sql.startswith("SELECT customer")]
+        assert len(questions) == 1
+        assert "9999" not in questions[0]
+        assert [names["C1"], names["C2"], names.get("UNKNOWN"), names["9999"]] == [
+            "Klant (1001)",
+            "Ander",
+            None,
+            "Debiteur (9999)",
+        ]
+        assert ids["C2"] == "C2"
+        assert [sql for sql in asked if sql.startswith("SELECT customer")] == questions

@@ -258,3 +258,19 @@ def test_a_clearings_items_read_ahead_outlast_the_lookups_made_while_it_is_decid
         assert len(asked) == 3
         assert [items[0].item_id, items[1].item_id] == ["H0", "H1"]  # no question asked
         assert len(asked) == 3
+
+
+def test_a_lookup_index_is_made_when_that_lookup_is_first_asked_for() -> None:
+    with OpenItemStore() as store:
+        store.add([_item("H1", customer_email="a@x.nl"), _item("H2", "12.00")])
+
+        def made() -> set[str]:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'"
+            return {name for (name,) in store.db.execute(sql)} - {"by_item_id"}
+
+        assert store.items_with_amount(Decimal("12.00"), "EUR") == [1]
+        assert made() == {"by_amount"}
+        assert store.customers_for_email("a@x.nl") == ("C1",)
+        assert store.items_of_customer_with_amount("C1", Decimal("10.00")) == [0]
+        assert store.customer("C1") == (None, None)
+        assert made() == {"by_amount", "by_email", "by_customer_amount", "by_customer"}

@@ -371,7 +371,7 @@ class OpenItemStore:
             "SELECT item_id FROM items GROUP BY item_id HAVING count(*) > 1 AND max(pos) >= ?",
             (first,),
         ).fetchall()
-        dropped = 0
+        dropped: list[int] = []
         for (item_id,) in repeated:
             sql = f"SELECT pos, {_COLUMNS} FROM items WHERE item_id = ? ORDER BY pos"  # noqa: S608
             (_, *kept), *copies = db.execute(sql, (item_id,)).fetchall()
@@ -380,17 +380,22 @@ class OpenItemStore:
                 if _item(fields) != original:
                     raise same_id_error(item_id)
                 if pos >= first:
-                    self._delete(pos)
-                    dropped += 1
-        return dropped
+                    dropped.append(pos)
+        self._delete(dropped)
+        return len(dropped)
 
-    def _delete(self, pos: int) -> None:
-        """The item at ``pos`` and its reference keys leave the store."""
+    def _delete(self, positions: list[int]) -> None:
+        """The items at ``positions`` and their reference keys leave the store (one statement
+        per table: the reference tables are not indexed by position)."""
+        if not positions:
+            return
         db = self.db
+        chosen = "pos IN (SELECT value FROM json_each(?))"
+        wanted = (json.dumps(positions),)
         db.execute("BEGIN")
-        db.execute("DELETE FROM items WHERE pos = ?", (pos,))
+        db.execute(f"DELETE FROM items WHERE {chosen}", wanted)  # noqa: S608
         for name in self._reference_tables():
-            db.execute(f"DELETE FROM {name} WHERE pos = ?", (pos,))  # noqa: S608
+            db.execute(f"DELETE FROM {name} WHERE {chosen}", wanted)  # noqa: S608
         db.execute("COMMIT")
 
     def _forget_from(self, first: int) -> None:
@@ -465,7 +470,7 @@ class OpenItemStore:
         if item is not None:
             check_open_item(item, self._quanta)
         if item is None:
-            self._delete(pos)
+            self._delete([pos])
             self._count -= 1
         else:
             self.db.execute(

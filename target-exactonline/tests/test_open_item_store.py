@@ -156,6 +156,8 @@ def test_repeats_across_batches_and_calls_leave_one_copy_and_its_keys(monkeypatc
     profile = resolve_profile("woocommerce")
     with OpenItemStore([profile]) as store:
         store.add([_item("H1", your_ref="ORD11"), _item("H2", your_ref="ORD22")])
+        asked: list[str] = []
+        store.db.set_trace_callback(asked.append)
         store.add(
             [
                 _item("H3", your_ref="ORD33"),
@@ -164,6 +166,9 @@ def test_repeats_across_batches_and_calls_leave_one_copy_and_its_keys(monkeypatc
                 _item("H3", your_ref="ORD33"),
             ]
         )
+        store.db.set_trace_callback(None)
+        # The three repeats leave together: one statement for the items, one for the keys.
+        assert len([sql for sql in asked if sql.startswith("DELETE")]) == 2
         assert len(store) == 3
         assert [i.item_id for i in store.items] == ["H1", "H2", "H3"]
         refs = store.references(profile)

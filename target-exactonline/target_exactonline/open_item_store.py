@@ -60,6 +60,7 @@ _LOOKUPS = {
     "by_amount": "currency, amount_key, pos",
     "by_email": "email_key, customer_id",
 }
+_EAGER = ("by_customer", "by_amount")  # made with the facts, not when first asked for
 _CACHED = 4096  # open items (and customers) kept as objects: a clearing's, asked for repeatedly
 
 
@@ -570,9 +571,9 @@ class OpenItemStore:
 
     def _index(self, lookup: str | None = None) -> None:
         """The items' facts and the reference indexes, made once after the last item is
-        written (faster than keeping them up to date row by row); and the index of the
-        ``lookup`` asked for, made the first time it is asked (a run whose payments carry no
-        e-mail never asks for items by e-mail)."""
+        written (faster than keeping them up to date row by row), with the lookups of the
+        second pass; and the index of the ``lookup`` asked for, made the first time it is asked
+        (a run whose payments carry no e-mail never asks for items by e-mail)."""
         if not self._indexed:
             self._indexed = True
             self.db.execute(
@@ -584,6 +585,13 @@ class OpenItemStore:
             )
             for table in self._reference_tables():
                 self._index_references(table)
+            # Asked for in the second pass (rule 7's amounts, the customers of the lines), where
+            # the run holds the most: made now, so that SQLite's sort buffer (up to the page
+            # cache's size) never comes on top of that peak. The e-mail lookups are first asked
+            # for in the first pass, if ever.
+            for name in _EAGER:
+                self.db.execute(f"CREATE INDEX {name} ON items ({_LOOKUPS[name]})")
+                self._lookups.add(name)
         if lookup is not None and lookup not in self._lookups:
             self.db.execute(f"CREATE INDEX {lookup} ON items ({_LOOKUPS[lookup]})")
             self._lookups.add(lookup)

@@ -45,7 +45,6 @@ from pay_exact_transform import (
 # an item from them positionally.
 _FIELDS = tuple(f.name for f in dataclasses.fields(OpenItem))
 _COLUMNS = ", ".join(_FIELDS)
-_SELECT = f"SELECT {_COLUMNS} FROM items"  # noqa: S608 (column names only)
 _FACT_COLUMNS = "currency, amount, journal, invoice_date"  # ItemFacts' fields
 AccountRow = tuple[str, str | None, str | None, str | None]  # id, code, name, e-mail
 CustomerRow = tuple[str | None, str | None]  # code, name
@@ -94,8 +93,8 @@ def _row(pos: int, item: OpenItem) -> tuple[Any, ...]:
 def _item(row: Sequence[Any]) -> OpenItem:
     (item_id, number, customer, amount, currency, your_ref, description, payment_reference,
      code, name, email, journal, invoice_date, due_date) = row  # fmt: skip
-    # Built without ``__init__`` (``new_open_item``): an item is built for every candidate of
-    # every payment, twice a run.
+    # Built without ``__init__`` (``new_open_item``): an item is built for every candidate
+    # the second pass decides.
     return new_open_item(
         item_id,
         number,
@@ -300,7 +299,9 @@ class OpenItemStore:
         # What rule 2 reads of each item, in a narrow table of its own (written once the items
         # are in, ``_index``): the engine's first pass asks it of every reference's items, and
         # a year's facts fit the page cache where the whole items do not.
-        self.facts: _Rows[ItemFacts] = _Rows(self, "facts", _FACT_COLUMNS, _facts, self._facts)
+        self.facts: _Rows[ItemFacts] = _Rows(
+            self, "facts", _FACT_COLUMNS, _facts, self._query_facts
+        )
         self._tables: dict[tuple, _References] = {}
         self._filed: list[tuple[str, Callable[[OpenItem], list[str]]]] = []  # (sql, keys of)
         for profile in profiles:
@@ -530,19 +531,9 @@ class OpenItemStore:
         """The customer's (code, name) as its first open item gives them, or None when it has
         no open item. Read from the customer index alone, and kept for the questions that
         follow (a window's customers are asked for by the check, the report and the entry)."""
-        answers = self._customers
-        if customer_id in answers:
-            return answers[customer_id]
-        self._index("by_customer")
-        if len(answers) >= _CACHED:
-            answers.clear()
-        sql = (
-            "SELECT customer_code, customer_name FROM items WHERE customer_id = ? "
-            "ORDER BY pos LIMIT 1"
-        )
-        row = self.db.execute(sql, (customer_id,)).fetchone()
-        answers[customer_id] = row
-        return row
+        if customer_id not in self._customers:
+            self.read_customers((customer_id,))
+        return self._customers[customer_id]
 
     def read_customers(self, customer_ids: Iterable[str]) -> None:
         """Ask for these customers (``customer``) in one question, for the questions that
@@ -564,7 +555,7 @@ class OpenItemStore:
         for customer_id in wanted:
             answers[customer_id] = found.get(customer_id)
 
-    def _facts(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
+    def _query_facts(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
         """A query on the items' facts (made with the indexes, once the items are in)."""
         self._index()
         return self.db.execute(sql, parameters)

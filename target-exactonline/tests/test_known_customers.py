@@ -41,7 +41,7 @@ def test_ids_and_names_come_from_the_first_item_and_cost_one_question_per_custom
             assert names["C3"] == "C3"  # neither name nor code: the id itself
             assert ids.get("UNKNOWN") is None
             assert names.get("UNKNOWN", "?") == "?"
-        questions = [sql for sql in asked if sql.startswith("SELECT customer_code")]
+        questions = [sql for sql in asked if sql.startswith("SELECT customer_id, customer_code")]
         assert len(questions) == 4  # C1, C2, C3 and UNKNOWN, once each
         ids["UNKNOWN"] = "account-9"  # a relation created during the run
         assert ids["UNKNOWN"] == "account-9"

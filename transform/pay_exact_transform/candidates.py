@@ -68,7 +68,6 @@ class Finder:
     """Rule 1 (references) and rule 2 (candidates), plus the candidates of rule 7."""
 
     def __init__(self, index: OpenItemLookup, profile: MatchProfile, settings: Settings) -> None:
-        self.items = index.items
         # What rule 2 reads of each item: its facts where the lookup offers them, else the item.
         self.facts: Sequence[ItemFacts | OpenItem] = getattr(index, "facts", index.items)
         self.index = index
